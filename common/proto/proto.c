@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.c - encode, decode and validate the control messages of proto.h.
+ * Pure functions over byte buffers: no allocation, no I/O, so the decoder
+ * can be fuzzed.  Every length is checked before a byte is read.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+/* Writing cursor: any overflow or bad field sets err, later puts do nothing. */
+struct wcur {
+	uint8_t *p;
+	size_t cap;
+	size_t off;
+	int err;
+};
+
+/* Reading cursor: any short read or bad field sets bad. */
+struct rcur {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+	int bad;
+};
+
+static uint8_t *w_take(struct wcur *w, size_t n)
+{
+	uint8_t *at;
+
+	if (w->err)
+		return NULL;
+	if (n > w->cap - w->off) {
+		w->err = -EMSGSIZE;
+		return NULL;
+	}
+	at = w->p + w->off;
+	w->off += n;
+	return at;
+}
+
+static void put_le(struct wcur *w, uint64_t v, size_t n)
+{
+	uint8_t *at = w_take(w, n);
+
+	for (size_t i = 0; at && i < n; i++)
+		at[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u8(struct wcur *w, uint8_t v)
+{
+	put_le(w, v, 1);
+}
+
+static void put_u16(struct wcur *w, uint16_t v)
+{
+	put_le(w, v, 2);
+}
+
+static void put_u32(struct wcur *w, uint32_t v)
+{
+	put_le(w, v, 4);
+}
+
+static void put_u64(struct wcur *w, uint64_t v)
+{
+	put_le(w, v, 8);
+}
+
+static void put_bytes(struct wcur *w, const void *src, size_t n)
+{
+	uint8_t *at = w_take(w, n);
+
+	if (at)
+		memcpy(at, src, n);
+}
+
+static int printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* A string field of at most @max - 1 bytes; empty allowed iff !@need. */
+static void put_str(struct wcur *w, const char *s, size_t max, int need)
+{
+	size_t n = strnlen(s, max);
+
+	if (n >= max || (need && !n) || !printable(s, n)) {
+		if (!w->err)
+			w->err = -EINVAL;
+		return;
+	}
+	put_u8(w, (uint8_t)n);
+	put_bytes(w, s, n);
+}
+
+static void put_blob(struct wcur *w, const uint8_t *b, size_t n, size_t max)
+{
+	if (!n || n > max) {
+		if (!w->err)
+			w->err = -EINVAL;
+		return;
+	}
+	put_u8(w, (uint8_t)n);
+	put_bytes(w, b, n);
+}
+
+static const uint8_t *r_take(struct rcur *r, size_t n)
+{
+	const uint8_t *at;
+
+	if (r->bad || n > r->len - r->off) {
+		r->bad = 1;
+		return NULL;
+	}
+	at = r->p + r->off;
+	r->off += n;
+	return at;
+}
+
+static uint64_t get_le(struct rcur *r, size_t n)
+{
+	const uint8_t *at = r_take(r, n);
+	uint64_t v = 0;
+
+	for (size_t i = 0; at && i < n; i++)
+		v |= (uint64_t)at[i] << (8 * i);
+	return v;
+}
+
+static uint8_t get_u8(struct rcur *r)
+{
+	return (uint8_t)get_le(r, 1);
+}
+
+static uint16_t get_u16(struct rcur *r)
+{
+	return (uint16_t)get_le(r, 2);
+}
+
+static uint32_t get_u32(struct rcur *r)
+{
+	return (uint32_t)get_le(r, 4);
+}
+
+static uint64_t get_u64(struct rcur *r)
+{
+	return get_le(r, 8);
+}
+
+static void get_bytes(struct rcur *r, void *dst, size_t n)
+{
+	const uint8_t *at = r_take(r, n);
+
+	if (at)
+		memcpy(dst, at, n);
+}
+
+/* Read a string into @dst of @max bytes (NUL-terminated), validating it. */
+static void get_str(struct rcur *r, char *dst, size_t max, int need)
+{
+	size_t n = get_u8(r);
+	const uint8_t *at;
+
+	dst[0] = '\0';
+	if (n >= max || (need && !n)) {
+		r->bad = 1;
+		return;
+	}
+	at = r_take(r, n);
+	if (!at)
+		return;
+	if (!printable((const char *)at, n)) {
+		r->bad = 1;
+		return;
+	}
+	memcpy(dst, at, n);
+	dst[n] = '\0';
+}
+
+static uint8_t get_blob(struct rcur *r, uint8_t *dst, size_t max)
+{
+	size_t n = get_u8(r);
+
+	if (!n || n > max) {
+		r->bad = 1;
+		return 0;
+	}
+	get_bytes(r, dst, n);
+	return (uint8_t)n;
+}
+
+/* ---- payloads, one encode/decode pair each ---------------------------- */
+
+static void enc_hello(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_hello *h = &m->u.hello;
+
+	put_u32(w, h->pid);
+	put_u32(w, h->uid);
+	put_u32(w, h->gid);
+	put_bytes(w, h->nonce, SHMX_NONCE_LEN);
+	put_str(w, h->name, SHMX_NAME_MAX, 1);
+	put_str(w, h->host, SHMX_HOST_MAX, 1);
+	put_blob(w, h->addr, h->addr_len, SHMX_WIRE_ADDR_MAX);
+}
+
+static void dec_hello(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_hello *h = &m->u.hello;
+
+	h->pid = get_u32(r);
+	h->uid = get_u32(r);
+	h->gid = get_u32(r);
+	get_bytes(r, h->nonce, SHMX_NONCE_LEN);
+	get_str(r, h->name, SHMX_NAME_MAX, 1);
+	get_str(r, h->host, SHMX_HOST_MAX, 1);
+	h->addr_len = get_blob(r, h->addr, SHMX_WIRE_ADDR_MAX);
+}
+
+static void enc_challenge(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_challenge *c = &m->u.challenge;
+
+	put_u32(w, c->flags);
+	put_u32(w, c->session);
+	put_u64(w, c->token);
+	put_bytes(w, c->nonce, SHMX_NONCE_LEN);
+}
+
+static void dec_challenge(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_challenge *c = &m->u.challenge;
+
+	c->flags = get_u32(r);
+	if (c->flags & ~SHMX_CHAL_KEY_REQUIRED)
+		r->bad = 1;
+	c->session = get_u32(r);
+	c->token = get_u64(r);
+	get_bytes(r, c->nonce, SHMX_NONCE_LEN);
+}
+
+static void enc_auth(struct wcur *w, const struct shmx_msg *m)
+{
+	put_bytes(w, m->u.auth.mac, SHMX_MAC_LEN);
+}
+
+static void dec_auth(struct rcur *r, struct shmx_msg *m)
+{
+	get_bytes(r, m->u.auth.mac, SHMX_MAC_LEN);
+}
+
+static void enc_welcome(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_welcome *v = &m->u.welcome;
+
+	put_u32(w, v->node_id);
+	put_u32(w, v->heartbeat_ms);
+	put_u32(w, v->client_timeout_ms);
+	put_u32(w, v->authenticated);
+	put_u64(w, v->region_size);
+	put_u64(w, v->data_key);
+	put_u64(w, v->data_base);
+	put_bytes(w, v->mac, SHMX_MAC_LEN);
+	put_str(w, v->version, SHMX_VERSION_STR_MAX, 1);
+}
+
+static void dec_welcome(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_welcome *v = &m->u.welcome;
+
+	v->node_id = get_u32(r);
+	v->heartbeat_ms = get_u32(r);
+	v->client_timeout_ms = get_u32(r);
+	v->authenticated = get_u32(r);
+	v->region_size = get_u64(r);
+	v->data_key = get_u64(r);
+	v->data_base = get_u64(r);
+	get_bytes(r, v->mac, SHMX_MAC_LEN);
+	get_str(r, v->version, SHMX_VERSION_STR_MAX, 1);
+	if (!v->node_id || v->authenticated > 1)
+		r->bad = 1;
+}
+
+static void enc_info(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_info_rep *i = &m->u.info;
+
+	put_u64(w, i->region_size);
+	put_u32(w, i->member_count);
+	put_u32(w, i->max_members);
+	put_str(w, i->version, SHMX_VERSION_STR_MAX, 1);
+}
+
+static void dec_info(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_info_rep *i = &m->u.info;
+
+	i->region_size = get_u64(r);
+	i->member_count = get_u32(r);
+	i->max_members = get_u32(r);
+	get_str(r, i->version, SHMX_VERSION_STR_MAX, 1);
+}
+
+static void enc_members_req(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u32(w, m->u.members_req.start_id);
+}
+
+static void dec_members_req(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.members_req.start_id = get_u32(r);
+}
+
+static void enc_members(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_members_rep *p = &m->u.members;
+
+	if (p->count > SHMX_MEMBERS_PER_MSG) {
+		w->err = -EINVAL;
+		return;
+	}
+	put_u32(w, p->total);
+	put_u32(w, p->next_id);
+	put_u32(w, p->count);
+	for (uint32_t i = 0; i < p->count; i++) {
+		put_u32(w, p->m[i].id);
+		put_u32(w, p->m[i].pid);
+		put_u32(w, p->m[i].uid);
+		put_u32(w, p->m[i].gid);
+		put_u64(w, (uint64_t)p->m[i].joined);
+		put_str(w, p->m[i].name, SHMX_NAME_MAX, 1);
+		put_str(w, p->m[i].host, SHMX_HOST_MAX, 1);
+	}
+}
+
+static void dec_members(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_members_rep *p = &m->u.members;
+
+	p->total = get_u32(r);
+	p->next_id = get_u32(r);
+	p->count = get_u32(r);
+	if (p->count > SHMX_MEMBERS_PER_MSG || p->count > p->total) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < p->count && !r->bad; i++) {
+		p->m[i].id = get_u32(r);
+		p->m[i].pid = get_u32(r);
+		p->m[i].uid = get_u32(r);
+		p->m[i].gid = get_u32(r);
+		p->m[i].joined = (int64_t)get_u64(r);
+		get_str(r, p->m[i].name, SHMX_NAME_MAX, 1);
+		get_str(r, p->m[i].host, SHMX_HOST_MAX, 1);
+	}
+}
+
+static void enc_lookup_req(struct wcur *w, const struct shmx_msg *m)
+{
+	put_str(w, m->u.lookup_req.name, SHMX_NAME_MAX, 1);
+}
+
+static void dec_lookup_req(struct rcur *r, struct shmx_msg *m)
+{
+	get_str(r, m->u.lookup_req.name, SHMX_NAME_MAX, 1);
+}
+
+static void enc_lookup(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u32(w, m->u.lookup.id);
+}
+
+static void dec_lookup(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.lookup.id = get_u32(r);
+}
+
+static void enc_root(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.root.gaddr);
+}
+
+static void dec_root(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.root.gaddr = get_u64(r);
+}
+
+/* Payload codecs by opcode; [0] request, [1] reply; NULL = empty payload. */
+struct codec {
+	const char *name;
+	void (*enc[2])(struct wcur *w, const struct shmx_msg *m);
+	void (*dec[2])(struct rcur *r, struct shmx_msg *m);
+};
+
+static const struct codec codecs[SHMX_OP_MAX] = {
+	[SHMX_OP_HELLO] = { "hello",
+			    { enc_hello, enc_challenge },
+			    { dec_hello, dec_challenge } },
+	[SHMX_OP_AUTH] = { "auth",
+			   { enc_auth, enc_welcome },
+			   { dec_auth, dec_welcome } },
+	[SHMX_OP_BYE] = { "bye", { NULL, NULL }, { NULL, NULL } },
+	[SHMX_OP_PING] = { "ping", { NULL, NULL }, { NULL, NULL } },
+	[SHMX_OP_INFO] = { "info", { NULL, enc_info }, { NULL, dec_info } },
+	[SHMX_OP_MEMBERS] = { "members",
+			      { enc_members_req, enc_members },
+			      { dec_members_req, dec_members } },
+	[SHMX_OP_LOOKUP] = { "lookup",
+			     { enc_lookup_req, enc_lookup },
+			     { dec_lookup_req, dec_lookup } },
+	[SHMX_OP_ROOT_GET] = { "root_get",
+			       { NULL, enc_root },
+			       { NULL, dec_root } },
+	[SHMX_OP_ROOT_SET] = { "root_set",
+			       { enc_root, NULL },
+			       { dec_root, NULL } },
+};
+
+_Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");
+_Static_assert(SHMX_WIRE_MAX >= SHMX_HDR_LEN + 12 +
+				       SHMX_MEMBERS_PER_MSG *
+					       (24 + 2 + SHMX_NAME_MAX - 1 +
+						SHMX_HOST_MAX - 1),
+	       "a full MEMBERS page fits in one message");
+
+const char *shmx__op_name(unsigned opcode)
+{
+	if (opcode == 0 || opcode >= SHMX_OP_MAX)
+		return "?";
+	return codecs[opcode].name;
+}
+
+void shmx__msg_init(struct shmx_msg *msg, uint16_t opcode, uint64_t req_id,
+		    uint32_t session, uint64_t token)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->hdr.magic = SHMX_WIRE_MAGIC;
+	msg->hdr.version = SHMX_PROTO_VERSION;
+	msg->hdr.opcode = opcode;
+	msg->hdr.req_id = req_id;
+	msg->hdr.session = session;
+	msg->hdr.token = token;
+}
+
+void shmx__msg_reply(struct shmx_msg *rep, const struct shmx_msg *req,
+		     enum shmx_status status)
+{
+	shmx__msg_init(rep, req->hdr.opcode, req->hdr.req_id, 0, 0);
+	rep->hdr.flags = SHMX_HDR_REPLY;
+	rep->hdr.status = status;
+}
+
+int shmx__proto_encode(const struct shmx_msg *msg, void *buf, size_t cap)
+{
+	struct wcur w = { .p = buf, .cap = cap };
+	const struct shmx_hdr *h = &msg->hdr;
+	int reply = !!(h->flags & SHMX_HDR_REPLY);
+
+	if (h->opcode == 0 || h->opcode >= SHMX_OP_MAX ||
+	    (h->flags & ~SHMX_HDR_REPLY) || h->status < 0 ||
+	    h->status >= SHMX_ST_MAX || (!reply && h->status))
+		return -EINVAL;
+	put_u32(&w, SHMX_WIRE_MAGIC);
+	put_u16(&w, SHMX_PROTO_VERSION);
+	put_u16(&w, h->opcode);
+	put_u32(&w, 0); /* length, patched below */
+	put_u32(&w, (uint32_t)h->status);
+	put_u64(&w, h->req_id);
+	put_u32(&w, h->session);
+	put_u32(&w, h->flags);
+	put_u64(&w, h->token);
+	if (h->status == SHMX_ST_OK && codecs[h->opcode].enc[reply])
+		codecs[h->opcode].enc[reply](&w, msg);
+	if (w.err)
+		return w.err;
+	if (w.off > SHMX_WIRE_MAX)
+		return -EMSGSIZE;
+	for (int i = 0; i < 4; i++)
+		w.p[8 + i] = (uint8_t)(w.off >> (8 * i));
+	return (int)w.off;
+}
+
+enum shmx_status shmx__proto_decode(const void *buf, size_t len,
+				    struct shmx_msg *msg)
+{
+	struct rcur r = { .p = buf, .len = len };
+	struct shmx_hdr *h = &msg->hdr;
+	int reply;
+
+	memset(msg, 0, sizeof(*msg));
+	if (!buf || len < SHMX_HDR_LEN || len > SHMX_WIRE_MAX)
+		return SHMX_ST_BAD_MSG;
+	h->magic = get_u32(&r);
+	h->version = get_u16(&r);
+	h->opcode = get_u16(&r);
+	h->length = get_u32(&r);
+	h->status = (int32_t)get_u32(&r);
+	h->req_id = get_u64(&r);
+	h->session = get_u32(&r);
+	h->flags = get_u32(&r);
+	h->token = get_u64(&r);
+	if (h->magic != SHMX_WIRE_MAGIC || h->length != len)
+		return SHMX_ST_BAD_MSG;
+	if (h->version != SHMX_PROTO_VERSION)
+		return SHMX_ST_VERSION;
+	if (h->opcode == 0 || h->opcode >= SHMX_OP_MAX)
+		return SHMX_ST_UNKNOWN_OP;
+	if (h->flags & ~SHMX_HDR_REPLY)
+		return SHMX_ST_BAD_MSG;
+	reply = !!(h->flags & SHMX_HDR_REPLY);
+	if (h->status < 0 || h->status >= SHMX_ST_MAX || (!reply && h->status))
+		return SHMX_ST_BAD_MSG;
+	if (h->status == SHMX_ST_OK && codecs[h->opcode].dec[reply])
+		codecs[h->opcode].dec[reply](&r, msg);
+	if (r.bad || r.off != len)
+		return SHMX_ST_BAD_MSG;
+	return SHMX_ST_OK;
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - the shmext wire protocol: every control message between a
+ * client (libshmext) and shmnode, documented field by field, with pure
+ * encode, decode and validate functions.
+ *
+ * The data plane (reads, writes, atomics) is one-sided RMA and carries no
+ * messages; this is the control plane only.
+ *
+ * Encoding: every field is fixed-width little-endian, packed, in the order
+ * listed.  Strings are a length (u8) followed by that many bytes, no NUL,
+ * every byte printable ASCII (0x20..0x7e).  Address blobs are a u8 length and
+ * opaque bytes.  A message never exceeds SHMX_WIRE_MAX bytes.
+ *
+ * Header (40 bytes, SHMX_HDR_LEN), at the start of every message:
+ *   off size field
+ *     0   4  magic    SHMX_WIRE_MAGIC ("SHMX" in memory order)
+ *     4   2  version  SHMX_PROTO_VERSION of the sender
+ *     6   2  opcode   enum shmx_opcode
+ *     8   4  length   whole message, header included
+ *    12   4  status   replies: enum shmx_status; requests: 0
+ *    16   8  req_id   chosen by the requester, echoed in the reply
+ *    24   4  session  the sender's node id (0 before the handshake is done)
+ *    28   4  flags    SHMX_HDR_REPLY; other bits reserved, sent as 0,
+ *                     rejected when set
+ *    32   8  token    session token handed out in CHALLENGE; 0 in HELLO
+ *
+ * A reply whose status is not SHMX_ST_OK has no payload.
+ *
+ * Handshake: HELLO -> CHALLENGE, AUTH -> WELCOME.  The node answers HELLO
+ * with a fresh nonce, the new session id and its token; the client answers
+ * with HMAC-SHA256 over both nonces (see auth.h); the node verifies it and
+ * proves in WELCOME that it knows the key too.  Every later request carries
+ * session and token; a request whose pair does not match a live session is
+ * answered with SHMX_ST_NO_SESSION.
+ *
+ * Versions (a changelog; reserved bits are never reused):
+ *   1  first version: handshake, bye, ping, info, members, lookup, root.
+ */
+#ifndef SHMX_PROTO_H
+#define SHMX_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmext/shmext.h"
+
+#define SHMX_WIRE_MAGIC 0x584d4853u /* 'S' 'H' 'M' 'X' little-endian */
+#define SHMX_PROTO_VERSION 1
+#define SHMX_HDR_LEN 40
+#define SHMX_WIRE_MAX 4096
+#define SHMX_HDR_REPLY 0x1u
+#define SHMX_NONCE_LEN 32
+#define SHMX_MAC_LEN 32
+#define SHMX_WIRE_ADDR_MAX 128
+#define SHMX_VERSION_STR_MAX 32
+/* Members per MEMBERS reply: 24 * (24 + 2 + 63 + 63) + 52 < SHMX_WIRE_MAX. */
+#define SHMX_MEMBERS_PER_MSG 24
+
+enum shmx_opcode {
+	SHMX_OP_HELLO = 1,
+	SHMX_OP_AUTH = 2,
+	SHMX_OP_BYE = 3,
+	SHMX_OP_PING = 4,
+	SHMX_OP_INFO = 5,
+	SHMX_OP_MEMBERS = 6,
+	SHMX_OP_LOOKUP = 7,
+	SHMX_OP_ROOT_GET = 8,
+	SHMX_OP_ROOT_SET = 9,
+	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
+};
+
+/* Status codes on the wire; shmx__status_to_errno() maps them in one place. */
+enum shmx_status {
+	SHMX_ST_OK = 0,
+	SHMX_ST_BAD_MSG = 1,	 /* malformed: length, field, string */
+	SHMX_ST_VERSION = 2,	 /* unsupported protocol version */
+	SHMX_ST_UNKNOWN_OP = 3,	 /* opcode not known */
+	SHMX_ST_NO_SESSION = 4,	 /* session/token unknown or expired */
+	SHMX_ST_AUTH = 5,	 /* authentication failed or key required */
+	SHMX_ST_NOT_LOCAL = 6,	 /* keyless node: client not on loopback */
+	SHMX_ST_NAME_IN_USE = 7, /* a live member has that name */
+	SHMX_ST_FULL = 8,	 /* no room for another member */
+	SHMX_ST_NOT_FOUND = 9,	 /* no such name or object */
+	SHMX_ST_RANGE = 10,	 /* address or length outside the region */
+	SHMX_ST_INVAL = 11,	 /* well-formed but invalid argument */
+	SHMX_ST_NOMEM = 12,	 /* node out of memory */
+	SHMX_ST_STATE = 13,	 /* message not allowed in this state */
+	SHMX_ST_INTERNAL = 14,	 /* node-side failure */
+	SHMX_ST_MAX
+};
+
+struct shmx_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t opcode;
+	uint32_t length;
+	int32_t status;
+	uint64_t req_id;
+	uint32_t session;
+	uint32_t flags;
+	uint64_t token;
+};
+
+/* HELLO request: who the client is and where it listens. */
+struct shmx_hello {
+	uint32_t pid;			   /* u32 */
+	uint32_t uid;			   /* u32, claimed; verified by key */
+	uint32_t gid;			   /* u32 */
+	uint8_t nonce[SHMX_NONCE_LEN];	   /* 32 random bytes */
+	char name[SHMX_NAME_MAX];	   /* str, 1..63 bytes */
+	char host[SHMX_HOST_MAX];	   /* str, 1..63 bytes */
+	uint8_t addr_len;		   /* u8, 1..SHMX_WIRE_ADDR_MAX */
+	uint8_t addr[SHMX_WIRE_ADDR_MAX];  /* transport address blob */
+};
+
+/* HELLO reply (CHALLENGE): the session to authenticate. */
+#define SHMX_CHAL_KEY_REQUIRED 0x1u
+struct shmx_challenge {
+	uint32_t flags;			/* u32: SHMX_CHAL_KEY_REQUIRED */
+	uint32_t session;		/* u32: the node id offered */
+	uint64_t token;			/* u64: the session token */
+	uint8_t nonce[SHMX_NONCE_LEN];	/* 32 random bytes */
+};
+
+/* AUTH request: proof of the key (zeros when the node needs no key). */
+struct shmx_auth {
+	uint8_t mac[SHMX_MAC_LEN];
+};
+
+/* AUTH reply (WELCOME): the session is live. */
+struct shmx_welcome {
+	uint32_t node_id;		   /* u32, == session */
+	uint32_t heartbeat_ms;		   /* u32: ping at least this often */
+	uint32_t client_timeout_ms;	   /* u32: silent this long = gone */
+	uint32_t authenticated;		   /* u32: 1 if a key was verified */
+	uint64_t region_size;		   /* u64: bytes, gaddr 0.. */
+	uint64_t data_key;		   /* u64: remote key of the region */
+	uint64_t data_base;		   /* u64: remote address of gaddr 0 */
+	uint8_t mac[SHMX_MAC_LEN];	   /* node's proof (zeros if no key) */
+	char version[SHMX_VERSION_STR_MAX]; /* str: shmnode version */
+};
+
+/* INFO reply. */
+struct shmx_info_rep {
+	uint64_t region_size;		   /* u64 */
+	uint32_t member_count;		   /* u32 */
+	uint32_t max_members;		   /* u32 */
+	char version[SHMX_VERSION_STR_MAX]; /* str */
+};
+
+/* MEMBERS request: list members with id >= start_id. */
+struct shmx_members_req {
+	uint32_t start_id; /* u32 */
+};
+
+struct shmx_member_wire {
+	uint32_t id;		  /* u32 */
+	uint32_t pid;		  /* u32 */
+	uint32_t uid;		  /* u32 */
+	uint32_t gid;		  /* u32 */
+	int64_t joined;		  /* i64, seconds since the epoch */
+	char name[SHMX_NAME_MAX]; /* str */
+	char host[SHMX_HOST_MAX]; /* str */
+};
+
+/* MEMBERS reply: one page, by increasing id. */
+struct shmx_members_rep {
+	uint32_t total;	  /* u32: live members in all */
+	uint32_t next_id; /* u32: start_id for the next page, 0 = no more */
+	uint32_t count;	  /* u32: entries that follow, <= PER_MSG */
+	struct shmx_member_wire m[SHMX_MEMBERS_PER_MSG];
+};
+
+/* LOOKUP request and reply. */
+struct shmx_lookup_req {
+	char name[SHMX_NAME_MAX]; /* str */
+};
+struct shmx_lookup_rep {
+	uint32_t id; /* u32 */
+};
+
+/* ROOT_GET reply and ROOT_SET request. */
+struct shmx_root {
+	uint64_t gaddr; /* u64, SHMX_GADDR_NULL = unset */
+};
+
+/* A decoded message: the header and the payload its opcode selects. */
+struct shmx_msg {
+	struct shmx_hdr hdr;
+	union {
+		struct shmx_hello hello;
+		struct shmx_challenge challenge;
+		struct shmx_auth auth;
+		struct shmx_welcome welcome;
+		struct shmx_info_rep info;
+		struct shmx_members_req members_req;
+		struct shmx_members_rep members;
+		struct shmx_lookup_req lookup_req;
+		struct shmx_lookup_rep lookup;
+		struct shmx_root root;
+	} u;
+};
+
+/* Fill a header for a request (status 0) of @opcode. */
+void shmx__msg_init(struct shmx_msg *msg, uint16_t opcode, uint64_t req_id,
+		    uint32_t session, uint64_t token);
+/* Turn a decoded request into its reply header (payload left zeroed). */
+void shmx__msg_reply(struct shmx_msg *rep, const struct shmx_msg *req,
+		     enum shmx_status status);
+
+/*
+ * shmx__proto_encode - serialise @msg into @buf of @cap bytes; the header's
+ * length field is computed.  Returns the length (> 0), -EMSGSIZE when it
+ * does not fit, -EINVAL when a field is out of its range (bad opcode, string
+ * too long or not printable, address blob too long).
+ */
+int shmx__proto_encode(const struct shmx_msg *msg, void *buf, size_t cap);
+
+/*
+ * shmx__proto_decode - parse and validate @len bytes at @buf into @msg.
+ * Pure: touches nothing but @msg.  Returns SHMX_ST_OK, or
+ *  SHMX_ST_BAD_MSG    short, long, length field mismatch, bad magic,
+ *                     reserved flag set, bad string or blob, count too big
+ *  SHMX_ST_VERSION    version != SHMX_PROTO_VERSION (hdr is still filled so
+ *                     the node can answer)
+ *  SHMX_ST_UNKNOWN_OP opcode 0 or >= SHMX_OP_MAX (hdr is filled)
+ */
+enum shmx_status shmx__proto_decode(const void *buf, size_t len,
+				    struct shmx_msg *msg);
+
+/* Name of an opcode, for logs; "?" when unknown. */
+const char *shmx__op_name(unsigned opcode);
+
+/* status.c: the one mapping between wire status and errno. */
+int shmx__status_to_errno(int status);	     /* SHMX_ST_OK -> 0, else -errno */
+enum shmx_status shmx__errno_to_status(int err); /* 0 / -errno -> status */
+const char *shmx__status_name(int status);
+
+#endif /* SHMX_PROTO_H */

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* clock.h - monotonic and wall-clock time in the units the code uses. */
+#ifndef SHMX_CLOCK_H
+#define SHMX_CLOCK_H
+
+#include <stdint.h>
+
+/* Monotonic nanoseconds. */
+uint64_t shmx__now_ns(void);
+/* Monotonic milliseconds. */
+uint64_t shmx__now_ms(void);
+/* Seconds since the epoch. */
+int64_t shmx__wall_s(void);
+/* Sleep for @us microseconds (restarts after signals). */
+void shmx__sleep_us(uint64_t us);
+
+#endif /* SHMX_CLOCK_H */

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmext.h - the public interface of libshmext, the shared-memory OS
+ * extension layer.  This header is the specification: every call states its
+ * arguments, its return codes, its thread safety and who owns what.
+ *
+ * Conventions
+ *  - Every call that can fail returns 0 on success or a negative errno.
+ *    shmx_strerror() turns such a value into text.
+ *  - Objects are opaque; constructors return int and hand the object back
+ *    through an out-parameter.
+ *  - Attribute structs carry comp_mask: set the bit of every field you fill
+ *    in.  Unknown bits are rejected with -EINVAL.
+ *  - A context (struct shmx_ctx) may be used from several threads at once.
+ *    A non-blocking request (struct shmx_req) belongs to the thread that
+ *    waits for it.
+ *  - No call blocks forever: blocking calls give up after the context's
+ *    timeout (SHMX_DEFAULT_TIMEOUT_MS unless set) with -ETIMEDOUT.
+ *
+ * Shared memory is named by global addresses (shmx_gaddr_t): byte offsets
+ * into the memory node's exported region, the same on every compute node and
+ * across restarts of a client.
+ */
+#ifndef SHMEXT_SHMEXT_H
+#define SHMEXT_SHMEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SHMX_BUILDING_LIBRARY)
+#define SHMX_EXPORT __attribute__((visibility("default")))
+#else
+#define SHMX_EXPORT
+#endif
+
+#define SHMX_VERSION_MAJOR 0
+#define SHMX_VERSION_MINOR 1
+#define SHMX_VERSION_PATCH 0
+
+/* The port shmnode listens on unless told otherwise. */
+#define SHMX_DEFAULT_PORT 7470
+/* The node address a client uses when neither attr nor SHMEXT_NODE names one. */
+#define SHMX_DEFAULT_NODE "127.0.0.1:7470"
+/* The libfabric provider used unless attr or SHMEXT_PROVIDER names one. */
+#define SHMX_DEFAULT_PROVIDER "tcp;ofi_rxm"
+/* How long a blocking call waits before it returns -ETIMEDOUT. */
+#define SHMX_DEFAULT_TIMEOUT_MS 5000
+/* Longest descriptive name of a member, including the terminating NUL. */
+#define SHMX_NAME_MAX 64
+/* Longest host name reported for a member, including the terminating NUL. */
+#define SHMX_HOST_MAX 64
+
+/* A global address: a byte of shared memory, named the same everywhere. */
+typedef uint64_t shmx_gaddr_t;
+/* A member's node id, unique among the live members of one shmnode. */
+typedef uint32_t shmx_node_t;
+
+/* The null global address, used as "no root set". */
+#define SHMX_GADDR_NULL ((shmx_gaddr_t)UINT64_MAX)
+
+struct shmx_ctx;
+struct shmx_req;
+
+/* --------------------------------------------------------------------- */
+/* Context                                                                */
+/* --------------------------------------------------------------------- */
+
+enum shmx_open_attr_mask {
+	SHMX_OPEN_ATTR_NODE = 1u << 0,
+	SHMX_OPEN_ATTR_NAME = 1u << 1,
+	SHMX_OPEN_ATTR_TRANSPORT = 1u << 2,
+	SHMX_OPEN_ATTR_PROVIDER = 1u << 3,
+	SHMX_OPEN_ATTR_KEY_FILE = 1u << 4,
+	SHMX_OPEN_ATTR_TIMEOUT = 1u << 5,
+};
+
+/*
+ * How to reach a memory node.  Every field is optional; a field whose bit is
+ * not set in comp_mask (or that is NULL) falls back to the environment, then
+ * to the built-in default:
+ *
+ *  node       "HOST:PORT" of shmnode        SHMEXT_NODE      SHMX_DEFAULT_NODE
+ *  name       descriptive member name       SHMEXT_NAME      "PROG-PID"
+ *  transport  "ofi"                         SHMEXT_TRANSPORT "ofi"
+ *  provider   libfabric provider            SHMEXT_PROVIDER  "tcp;ofi_rxm"
+ *  key_file   shared key file               SHMEXT_KEY_FILE  none
+ *  timeout_ms blocking-call timeout         SHMEXT_TIMEOUT_MS 5000
+ */
+struct shmx_open_attr {
+	uint32_t comp_mask;
+	const char *node;
+	const char *name;
+	const char *transport;
+	const char *provider;
+	const char *key_file;
+	int timeout_ms;
+};
+
+/*
+ * shmx_open - connect to a memory node and join its membership registry.
+ * @attr: how to connect, or NULL for every default.
+ * @ctx: receives the new context.
+ *
+ * Authenticates with the node (challenge and response over the shared key in
+ * the key file; the key itself never crosses the wire) and receives a node
+ * id, the region's size and the keys to reach it.
+ *
+ * Returns 0, or
+ *  -EINVAL        bad attr (unknown comp_mask bit, malformed node address,
+ *                 name too long or empty, timeout <= 0), or ctx is NULL
+ *  -ENOENT        the key file does not exist
+ *  -ECONNREFUSED  no shmnode answers at that address (within the timeout)
+ *  -EACCES        the node refused the key, or requires one and none was given
+ *  -EPERM         the node accepts only loopback clients and this is not one
+ *  -EADDRINUSE    another live member already uses that name
+ *  -EUSERS        the node has no room for another member
+ *  -EPROTO        the node speaks another protocol version
+ *  -ENODEV        the transport or provider is not available on this machine
+ *  -ENOMEM        out of memory
+ * Thread safety: may be called from any thread.
+ */
+SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
+			  struct shmx_ctx **ctx);
+
+/*
+ * shmx_close - leave the registry and free the context.
+ * Outstanding non-blocking requests are cancelled and freed.  Passing NULL
+ * does nothing.  Returns 0, or -ETIMEDOUT / -ENOTCONN when the goodbye could
+ * not be delivered (the context is freed all the same).
+ * Thread safety: no other thread may use @ctx during or after the call.
+ */
+SHMX_EXPORT int shmx_close(struct shmx_ctx *ctx);
+
+/* shmx_self - this context's node id (never 0); 0 for a NULL context. */
+SHMX_EXPORT shmx_node_t shmx_self(const struct shmx_ctx *ctx);
+
+/*
+ * shmx_strerror - text for a value returned by any shmx_ call: 0, a
+ * negative errno, or a positive errno.  Never returns NULL; the string is
+ * static.  Thread safety: safe.
+ */
+SHMX_EXPORT const char *shmx_strerror(int err);
+
+/* What shmx_info reports about the connection. */
+struct shmx_info {
+	uint64_t region_size;		/* bytes of shared memory, gaddr 0.. */
+	shmx_node_t self;		/* my node id */
+	uint32_t protocol_version;	/* wire protocol spoken */
+	uint32_t member_count;		/* live members right now */
+	uint32_t authenticated;		/* 1 if a key was verified */
+	char node[128];			/* "HOST:PORT" of shmnode */
+	char transport[16];		/* "ofi" */
+	char provider[64];		/* e.g. "tcp;ofi_rxm" */
+	char node_version[32];		/* shmnode's version string */
+};
+
+/*
+ * shmx_info - describe the connection.
+ * Returns 0, -EINVAL (NULL argument), -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_info(struct shmx_ctx *ctx, struct shmx_info *info);
+
+/* --------------------------------------------------------------------- */
+/* Membership                                                             */
+/* --------------------------------------------------------------------- */
+
+struct shmx_member {
+	shmx_node_t id;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	int64_t joined;			/* join time, seconds since the epoch */
+	char name[SHMX_NAME_MAX];
+	char host[SHMX_HOST_MAX];
+};
+
+/*
+ * shmx_members - list the live members.
+ * @out: array of @max entries (may be NULL when @max is 0).
+ * @count: receives the number of live members, which may exceed @max; the
+ *         first min(@max, *count) entries of @out are filled, by id.
+ * Returns 0, -EINVAL, -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_members(struct shmx_ctx *ctx, struct shmx_member *out,
+			     size_t max, size_t *count);
+
+/*
+ * shmx_lookup - the node id of the live member called @name.
+ * Returns 0, -EINVAL, -ENOENT (no such member), -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_lookup(struct shmx_ctx *ctx, const char *name,
+			    shmx_node_t *id);
+
+/* --------------------------------------------------------------------- */
+/* Root pointer                                                           */
+/* --------------------------------------------------------------------- */
+
+/*
+ * shmx_root_get / shmx_root_set - the one global address every client can
+ * start from (seed 000's "pointer to the root data structure").  It is
+ * SHMX_GADDR_NULL until set.  shmx_root_set accepts SHMX_GADDR_NULL or an
+ * address inside the region.
+ * Returns 0, -EINVAL (NULL argument), -EFAULT (address outside the region),
+ * -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_root_get(struct shmx_ctx *ctx, shmx_gaddr_t *root);
+SHMX_EXPORT int shmx_root_set(struct shmx_ctx *ctx, shmx_gaddr_t root);
+
+/* --------------------------------------------------------------------- */
+/* Data: one-sided reads, writes and atomics                              */
+/* --------------------------------------------------------------------- */
+
+/*
+ * shmx_read / shmx_write - copy @len bytes between local memory and shared
+ * memory at @gaddr, with one-sided RMA: the memory node's CPU is not on the
+ * path.  Any alignment and any length that stays inside the region.  A
+ * zero-length call succeeds without touching the fabric.  When shmx_write
+ * returns, the data is in the node's memory and visible to every reader.
+ * Returns 0, or
+ *  -EINVAL     NULL ctx, or NULL buf with a non-zero length
+ *  -EFAULT     [gaddr, gaddr + len) is not inside the region
+ *  -EACCES     the node's memory refused the access
+ *  -ETIMEDOUT  no completion within the context's timeout
+ *  -ENOTCONN   the connection to the node is lost
+ *  -ECONNRESET the node went away during the call
+ * Thread safety: safe; concurrent calls proceed in parallel.
+ */
+SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
+			  size_t len);
+SHMX_EXPORT int shmx_write(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			   const void *buf, size_t len);
+
+/*
+ * shmx_read_nb / shmx_write_nb - start a read or write and return at once.
+ * @req receives a request handle that must be finished with shmx_wait or
+ * shmx_test.  @buf must stay valid (and, for a read, untouched) until then.
+ * Returns 0 (started), or the errors of shmx_read / shmx_write that can be
+ * known before the transfer starts (-EINVAL, -EFAULT, -ENOTCONN, -ENOMEM).
+ */
+SHMX_EXPORT int shmx_read_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			     void *buf, size_t len, struct shmx_req **req);
+SHMX_EXPORT int shmx_write_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			      const void *buf, size_t len,
+			      struct shmx_req **req);
+
+/*
+ * shmx_wait - wait up to @timeout_ms (negative: the context's timeout) for
+ * @req to finish.  On completion frees @req and returns the transfer's
+ * status (0 or an error of shmx_read / shmx_write).  Returns -ETIMEDOUT
+ * without freeing @req when it is still running; wait again or close the
+ * context.  -EINVAL for a NULL request.
+ */
+SHMX_EXPORT int shmx_wait(struct shmx_req *req, int timeout_ms);
+
+/*
+ * shmx_test - check @req without blocking.  Returns -EINPROGRESS while it
+ * runs; once finished frees @req and returns its status as shmx_wait does.
+ */
+SHMX_EXPORT int shmx_test(struct shmx_req *req);
+
+/*
+ * shmx_flush - wait until every read and write this context started before
+ * the call has finished, and every write is visible at the node.
+ * Returns 0, or the first error among those transfers, -ETIMEDOUT or
+ * -ENOTCONN.  Requests still need shmx_wait / shmx_test to be freed.
+ */
+SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx);
+
+/*
+ * shmx_cas64 - atomic compare-and-swap of the 8-byte word at @gaddr,
+ * executed at the memory node by the fabric: if the word equals @expected it
+ * becomes @desired.  @old (may be NULL) receives the word's value before the
+ * operation; the swap happened exactly when *old == @expected.
+ * shmx_fadd64 - atomically add @add to the word and return its previous
+ * value in @old (may be NULL).
+ * Returns 0, -EINVAL (@gaddr not 8-byte aligned), or the errors of
+ * shmx_read.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_cas64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			   uint64_t expected, uint64_t desired, uint64_t *old);
+SHMX_EXPORT int shmx_fadd64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			    uint64_t add, uint64_t *old);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMEXT_SHMEXT_H */
