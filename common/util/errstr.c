@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* errstr.c - what each errno means in shmext's terms (shmx_strerror). */
+#include <errno.h>
+#include <string.h>
+
+#include "util/errstr.h"
+
+static const struct {
+	int err;
+	const char *text;
+} texts[] = {
+	{ EINVAL, "Invalid argument" },
+	{ EFAULT, "Bad address (outside the shared region)" },
+	{ EACCES, "Permission denied (key refused, or access not allowed)" },
+	{ EPERM, "Operation not permitted (a node without a key accepts "
+		 "loopback clients only)" },
+	{ ENOENT, "No such file, name or member" },
+	{ ECONNREFUSED, "Connection refused (no shmnode answers there)" },
+	{ ECONNRESET, "Connection reset (the memory node went away)" },
+	{ ENOTCONN, "Not connected (the connection to shmnode is lost)" },
+	{ ETIMEDOUT, "Timed out (no answer within the context's timeout)" },
+	{ EPROTO, "Protocol error (the node speaks another protocol "
+		  "version)" },
+	{ EBADMSG, "Bad message (malformed protocol message)" },
+	{ EADDRINUSE, "Name in use by another live member" },
+	{ EUSERS, "The node has no room for another member" },
+	{ ENODEV, "Transport or provider not available on this machine" },
+	{ EINPROGRESS, "Operation still in progress" },
+	{ ENOMEM, "Out of memory" },
+	{ EOPNOTSUPP, "Operation not supported" },
+	{ EIO, "Input/output error on the fabric" },
+	{ EAGAIN, "Resource temporarily unavailable, try again" },
+	{ ENAMETOOLONG, "Name too long" },
+};
+
+const char *shmx__strerror(int err)
+{
+	const char *s;
+
+	if (err == 0)
+		return "Success";
+	if (err < 0)
+		err = -err;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (texts[i].err == err)
+			return texts[i].text;
+	s = strerrordesc_np(err);
+	return s ? s : "Unknown error";
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx.h - libshmext's private view of a context: the connection to one
+ * shmnode, the operations in flight on it, and the progress engine that
+ * completes them.  Internal to extlayer/.
+ *
+ * Locking: ctx->lock guards the transport (which is not thread-safe), the
+ * op table and the RPC list.  Threads never sleep holding it: a waiting
+ * thread takes the lock for one poll round, hands out whatever completed
+ * (to itself or to other waiters), and lets go.
+ */
+#ifndef SHMX_EXT_CTX_H
+#define SHMX_EXT_CTX_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "shmext/shmext.h"
+#include "xport/xport.h"
+
+/*
+ * One posted transport operation (an RMA chunk or an atomic).  Ops live in
+ * slabs (registered when the provider needs local registration, so that an
+ * atomic's result slot has a descriptor) that are freed only at close: a
+ * late completion can never touch freed memory.
+ */
+struct shmx_op {
+	struct shmx_op *next;	/* free list */
+	struct shmx_req *req;	/* the request it belongs to */
+	uint64_t result;	/* atomic: the previous value */
+	void *desc;		/* local descriptor of this op's slab */
+};
+
+#define SHMX_OPS_PER_SLAB 256
+struct shmx_op_slab {
+	struct shmx_op_slab *next;
+	struct xport_mr *mr;
+	struct shmx_op ops[SHMX_OPS_PER_SLAB];
+};
+
+/* A read or write (blocking or not): one or more ops, counted down. */
+struct shmx_req {
+	struct shmx_ctx *ctx;
+	struct shmx_req *next, *prev; /* ctx->reqs, for flush and close */
+	unsigned pending;	      /* ops not yet complete */
+	int status;		      /* first error, else 0 */
+	int nb;			      /* created by a _nb call */
+	struct xport_mr *mr;	      /* local registration, if needed */
+	uint64_t result;	      /* atomic: previous value */
+};
+
+/* A control-plane call waiting for its reply. */
+struct shmx_rpc {
+	struct shmx_rpc *next;
+	uint64_t req_id;
+	int done;
+	struct shmx_msg reply;
+};
+
+struct shmx_ctx {
+	pthread_mutex_t lock;
+	struct xport *xp;
+	xport_peer_t node;
+
+	/* Identity and region, fixed after the handshake. */
+	shmx_node_t id;
+	uint64_t token;
+	uint64_t region_size;
+	uint64_t data_key;
+	uint64_t data_base;
+	int authenticated;
+	int timeout_ms;
+	unsigned heartbeat_ms;
+	char node_addr[128];
+	char name[SHMX_NAME_MAX];
+	char transport[16];
+	char node_version[SHMX_VERSION_STR_MAX];
+
+	/* Guarded by lock. */
+	int failed;		/* -errno once the connection is lost */
+	uint64_t next_req_id;
+	struct shmx_rpc *rpcs;
+	struct shmx_req *reqs;	/* every live request */
+	struct shmx_op *free_ops;
+	struct shmx_op_slab *slabs;
+	int async_err;		/* first error of a non-blocking transfer */
+	int busy_polling;	/* a thread is inside xport_poll */
+
+	/* Heartbeat thread. */
+	pthread_t hb_thread;
+	int hb_started;
+	pthread_mutex_t hb_lock;
+	pthread_cond_t hb_cond;
+	int hb_stop;
+};
+
+/* rpc.c */
+/*
+ * One progress round with ctx->lock held: poll the transport once and
+ * dispatch what completed.  Returns the number of completions handled, or
+ * ctx->failed.
+ */
+int shmx__progress_locked(struct shmx_ctx *ctx);
+/*
+ * Drive progress until @done(@arg) is true (evaluated with ctx->lock held),
+ * the context fails, or @deadline_ns (monotonic) passes.  Returns 0,
+ * ctx->failed, or -ETIMEDOUT.  Caller holds no lock.
+ */
+int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
+			 void *arg, uint64_t deadline_ns);
+/*
+ * Send @req (header filled except req_id/session/token) and wait up to
+ * @timeout_ms for the reply.  Returns 0 with *rep filled and rep->hdr.status
+ * already checked (a non-OK status is returned as its errno), or -errno.
+ */
+int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req,
+	      struct shmx_msg *rep, int timeout_ms);
+/* Mark the context lost (first reason wins).  Caller holds ctx->lock. */
+void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
+
+/* data.c */
+/* Complete one op of a request (progress engine, ctx->lock held). */
+void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status);
+/* Free every request, op and slab at close, once nothing polls any more. */
+void shmx__data_release(struct shmx_ctx *ctx);
+
+#endif /* SHMX_EXT_CTX_H */

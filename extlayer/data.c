@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * data.c - the data plane: one-sided reads, writes and 64-bit atomics on
+ * the memory node's region, blocking and non-blocking, split into chunks
+ * the transport accepts.  shmnode's CPU is not on this path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "util/clock.h"
+
+enum data_kind { DATA_READ, DATA_WRITE, DATA_CAS, DATA_FADD };
+
+static uint64_t deadline_after(int timeout_ms)
+{
+	return shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
+}
+
+/* [gaddr, gaddr + len) inside the region?  0 or -EFAULT. */
+static int check_range(const struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+		       size_t len)
+{
+	if (gaddr >= ctx->region_size || len > ctx->region_size - gaddr)
+		return -EFAULT;
+	return 0;
+}
+
+/* Take an op from the free list, growing it by a slab.  Lock held. */
+static struct shmx_op *op_get(struct shmx_ctx *ctx)
+{
+	struct shmx_op_slab *slab;
+	struct shmx_op *op;
+
+	if (!ctx->free_ops) {
+		slab = calloc(1, sizeof(*slab));
+		if (!slab)
+			return NULL;
+		if (ctx->xp->caps.local_mr &&
+		    xport_mr_reg(ctx->xp, slab->ops, sizeof(slab->ops),
+				 XPORT_LOCAL, &slab->mr)) {
+			free(slab);
+			return NULL;
+		}
+		for (int i = SHMX_OPS_PER_SLAB - 1; i >= 0; i--) {
+			slab->ops[i].desc = slab->mr ? slab->mr->desc : NULL;
+			slab->ops[i].next = ctx->free_ops;
+			ctx->free_ops = &slab->ops[i];
+		}
+		slab->next = ctx->slabs;
+		ctx->slabs = slab;
+	}
+	op = ctx->free_ops;
+	ctx->free_ops = op->next;
+	op->next = NULL;
+	return op;
+}
+
+static void op_put(struct shmx_ctx *ctx, struct shmx_op *op)
+{
+	op->req = NULL;
+	op->next = ctx->free_ops;
+	ctx->free_ops = op;
+}
+
+void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status)
+{
+	struct shmx_req *req = op->req;
+
+	if (req) {
+		if (status && !req->status)
+			req->status = status;
+		req->result = op->result;
+		req->pending--;
+		if (req->nb && status && !ctx->async_err)
+			ctx->async_err = status;
+	}
+	op_put(ctx, op);
+}
+
+static void req_unlink(struct shmx_ctx *ctx, struct shmx_req *req)
+{
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		ctx->reqs = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+}
+
+/* Unlink and free a finished (or abandoned) request.  Lock held. */
+static void req_free(struct shmx_ctx *ctx, struct shmx_req *req)
+{
+	req_unlink(ctx, req);
+	if (req->mr)
+		xport_mr_dereg(ctx->xp, req->mr);
+	free(req);
+}
+
+/* Post one op, progressing while the queue is full.  Lock held. */
+static int post_op(struct shmx_ctx *ctx, struct shmx_req *req,
+		   enum data_kind kind, uint64_t raddr, void *buf, size_t len,
+		   uint64_t a, uint64_t b, uint64_t deadline)
+{
+	struct shmx_op *op = op_get(ctx);
+	void *desc = req->mr ? req->mr->desc : NULL;
+	int ret;
+
+	if (!op)
+		return -ENOMEM;
+	op->req = req;
+	for (;;) {
+		switch (kind) {
+		case DATA_READ:
+			ret = xport_read(ctx->xp, ctx->node, buf, len, desc,
+					 raddr, ctx->data_key, op);
+			break;
+		case DATA_WRITE:
+			ret = xport_write(ctx->xp, ctx->node, buf, len, desc,
+					  raddr, ctx->data_key, op);
+			break;
+		case DATA_CAS:
+			ret = xport_cas64(ctx->xp, ctx->node, raddr,
+					  ctx->data_key, a, b, &op->result,
+					  op->desc, op);
+			break;
+		default:
+			ret = xport_fadd64(ctx->xp, ctx->node, raddr,
+					   ctx->data_key, a, &op->result,
+					   op->desc, op);
+			break;
+		}
+		if (ret != -EAGAIN)
+			break;
+		ret = shmx__progress_locked(ctx);
+		if (ret < 0)
+			break;
+		if (shmx__now_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (ret) {
+		op_put(ctx, op);
+		return ret;
+	}
+	req->pending++;
+	return 0;
+}
+
+/*
+ * Start a transfer or atomic as one request.  Returns 0 with *out set (the
+ * request may already have failed: see req->status), or -errno when
+ * nothing was started.
+ */
+static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
+		     shmx_gaddr_t gaddr, void *buf, size_t len, uint64_t a,
+		     uint64_t b, int nb, struct shmx_req **out)
+{
+	uint64_t deadline = deadline_after(ctx->timeout_ms);
+	struct shmx_req *req;
+	size_t off = 0, max = ctx->xp->caps.max_rma ? ctx->xp->caps.max_rma : len;
+	int ret = 0;
+
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	req->ctx = ctx;
+	req->nb = nb;
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->failed) {
+		ret = -ENOTCONN;
+		goto out_free;
+	}
+	if (ctx->xp->caps.local_mr && len &&
+	    (kind == DATA_READ || kind == DATA_WRITE)) {
+		ret = xport_mr_reg(ctx->xp, buf, len, XPORT_LOCAL, &req->mr);
+		if (ret)
+			goto out_free;
+	}
+	req->next = ctx->reqs;
+	if (ctx->reqs)
+		ctx->reqs->prev = req;
+	ctx->reqs = req;
+	if (kind == DATA_CAS || kind == DATA_FADD)
+		ret = post_op(ctx, req, kind, ctx->data_base + gaddr, NULL, 8,
+			      a, b, deadline);
+	while (kind == DATA_READ || kind == DATA_WRITE) {
+		size_t n = len - off < max ? len - off : max;
+
+		ret = post_op(ctx, req, kind, ctx->data_base + gaddr + off,
+			      (char *)buf + off, n, a, b, deadline);
+		off += n;
+		if (ret || off >= len)
+			break;
+	}
+	if (ret && !req->pending) {
+		req_free(ctx, req);
+		if (ret == -ETIMEDOUT)
+			shmx__ctx_fail(ctx, ret);
+		pthread_mutex_unlock(&ctx->lock);
+		return ret;
+	}
+	if (ret)
+		req->status = ret;
+	pthread_mutex_unlock(&ctx->lock);
+	*out = req;
+	return 0;
+
+out_free:
+	pthread_mutex_unlock(&ctx->lock);
+	free(req);
+	return ret;
+}
+
+static int req_done(void *arg)
+{
+	return ((struct shmx_req *)arg)->pending == 0;
+}
+
+/*
+ * Wait for @req until @deadline.  On completion (or when the context is
+ * lost) frees it and returns its status; on -ETIMEDOUT keeps it.  @fatal:
+ * a timeout means the node is gone (blocking calls).
+ */
+static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
+		    uint64_t *result)
+{
+	struct shmx_ctx *ctx = req->ctx;
+	int ret = shmx__progress_until(ctx, req_done, req, deadline);
+
+	pthread_mutex_lock(&ctx->lock);
+	if (ret == -ETIMEDOUT && !fatal) {
+		pthread_mutex_unlock(&ctx->lock);
+		return ret;
+	}
+	if (ret == -ETIMEDOUT)
+		shmx__ctx_fail(ctx, ret);
+	if (!ret)
+		ret = req->status;
+	if (result)
+		*result = req->result;
+	/* Ops still in flight keep pointing at req: detach them first. */
+	if (req->pending)
+		for (struct shmx_op_slab *s = ctx->slabs; s; s = s->next)
+			for (int i = 0; i < SHMX_OPS_PER_SLAB; i++)
+				if (s->ops[i].req == req)
+					s->ops[i].req = NULL;
+	req_free(ctx, req);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* Run one operation to completion with the context's timeout. */
+static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
+	       void *buf, size_t len, uint64_t a, uint64_t b, uint64_t *result)
+{
+	struct shmx_req *req;
+	int ret;
+
+	ret = req_start(ctx, kind, gaddr, buf, len, a, b, 0, &req);
+	if (ret)
+		return ret;
+	return req_wait(req, deadline_after(ctx->timeout_ms), 1, result);
+}
+
+SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
+			  size_t len)
+{
+	if (!ctx || (!buf && len))
+		return -EINVAL;
+	if (check_range(ctx, gaddr, len))
+		return -EFAULT;
+	if (!len)
+		return 0;
+	return run(ctx, DATA_READ, gaddr, buf, len, 0, 0, NULL);
+}
+
+SHMX_EXPORT int shmx_write(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			   const void *buf, size_t len)
+{
+	if (!ctx || (!buf && len))
+		return -EINVAL;
+	if (check_range(ctx, gaddr, len))
+		return -EFAULT;
+	if (!len)
+		return 0;
+	return run(ctx, DATA_WRITE, gaddr, (void *)buf, len, 0, 0, NULL);
+}
+
+static int start_nb(struct shmx_ctx *ctx, enum data_kind kind,
+		    shmx_gaddr_t gaddr, void *buf, size_t len,
+		    struct shmx_req **req)
+{
+	if (!ctx || !req || (!buf && len))
+		return -EINVAL;
+	if (check_range(ctx, gaddr, len))
+		return -EFAULT;
+	return req_start(ctx, kind, gaddr, buf, len, 0, 0, 1, req);
+}
+
+SHMX_EXPORT int shmx_read_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			     void *buf, size_t len, struct shmx_req **req)
+{
+	return start_nb(ctx, DATA_READ, gaddr, buf, len, req);
+}
+
+SHMX_EXPORT int shmx_write_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			      const void *buf, size_t len,
+			      struct shmx_req **req)
+{
+	return start_nb(ctx, DATA_WRITE, gaddr, (void *)buf, len, req);
+}
+
+SHMX_EXPORT int shmx_wait(struct shmx_req *req, int timeout_ms)
+{
+	if (!req)
+		return -EINVAL;
+	if (timeout_ms < 0)
+		timeout_ms = req->ctx->timeout_ms;
+	return req_wait(req, deadline_after(timeout_ms), 0, NULL);
+}
+
+SHMX_EXPORT int shmx_test(struct shmx_req *req)
+{
+	struct shmx_ctx *ctx;
+	int done;
+
+	if (!req)
+		return -EINVAL;
+	ctx = req->ctx;
+	pthread_mutex_lock(&ctx->lock);
+	shmx__progress_locked(ctx);
+	done = req->pending == 0 || ctx->failed;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!done)
+		return -EINPROGRESS;
+	return req_wait(req, 0, 0, NULL);
+}
+
+/* Flush: every non-blocking request that exists now has finished. */
+struct flush_arg {
+	struct shmx_ctx *ctx;
+	struct shmx_req **reqs;
+	size_t n;
+};
+
+static int flush_done(void *arg)
+{
+	struct flush_arg *f = arg;
+
+	for (size_t i = 0; i < f->n; i++) {
+		int live = 0;
+
+		/* A request may have been waited for and freed meanwhile. */
+		for (struct shmx_req *r = f->ctx->reqs; r; r = r->next)
+			if (r == f->reqs[i])
+				live = 1;
+		if (live && f->reqs[i]->pending)
+			return 0;
+	}
+	return 1;
+}
+
+SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx)
+{
+	struct flush_arg f = { .ctx = ctx };
+	size_t n = 0;
+	int ret;
+
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->failed) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOTCONN;
+	}
+	for (struct shmx_req *r = ctx->reqs; r; r = r->next)
+		n++;
+	f.reqs = n ? calloc(n, sizeof(*f.reqs)) : NULL;
+	if (n && !f.reqs) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOMEM;
+	}
+	for (struct shmx_req *r = ctx->reqs; r; r = r->next)
+		f.reqs[f.n++] = r;
+	pthread_mutex_unlock(&ctx->lock);
+
+	ret = shmx__progress_until(ctx, flush_done, &f,
+				   deadline_after(ctx->timeout_ms));
+	free(f.reqs);
+	pthread_mutex_lock(&ctx->lock);
+	if (ret == -ETIMEDOUT)
+		shmx__ctx_fail(ctx, ret);
+	if (!ret) {
+		ret = ctx->async_err;
+		ctx->async_err = 0;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static int atomic(struct shmx_ctx *ctx, enum data_kind kind,
+		  shmx_gaddr_t gaddr, uint64_t a, uint64_t b, uint64_t *old)
+{
+	uint64_t result = 0;
+	int ret;
+
+	if (!ctx)
+		return -EINVAL;
+	if (gaddr % 8)
+		return -EINVAL;
+	if (check_range(ctx, gaddr, 8))
+		return -EFAULT;
+	ret = run(ctx, kind, gaddr, NULL, 8, a, b, &result);
+	if (!ret && old)
+		*old = result;
+	return ret;
+}
+
+SHMX_EXPORT int shmx_cas64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			   uint64_t expected, uint64_t desired, uint64_t *old)
+{
+	return atomic(ctx, DATA_CAS, gaddr, expected, desired, old);
+}
+
+SHMX_EXPORT int shmx_fadd64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			    uint64_t add, uint64_t *old)
+{
+	return atomic(ctx, DATA_FADD, gaddr, add, 0, old);
+}
+
+void shmx__data_release(struct shmx_ctx *ctx)
+{
+	struct shmx_op_slab *slab, *next;
+
+	while (ctx->reqs)
+		req_free(ctx, ctx->reqs);
+	for (slab = ctx->slabs; slab; slab = next) {
+		next = slab->next;
+		if (slab->mr)
+			xport_mr_dereg(ctx->xp, slab->mr);
+		free(slab);
+	}
+	ctx->slabs = NULL;
+	ctx->free_ops = NULL;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpc.c - libshmext's progress engine and control-plane calls: poll the
+ * transport, hand completions to whoever waits for them, and send requests
+ * to shmnode and match their replies by req_id.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* op_ctx of every control send: only its failures are reported to us. */
+static char send_marker;
+
+#define POLL_BATCH 16
+/* Spin this long without completions before sleeping between polls. */
+#define SPIN_NS 200000ull
+#define IDLE_SLEEP_US 20
+
+void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
+{
+	if (ctx->failed)
+		return;
+	ctx->failed = err < 0 ? err : -ECONNRESET;
+	log_warn("connection to %s lost: %s", ctx->node_addr,
+		 shmx_strerror(ctx->failed));
+}
+
+/* A received message: a reply to one of our RPCs, or something to drop. */
+static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
+{
+	struct shmx_rpc **pp, *rpc;
+	struct shmx_msg *msg;
+	enum shmx_status st;
+	uint64_t id = 0;
+
+	/* Decode into the waiter's slot directly: find it by req_id first. */
+	if (len < SHMX_HDR_LEN)
+		return;
+	for (int i = 0; i < 8; i++)
+		id |= (uint64_t)((const uint8_t *)buf)[16 + i] << (8 * i);
+	for (pp = &ctx->rpcs; (rpc = *pp); pp = &rpc->next)
+		if (rpc->req_id == id)
+			break;
+	if (!rpc) {
+		log_debug("dropping a message that answers nothing we asked");
+		return;
+	}
+	msg = &rpc->reply;
+	st = shmx__proto_decode(buf, len, msg);
+	if (st == SHMX_ST_OK && !(msg->hdr.flags & SHMX_HDR_REPLY))
+		st = SHMX_ST_BAD_MSG;
+	if (st != SHMX_ST_OK) {
+		log_warn("malformed reply from the node: %s",
+			 shmx__status_name(st));
+		shmx__msg_init(msg, SHMX_OP_PING, rpc->req_id, 0, 0);
+		msg->hdr.status = st == SHMX_ST_VERSION ? SHMX_ST_VERSION :
+							  SHMX_ST_BAD_MSG;
+	}
+	rpc->done = 1;
+	*pp = rpc->next;
+}
+
+static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
+{
+	switch (c->op) {
+	case XPORT_OP_RECV:
+		if (c->status == 0)
+			handle_recv(ctx, c->buf, c->len);
+		if (c->buf)
+			xport_recv_done(ctx->xp, c->buf);
+		break;
+	case XPORT_OP_SEND:
+		if (c->status)
+			shmx__ctx_fail(ctx, c->status);
+		break;
+	case XPORT_OP_READ:
+	case XPORT_OP_WRITE:
+	case XPORT_OP_ATOMIC:
+		shmx__op_complete(ctx, c->op_ctx, c->status);
+		break;
+	}
+}
+
+int shmx__progress_locked(struct shmx_ctx *ctx)
+{
+	struct xport_completion c[POLL_BATCH];
+	int n;
+
+	if (ctx->failed)
+		return ctx->failed;
+	n = xport_poll(ctx->xp, c, POLL_BATCH);
+	if (n < 0) {
+		shmx__ctx_fail(ctx, n);
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		dispatch(ctx, &c[i]);
+	return n;
+}
+
+int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
+			 void *arg, uint64_t deadline_ns)
+{
+	uint64_t idle_since = 0, now;
+	int n, ret;
+
+	for (;;) {
+		pthread_mutex_lock(&ctx->lock);
+		if (done(arg)) {
+			pthread_mutex_unlock(&ctx->lock);
+			return 0;
+		}
+		n = shmx__progress_locked(ctx);
+		ret = done(arg) ? 0 : n < 0 ? n : 1;
+		pthread_mutex_unlock(&ctx->lock);
+		if (ret <= 0)
+			return ret;
+		now = shmx__now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		if (n > 0) {
+			idle_since = 0;
+		} else if (!idle_since) {
+			idle_since = now;
+		} else if (now - idle_since > SPIN_NS) {
+			shmx__sleep_us(IDLE_SLEEP_US);
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+static int rpc_done(void *arg)
+{
+	return ((struct shmx_rpc *)arg)->done;
+}
+
+static void rpc_unlink(struct shmx_ctx *ctx, struct shmx_rpc *rpc)
+{
+	for (struct shmx_rpc **pp = &ctx->rpcs; *pp; pp = &(*pp)->next) {
+		if (*pp == rpc) {
+			*pp = rpc->next;
+			return;
+		}
+	}
+}
+
+int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req,
+	      struct shmx_msg *rep, int timeout_ms)
+{
+	uint64_t deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_rpc *rpc;
+	int len, ret;
+
+	rpc = calloc(1, sizeof(*rpc));
+	if (!rpc)
+		return -ENOMEM;
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->failed) {
+		ret = -ENOTCONN;
+		goto out_unlock;
+	}
+	rpc->req_id = ++ctx->next_req_id;
+	req->hdr.req_id = rpc->req_id;
+	req->hdr.session = ctx->id;
+	req->hdr.token = ctx->token;
+	len = shmx__proto_encode(req, buf, sizeof(buf));
+	if (len < 0) {
+		ret = len;
+		goto out_unlock;
+	}
+	rpc->next = ctx->rpcs;
+	ctx->rpcs = rpc;
+	while ((ret = xport_send(ctx->xp, ctx->node, buf, (size_t)len,
+				 &send_marker)) == -EAGAIN) {
+		if (shmx__progress_locked(ctx) < 0 ||
+		    shmx__now_ns() >= deadline)
+			break;
+	}
+	if (ret) {
+		rpc_unlink(ctx, rpc);
+		if (ret == -EAGAIN)
+			ret = -ETIMEDOUT;
+		shmx__ctx_fail(ctx, ret);
+		goto out_unlock;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+
+	ret = shmx__progress_until(ctx, rpc_done, rpc, deadline);
+	pthread_mutex_lock(&ctx->lock);
+	if (ret) {
+		rpc_unlink(ctx, rpc);
+		shmx__ctx_fail(ctx, ret);
+		goto out_unlock;
+	}
+	*rep = rpc->reply;
+	ret = shmx__status_to_errno(rep->hdr.status);
+	if (rep->hdr.status == SHMX_ST_NO_SESSION)
+		shmx__ctx_fail(ctx, -ENOTCONN);
+	else if (rep->hdr.opcode != req->hdr.opcode)
+		ret = -EPROTO;
+out_unlock:
+	pthread_mutex_unlock(&ctx->lock);
+	free(rpc);
+	return ret;
+}

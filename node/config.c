@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c - shmnode's settings from defaults, a config file and argv. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "shmext/shmext.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+void node_config_defaults(struct node_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:%d",
+		 SHMX_DEFAULT_PORT);
+	cfg->size = NODE_DEFAULT_SIZE;
+	snprintf(cfg->provider, sizeof(cfg->provider), "%s",
+		 SHMX_DEFAULT_PROVIDER);
+	snprintf(cfg->transport, sizeof(cfg->transport), "ofi");
+	cfg->max_members = NODE_DEFAULT_MAX_MEMBERS;
+	cfg->client_timeout_ms = NODE_DEFAULT_CLIENT_TIMEOUT_MS;
+	cfg->heartbeat_ms = NODE_DEFAULT_HEARTBEAT_MS;
+	cfg->log_level = SHMX_LOG_INFO;
+}
+
+static int set_str(char *dst, size_t size, const char *key, const char *v,
+		   char *err, size_t errlen)
+{
+	if (!*v || shmx__strlcpy(dst, v, size)) {
+		snprintf(err, errlen, "%s: empty or longer than %zu bytes",
+			 key, size - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_u32(uint32_t *dst, uint64_t lo, uint64_t hi, const char *key,
+		   const char *v, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (shmx__parse_u64(v, &n) || n < lo || n > hi) {
+		snprintf(err, errlen,
+			 "%s: '%s' is not a number from %llu to %llu", key, v,
+			 (unsigned long long)lo, (unsigned long long)hi);
+		return -EINVAL;
+	}
+	*dst = (uint32_t)n;
+	return 0;
+}
+
+int node_config_set(struct node_config *cfg, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	char host[128];
+	uint16_t port;
+	int lvl;
+
+	if (!strcmp(key, "listen")) {
+		if (shmx__parse_host_port(value, SHMX_DEFAULT_PORT, host,
+					  sizeof(host), &port)) {
+			snprintf(err, errlen,
+				 "listen: '%s' is not HOST:PORT", value);
+			return -EINVAL;
+		}
+		return set_str(cfg->listen, sizeof(cfg->listen), key, value,
+			       err, errlen);
+	}
+	if (!strcmp(key, "size")) {
+		if (shmx__parse_size(value, &cfg->size) || cfg->size < 4096) {
+			snprintf(err, errlen,
+				 "size: '%s' is not a size of at least 4K "
+				 "(suffixes K, M, G)",
+				 value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "key-file"))
+		return set_str(cfg->key_file, sizeof(cfg->key_file), key, value,
+			       err, errlen);
+	if (!strcmp(key, "provider"))
+		return set_str(cfg->provider, sizeof(cfg->provider), key, value,
+			       err, errlen);
+	if (!strcmp(key, "transport")) {
+		if (strcmp(value, "ofi")) {
+			snprintf(err, errlen,
+				 "transport: '%s' is not built in (have: ofi)",
+				 value);
+			return -EINVAL;
+		}
+		return set_str(cfg->transport, sizeof(cfg->transport), key,
+			       value, err, errlen);
+	}
+	if (!strcmp(key, "max-members"))
+		return set_u32(&cfg->max_members, 1, 65536, key, value, err,
+			       errlen);
+	if (!strcmp(key, "client-timeout"))
+		return set_u32(&cfg->client_timeout_ms, 100, 3600000, key,
+			       value, err, errlen);
+	if (!strcmp(key, "heartbeat"))
+		return set_u32(&cfg->heartbeat_ms, 10, 600000, key, value, err,
+			       errlen);
+	if (!strcmp(key, "log-level")) {
+		lvl = shmx__log_parse_level(value);
+		if (lvl < 0) {
+			snprintf(err, errlen,
+				 "log-level: '%s' is not error, warn, info or "
+				 "debug",
+				 value);
+			return -EINVAL;
+		}
+		cfg->log_level = lvl;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key '%s'", key);
+	return -ENOENT;
+}
+
+/* Strip leading and trailing white space in place. */
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int node_config_load(struct node_config *cfg, const char *path, char *err,
+		     size_t errlen)
+{
+	char line[1024], msg[256];
+	unsigned lineno = 0;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *key, *value, *eq, *hash;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path,
+				 lineno);
+			ret = -EINVAL;
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'",
+				 path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		key = trim(key);
+		ret = node_config_set(cfg, key, value, msg, sizeof(msg));
+		if (ret) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+int node_config_check(const struct node_config *cfg, char *err,
+		      size_t errlen)
+{
+	if (cfg->heartbeat_ms * 2 > cfg->client_timeout_ms) {
+		snprintf(err, errlen,
+			 "heartbeat (%u ms) must be at most half of "
+			 "client-timeout (%u ms)",
+			 cfg->heartbeat_ms, cfg->client_timeout_ms);
+		return -EINVAL;
+	}
+	return 0;
+}

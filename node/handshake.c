@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handshake.c - how a client becomes a member and stops being one: HELLO
+ * (loopback check, unique name, a slot, a challenge), AUTH (HMAC proof of
+ * the shared key), BYE, and expiry of members that fell silent.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server.h"
+#include "util/clock.h"
+#include "util/errstr.h"
+#include "util/log.h"
+
+/* Refuse a HELLO: answer @st and forget the peer once the answer is out. */
+static void refuse(struct server *srv, xport_peer_t peer,
+		   const struct shmx_msg *req, enum shmx_status st)
+{
+	struct shmx_msg rep;
+
+	shmx__msg_reply(&rep, req, st);
+	server_send(srv, peer, &rep, 1);
+}
+
+void handshake_hello(struct server *srv, const struct shmx_msg *req)
+{
+	const struct shmx_hello *h = &req->u.hello;
+	struct shmx_challenge *c;
+	char addr[128] = "?";
+	struct shmx_msg rep;
+	xport_peer_t peer;
+	struct member *m;
+	int ret;
+
+	ret = xport_peer_insert(srv->xp, h->addr, h->addr_len, &peer);
+	if (ret) {
+		log_warn("HELLO from '%s' with an unusable address: %s",
+			 h->name, shmx__strerror(ret));
+		return;
+	}
+	srv->xp->ops->addr_str(srv->xp, h->addr, h->addr_len, addr,
+			       sizeof(addr));
+	if (!srv->have_key &&
+	    srv->xp->ops->addr_is_local(srv->xp, h->addr, h->addr_len) != 1) {
+		log_warn("refused '%s' from %s: without a key file only "
+			 "loopback clients are accepted",
+			 h->name, addr);
+		refuse(srv, peer, req, SHMX_ST_NOT_LOCAL);
+		return;
+	}
+	if (registry_find_name(&srv->reg, h->name)) {
+		log_info("refused '%s' from %s: name in use", h->name, addr);
+		refuse(srv, peer, req, SHMX_ST_NAME_IN_USE);
+		return;
+	}
+	m = registry_alloc(&srv->reg);
+	if (!m) {
+		log_warn("refused '%s' from %s: all %u member slots in use",
+			 h->name, addr, srv->reg.max);
+		refuse(srv, peer, req, SHMX_ST_FULL);
+		return;
+	}
+	if (shmx__random(&m->token, sizeof(m->token)) ||
+	    shmx__random(m->node_nonce, sizeof(m->node_nonce))) {
+		registry_free(&srv->reg, m);
+		refuse(srv, peer, req, SHMX_ST_INTERNAL);
+		return;
+	}
+	m->peer = peer;
+	m->last_seen_ms = shmx__now_ms();
+	memcpy(m->client_nonce, h->nonce, sizeof(m->client_nonce));
+	m->info.pid = h->pid;
+	m->info.uid = h->uid;
+	m->info.gid = h->gid;
+	memcpy(m->info.name, h->name, sizeof(m->info.name));
+	memcpy(m->info.host, h->host, sizeof(m->info.host));
+	m->addr_len = h->addr_len;
+	memcpy(m->addr, h->addr, sizeof(m->addr));
+
+	shmx__msg_reply(&rep, req, SHMX_ST_OK);
+	c = &rep.u.challenge;
+	c->flags = srv->have_key ? SHMX_CHAL_KEY_REQUIRED : 0;
+	c->session = m->info.id;
+	c->token = m->token;
+	memcpy(c->nonce, m->node_nonce, sizeof(c->nonce));
+	server_send(srv, peer, &rep, 0);
+}
+
+enum shmx_status handshake_auth(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep)
+{
+	struct shmx_welcome *w = &rep->u.welcome;
+	uint8_t mac[SHMX_MAC_LEN];
+
+	if (srv->have_key) {
+		shmx__auth_client_mac(&srv->key, m->node_nonce, m->client_nonce,
+				      m->info.id, m->info.name, mac);
+		if (!shmx__mac_equal(mac, req->u.auth.mac))
+			return SHMX_ST_AUTH;
+		shmx__auth_node_mac(&srv->key, m->client_nonce, m->node_nonce,
+				    m->info.id, w->mac);
+		m->authenticated = 1;
+	}
+	m->state = MEMBER_LIVE;
+	m->info.joined = shmx__wall_s();
+	w->node_id = m->info.id;
+	w->heartbeat_ms = srv->cfg.heartbeat_ms;
+	w->client_timeout_ms = srv->cfg.client_timeout_ms;
+	w->authenticated = (uint32_t)m->authenticated;
+	w->region_size = srv->region_size;
+	w->data_key = srv->region_mr->key;
+	w->data_base = srv->region_mr->base;
+	snprintf(w->version, sizeof(w->version), "%d.%d.%d",
+		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
+	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s",
+		 m->info.id, m->info.name, m->info.host, m->info.pid,
+		 m->info.uid, m->authenticated ? ", authenticated" : "");
+	return SHMX_ST_OK;
+}
+
+enum shmx_status handshake_bye(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep)
+{
+	return SHMX_ST_OK;
+}
+
+void member_end(struct server *srv, struct member *m, const char *why)
+{
+	if (m->state == MEMBER_LIVE)
+		log_info("member %u '%s' %s", m->info.id, m->info.name, why);
+	else
+		log_warn("client '%s' (pid %u on %s) %s", m->info.name,
+			 m->info.pid, m->info.host, why);
+	registry_free(&srv->reg, m);
+}
+
+void handshake_sweep(struct server *srv, uint64_t now_ms)
+{
+	for (uint32_t id = 1; id <= srv->reg.max; id++) {
+		struct member *m = registry_get(&srv->reg, id);
+
+		if (!m || now_ms - m->last_seen_ms <= srv->cfg.client_timeout_ms)
+			continue;
+		xport_peer_remove(srv->xp, m->peer);
+		member_end(srv, m,
+			   m->state == MEMBER_LIVE ?
+				   "left: no heartbeat within the client timeout" :
+				   "did not finish the handshake in time");
+	}
+}

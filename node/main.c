@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - shmnode, the memory node daemon: parse the command line and the
+ * optional config file, export the region, serve until SIGINT or SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "server.h"
+#include "util/errstr.h"
+#include "util/log.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: shmnode [OPTION]...\n"
+		"Export a shared memory region to compute nodes over a fabric.\n"
+		"\n"
+		"  -l, --listen HOST:PORT     address to serve (default 127.0.0.1:%d)\n"
+		"  -s, --size SIZE            region size, suffixes K M G (default 256M)\n"
+		"  -k, --key-file PATH        shared key clients must prove; without it\n"
+		"                             only loopback clients are accepted\n"
+		"  -p, --provider NAME        libfabric provider (default %s)\n"
+		"  -t, --transport NAME       transport backend (default ofi)\n"
+		"      --max-members N        member slots (default %d)\n"
+		"      --client-timeout MS    a silent client is gone after this (default %d)\n"
+		"      --heartbeat MS         clients ping this often (default %d)\n"
+		"  -c, --config PATH          read 'key = value' settings first; keys are\n"
+		"                             the long option names\n"
+		"  -L, --log-level LEVEL      error, warn, info (default) or debug\n"
+		"  -h, --help                 this text\n"
+		"  -V, --version              print the version\n",
+		SHMX_DEFAULT_PORT, SHMX_DEFAULT_PROVIDER,
+		NODE_DEFAULT_MAX_MEMBERS, NODE_DEFAULT_CLIENT_TIMEOUT_MS,
+		NODE_DEFAULT_HEARTBEAT_MS);
+}
+
+static const struct option long_opts[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "size", required_argument, NULL, 's' },
+	{ "key-file", required_argument, NULL, 'k' },
+	{ "provider", required_argument, NULL, 'p' },
+	{ "transport", required_argument, NULL, 't' },
+	{ "max-members", required_argument, NULL, 1 },
+	{ "client-timeout", required_argument, NULL, 2 },
+	{ "heartbeat", required_argument, NULL, 3 },
+	{ "config", required_argument, NULL, 'c' },
+	{ "log-level", required_argument, NULL, 'L' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+static const char short_opts[] = "l:s:k:p:t:c:L:hV";
+
+/* The long name of option @c, which is also its config-file key. */
+static const char *opt_key(int c)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct node_config cfg;
+	struct server srv;
+	char err[512];
+	int c, ret;
+
+	shmx__log_set_ident("shmnode");
+	node_config_defaults(&cfg);
+
+	/* First pass: --config, --help and --version only. */
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) !=
+	       -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == 'V') {
+			printf("shmnode %d.%d.%d\n", SHMX_VERSION_MAJOR,
+			       SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
+			return 0;
+		}
+		if (c == '?') {
+			fprintf(stderr, "Try 'shmnode --help'.\n");
+			return 2;
+		}
+		if (c == 'c' && node_config_load(&cfg, optarg, err, sizeof(err))) {
+			fprintf(stderr, "shmnode: config: %s\n", err);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "shmnode: unexpected argument '%s'\n"
+				"Try 'shmnode --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	/* Second pass: the command line overrides the file. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) !=
+	       -1) {
+		if (c == 'c')
+			continue;
+		if (node_config_set(&cfg, opt_key(c), optarg, err, sizeof(err))) {
+			fprintf(stderr, "shmnode: --%s\n", err);
+			return 2;
+		}
+	}
+	if (node_config_check(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "shmnode: %s\n", err);
+		return 2;
+	}
+	shmx__log_set_level((enum shmx_log_level)cfg.log_level);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = server_init(&srv, &cfg, &stop_flag);
+	if (ret)
+		return 1;
+	log_info("shmnode %d.%d.%d serving %llu bytes on %s (%s, provider %s), "
+		 "up to %u members, client timeout %u ms",
+		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH,
+		 (unsigned long long)srv.region_size, cfg.listen, cfg.transport,
+		 srv.xp->caps.provider, cfg.max_members, cfg.client_timeout_ms);
+	if (!srv.have_key)
+		log_warn("no key file: accepting loopback clients only");
+	ret = server_run(&srv);
+	log_info("shutting down");
+	server_fini(&srv);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c - shmnode's event loop: keep the endpoint progressing at all
+ * times (with tcp;ofi_rxm, clients' RMA and atomics complete only while the
+ * node polls), validate every received message, dispatch it to its handler,
+ * send replies, and expire silent members.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "server.h"
+#include "util/clock.h"
+#include "util/errstr.h"
+#include "util/log.h"
+
+#define POLL_BATCH 32
+#define SWEEP_INTERVAL_MS 100
+/* Poll without sleeping this long after the last completion. */
+#define BUSY_POLL_NS 2000000ull
+#define IDLE_WAIT_MS 5
+
+/* op_ctx of a send after which the peer is forgotten. */
+struct close_after {
+	xport_peer_t peer;
+};
+
+static const handler_fn handlers[SHMX_OP_MAX] = {
+	[SHMX_OP_AUTH] = handshake_auth,
+	[SHMX_OP_BYE] = handshake_bye,
+	[SHMX_OP_PING] = query_ping,
+	[SHMX_OP_INFO] = query_info,
+	[SHMX_OP_MEMBERS] = query_members,
+	[SHMX_OP_LOOKUP] = query_lookup,
+	[SHMX_OP_ROOT_GET] = query_root_get,
+	[SHMX_OP_ROOT_SET] = query_root_set,
+};
+
+/* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */
+static int outmsg_post(struct server *srv, struct outmsg *o)
+{
+	struct close_after *ca = NULL;
+	int ret;
+
+	if (o->close_after) {
+		ca = malloc(sizeof(*ca));
+		if (!ca)
+			return -ENOMEM;
+		ca->peer = o->peer;
+	}
+	ret = xport_send(srv->xp, o->peer, o->buf, o->len, ca);
+	if (ret) {
+		free(ca);
+		/* Could not send at all: still forget the peer. */
+		if (ret != -EAGAIN && o->close_after)
+			xport_peer_remove(srv->xp, o->peer);
+	}
+	return ret;
+}
+
+static void outq_flush(struct server *srv)
+{
+	struct outmsg *o;
+
+	while ((o = srv->outq)) {
+		int ret = outmsg_post(srv, o);
+
+		if (ret == -EAGAIN)
+			return;
+		if (ret)
+			log_debug("reply dropped: %s", shmx__strerror(ret));
+		srv->outq = o->next;
+		if (!srv->outq)
+			srv->outq_tail = &srv->outq;
+		free(o);
+	}
+}
+
+void server_send(struct server *srv, xport_peer_t peer,
+		 const struct shmx_msg *rep, int close_after)
+{
+	struct outmsg *o = malloc(sizeof(*o));
+	int len;
+
+	if (!o) {
+		log_error("out of memory: reply dropped");
+		return;
+	}
+	len = shmx__proto_encode(rep, o->buf, sizeof(o->buf));
+	if (len < 0) {
+		log_error("cannot encode %s reply: %s",
+			  shmx__op_name(rep->hdr.opcode), shmx__strerror(len));
+		free(o);
+		return;
+	}
+	o->next = NULL;
+	o->peer = peer;
+	o->close_after = close_after;
+	o->len = (size_t)len;
+	*srv->outq_tail = o;
+	srv->outq_tail = &o->next;
+	outq_flush(srv);
+}
+
+/* Tell the sender of a request for a dead session that it is gone. */
+static void answer_tombstone(struct server *srv, struct member *m,
+			     const struct shmx_msg *req)
+{
+	struct shmx_msg rep;
+	xport_peer_t peer;
+
+	if (!m->addr_len ||
+	    xport_peer_insert(srv->xp, m->addr, m->addr_len, &peer))
+		return;
+	shmx__msg_reply(&rep, req, SHMX_ST_NO_SESSION);
+	server_send(srv, peer, &rep, 1);
+}
+
+static void handle_msg(struct server *srv, const void *buf, size_t len)
+{
+	struct shmx_msg req, rep;
+	enum shmx_status st;
+	struct member *m;
+	int end;
+
+	st = shmx__proto_decode(buf, len, &req);
+	if (req.hdr.opcode == SHMX_OP_HELLO &&
+	    (st == SHMX_ST_OK || st == SHMX_ST_VERSION)) {
+		if (st == SHMX_ST_OK)
+			handshake_hello(srv, &req);
+		else
+			log_warn("refused a client speaking protocol "
+				 "version %u (this node speaks %u)",
+				 req.hdr.version, SHMX_PROTO_VERSION);
+		return;
+	}
+	m = registry_slot(&srv->reg, req.hdr.session);
+	if (!m) {
+		log_debug("dropped a message without a session (%s)",
+			  shmx__status_name(st));
+		return;
+	}
+	if (m->token != req.hdr.token) {
+		log_debug("dropped a message with a wrong token for %u",
+			  req.hdr.session);
+		return;
+	}
+	if (m->state == MEMBER_FREE) {
+		answer_tombstone(srv, m, &req);
+		return;
+	}
+	if (st == SHMX_ST_OK && (req.hdr.flags & SHMX_HDR_REPLY))
+		st = SHMX_ST_BAD_MSG;
+	if (st == SHMX_ST_OK && (req.hdr.opcode == SHMX_OP_AUTH) !=
+					(m->state == MEMBER_PENDING))
+		st = SHMX_ST_STATE;
+	m->last_seen_ms = shmx__now_ms();
+	if (st != SHMX_ST_OK) {
+		log_warn("member %u (%s): bad %s request: %s", m->info.id,
+			 m->info.name, shmx__op_name(req.hdr.opcode),
+			 shmx__status_name(st));
+		shmx__msg_reply(&rep, &req, st);
+		server_send(srv, m->peer, &rep, 0);
+		return;
+	}
+	shmx__msg_reply(&rep, &req, SHMX_ST_OK);
+	rep.hdr.status = handlers[req.hdr.opcode](srv, m, &req, &rep);
+	end = req.hdr.opcode == SHMX_OP_BYE ||
+	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
+	server_send(srv, m->peer, &rep, end);
+	if (end)
+		member_end(srv, m,
+			   req.hdr.opcode == SHMX_OP_BYE ? "left" :
+							   "failed to authenticate");
+}
+
+static void handle_completion(struct server *srv, struct xport_completion *c)
+{
+	struct close_after *ca;
+
+	switch (c->op) {
+	case XPORT_OP_RECV:
+		if (c->status == 0)
+			handle_msg(srv, c->buf, c->len);
+		if (c->buf)
+			xport_recv_done(srv->xp, c->buf);
+		break;
+	case XPORT_OP_SEND:
+		ca = c->op_ctx;
+		if (ca) {
+			xport_peer_remove(srv->xp, ca->peer);
+			free(ca);
+		}
+		if (c->status)
+			log_debug("send failed: %s", shmx__strerror(c->status));
+		break;
+	default:
+		log_debug("unexpected completion %d", c->op);
+		break;
+	}
+}
+
+int server_init(struct server *srv, const struct node_config *cfg,
+		volatile sig_atomic_t *stop)
+{
+	const struct xport_ops *ops;
+	struct xport_attr xattr = { 0 };
+	int ret, loose = 0;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = *cfg;
+	srv->stop = stop;
+	srv->root = SHMX_GADDR_NULL;
+	srv->outq_tail = &srv->outq;
+
+	if (cfg->key_file[0]) {
+		ret = shmx__key_load(cfg->key_file, &srv->key, &loose);
+		if (ret) {
+			log_error("key file %s: %s", cfg->key_file,
+				  ret == -EINVAL ? "must hold at least 16 bytes" :
+						   shmx__strerror(ret));
+			return ret;
+		}
+		if (loose)
+			log_warn("key file %s is readable by group or others",
+				 cfg->key_file);
+		srv->have_key = 1;
+	}
+	ret = registry_init(&srv->reg, cfg->max_members);
+	if (ret)
+		goto out_wipe_key;
+
+	ops = shmx__xport_find(cfg->transport);
+	if (!ops) {
+		log_error("transport %s is not built in", cfg->transport);
+		ret = -ENODEV;
+		goto out_registry;
+	}
+	xattr.provider = cfg->provider;
+	xattr.bind = cfg->listen;
+	xattr.passive = 1;
+	ret = ops->open(&xattr, &srv->xp);
+	if (ret) {
+		log_error("cannot listen on %s with %s (provider %s): %s",
+			  cfg->listen, cfg->transport, cfg->provider,
+			  shmx__strerror(ret));
+		goto out_registry;
+	}
+
+	srv->region_size = cfg->size;
+	srv->region = mmap(NULL, cfg->size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (srv->region == MAP_FAILED) {
+		ret = -errno;
+		log_error("cannot map a region of %llu bytes: %s",
+			  (unsigned long long)cfg->size, shmx__strerror(ret));
+		goto out_close_xport;
+	}
+	ret = xport_mr_reg(srv->xp, srv->region, cfg->size,
+			   XPORT_REMOTE_READ | XPORT_REMOTE_WRITE |
+				   XPORT_REMOTE_ATOMIC,
+			   &srv->region_mr);
+	if (ret) {
+		log_error("cannot register the region with the fabric: %s%s",
+			  shmx__strerror(ret),
+			  ret == -ENOMEM ? " (raise the locked-memory limit: "
+					   "ulimit -l)" :
+					   "");
+		goto out_unmap;
+	}
+	return 0;
+
+out_unmap:
+	munmap(srv->region, cfg->size);
+out_close_xport:
+	srv->xp->ops->close(srv->xp);
+out_registry:
+	registry_fini(&srv->reg);
+out_wipe_key:
+	shmx__key_wipe(&srv->key);
+	return ret;
+}
+
+int server_run(struct server *srv)
+{
+	struct xport_completion c[POLL_BATCH];
+	uint64_t last_busy = shmx__now_ns(), now_ms;
+	int n;
+
+	while (!*srv->stop) {
+		n = xport_poll(srv->xp, c, POLL_BATCH);
+		if (n < 0) {
+			log_error("transport failed: %s", shmx__strerror(n));
+			return n;
+		}
+		for (int i = 0; i < n; i++)
+			handle_completion(srv, &c[i]);
+		if (srv->outq)
+			outq_flush(srv);
+		now_ms = shmx__now_ms();
+		if (now_ms >= srv->next_sweep_ms) {
+			handshake_sweep(srv, now_ms);
+			srv->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
+		}
+		if (n > 0)
+			last_busy = shmx__now_ns();
+		else if (shmx__now_ns() - last_busy > BUSY_POLL_NS)
+			xport_wait(srv->xp, IDLE_WAIT_MS);
+	}
+	return 0;
+}
+
+void server_fini(struct server *srv)
+{
+	struct outmsg *o;
+
+	while ((o = srv->outq)) {
+		srv->outq = o->next;
+		free(o);
+	}
+	xport_mr_dereg(srv->xp, srv->region_mr);
+	srv->xp->ops->close(srv->xp);
+	munmap(srv->region, srv->region_size);
+	registry_fini(&srv->reg);
+	shmx__key_wipe(&srv->key);
+}

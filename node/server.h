@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.h - shmnode's state and its single-threaded event loop: the
+ * transport endpoint, the exported region, the registry and the handlers
+ * of every control message.
+ */
+#ifndef SHMX_NODE_SERVER_H
+#define SHMX_NODE_SERVER_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "proto/auth.h"
+#include "proto/proto.h"
+#include "registry.h"
+#include "xport/xport.h"
+
+/* A reply waiting for room in the transport's send queue. */
+struct outmsg {
+	struct outmsg *next;
+	xport_peer_t peer;
+	int close_after; /* remove the peer once this is sent */
+	size_t len;
+	uint8_t buf[SHMX_WIRE_MAX];
+};
+
+struct server {
+	struct node_config cfg;
+	struct xport *xp;
+	struct registry reg;
+	struct shmx_key key;
+	int have_key;
+
+	/* The exported region. */
+	void *region;
+	uint64_t region_size;
+	struct xport_mr *region_mr;
+	shmx_gaddr_t root;
+
+	struct outmsg *outq, **outq_tail;
+	uint64_t next_sweep_ms;
+	volatile sig_atomic_t *stop;
+};
+
+/* server.c */
+/* Open the transport, map and register the region.  0 or -errno. */
+int server_init(struct server *srv, const struct node_config *cfg,
+		volatile sig_atomic_t *stop);
+/* Serve until *stop is set.  0, or -errno on a fatal transport error. */
+int server_run(struct server *srv);
+void server_fini(struct server *srv);
+/*
+ * Encode @rep and send it to @peer (queued if the transport is busy).
+ * @close_after: forget the peer once the message is out.
+ */
+void server_send(struct server *srv, xport_peer_t peer,
+		 const struct shmx_msg *rep, int close_after);
+
+/* A handler fills @rep's payload and returns the status of the reply. */
+typedef enum shmx_status (*handler_fn)(struct server *srv, struct member *m,
+				       const struct shmx_msg *req,
+				       struct shmx_msg *rep);
+
+/* handshake.c: HELLO and AUTH come before a session exists. */
+void handshake_hello(struct server *srv, const struct shmx_msg *req);
+enum shmx_status handshake_auth(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep);
+enum shmx_status handshake_bye(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+/* End a member: log why, forget its peer once @rep (if any) is sent. */
+void member_end(struct server *srv, struct member *m, const char *why);
+/* Expire members silent for longer than the client timeout. */
+void handshake_sweep(struct server *srv, uint64_t now_ms);
+
+/* queries.c: requests of live members. */
+enum shmx_status query_ping(struct server *srv, struct member *m,
+			    const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status query_info(struct server *srv, struct member *m,
+			    const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status query_members(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status query_lookup(struct server *srv, struct member *m,
+			      const struct shmx_msg *req,
+			      struct shmx_msg *rep);
+enum shmx_status query_root_get(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep);
+enum shmx_status query_root_set(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep);
+
+#endif /* SHMX_NODE_SERVER_H */
