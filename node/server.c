@@ -117,6 +117,32 @@ static void answer_tombstone(struct server *srv, struct member *m,
 	server_send(srv, peer, &rep, 1);
 }
 
+/*
+ * A HELLO of another protocol version.  The HELLO layout is frozen across
+ * versions (see proto.h), so its address can still be read: answer
+ * SHMX_ST_VERSION there, then forget the peer.
+ */
+static void answer_version(struct server *srv, const void *buf, size_t len,
+			   unsigned version)
+{
+	uint8_t copy[SHMX_WIRE_MAX];
+	struct shmx_msg req, rep;
+	xport_peer_t peer;
+
+	log_warn("refused a client speaking protocol version %u (this node "
+		 "speaks %u)",
+		 version, SHMX_PROTO_VERSION);
+	memcpy(copy, buf, len);
+	copy[4] = SHMX_PROTO_VERSION & 0xff;
+	copy[5] = SHMX_PROTO_VERSION >> 8;
+	if (shmx__proto_decode(copy, len, &req) != SHMX_ST_OK ||
+	    xport_peer_insert(srv->xp, req.u.hello.addr, req.u.hello.addr_len,
+			      &peer))
+		return;
+	shmx__msg_reply(&rep, &req, SHMX_ST_VERSION);
+	server_send(srv, peer, &rep, 1);
+}
+
 static void handle_msg(struct server *srv, const void *buf, size_t len)
 {
 	struct shmx_msg req, rep;
@@ -125,14 +151,12 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 	int end;
 
 	st = shmx__proto_decode(buf, len, &req);
-	if (req.hdr.opcode == SHMX_OP_HELLO &&
-	    (st == SHMX_ST_OK || st == SHMX_ST_VERSION)) {
-		if (st == SHMX_ST_OK)
-			handshake_hello(srv, &req);
-		else
-			log_warn("refused a client speaking protocol "
-				 "version %u (this node speaks %u)",
-				 req.hdr.version, SHMX_PROTO_VERSION);
+	if (st == SHMX_ST_VERSION && req.hdr.opcode == SHMX_OP_HELLO) {
+		answer_version(srv, buf, len, req.hdr.version);
+		return;
+	}
+	if (st == SHMX_ST_OK && req.hdr.opcode == SHMX_OP_HELLO) {
+		handshake_hello(srv, &req);
 		return;
 	}
 	m = registry_slot(&srv->reg, req.hdr.session);

@@ -34,6 +34,10 @@
  * session and token; a request whose pair does not match a live session is
  * answered with SHMX_ST_NO_SESSION.
  *
+ * Version negotiation: the header and the HELLO payload are frozen across
+ * versions, so a node can always read a HELLO's address and answer a
+ * client of another version with SHMX_ST_VERSION (-EPROTO at the client).
+ *
  * Versions (a changelog; reserved bits are never reused):
  *   1  first version: handshake, bye, ping, info, members, lookup, root.
  */

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_hostile.c - shmnode survives any client: random bytes, every
+ * truncation of a valid message, corrupted headers, forged sessions and
+ * tokens, replies sent as requests, another protocol version.  After all
+ * of it, a normal client still joins and works, and the node shuts down
+ * cleanly.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "proto/proto.h"
+#include "util/clock.h"
+#include "xport/xport.h"
+
+static struct node_proc node;
+static struct xport *xp;
+static xport_peer_t peer;
+
+static int group_setup(void **state)
+{
+	struct xport_attr attr = { .provider = "tcp;ofi_rxm" };
+
+	if (node_start(&node, NULL))
+		return -1;
+	if (shmx__xport_ofi_ops.open(&attr, &xp))
+		return -1;
+	return xport_resolve(xp, node.addr, &peer);
+}
+
+static int group_teardown(void **state)
+{
+	xp->ops->close(xp);
+	return node_stop(&node) == 0 ? 0 : -1;
+}
+
+/* Send raw bytes, keeping the endpoint progressing. */
+static void send_raw(const void *buf, size_t len)
+{
+	struct xport_completion c[16];
+	int ret, n;
+
+	while ((ret = xport_send(xp, peer, buf, len, NULL)) == -EAGAIN) {
+		n = xport_poll(xp, c, 16);
+		for (int i = 0; i < n; i++)
+			if (c[i].op == XPORT_OP_RECV)
+				xport_recv_done(xp, c[i].buf);
+	}
+	assert_int_equal(ret, 0);
+}
+
+/* Wait up to @ms for a message; decode it into @msg.  1 if one came. */
+static int recv_msg(struct shmx_msg *msg, int ms)
+{
+	uint64_t end = shmx__now_ms() + (uint64_t)ms;
+	struct xport_completion c[16];
+	int got = 0;
+
+	while (!got && shmx__now_ms() < end) {
+		int n = xport_poll(xp, c, 16);
+
+		for (int i = 0; i < n; i++) {
+			if (c[i].op != XPORT_OP_RECV)
+				continue;
+			if (!got && !c[i].status &&
+			    shmx__proto_decode(c[i].buf, c[i].len, msg) ==
+				    SHMX_ST_OK)
+				got = 1;
+			xport_recv_done(xp, c[i].buf);
+		}
+		if (!n)
+			usleep(200);
+	}
+	return got;
+}
+
+/* A valid HELLO from our own endpoint, encoded into @buf. */
+static int hello(uint8_t *buf, const char *name)
+{
+	struct shmx_msg m;
+	size_t alen = SHMX_WIRE_ADDR_MAX;
+
+	shmx__msg_init(&m, SHMX_OP_HELLO, 77, 0, 0);
+	m.u.hello.pid = (uint32_t)getpid();
+	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", name);
+	snprintf(m.u.hello.host, sizeof(m.u.hello.host), "localhost");
+	assert_int_equal(xport_getname(xp, m.u.hello.addr, &alen), 0);
+	m.u.hello.addr_len = (uint8_t)alen;
+	return shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+}
+
+static void assert_node_serves(void)
+{
+	struct shmx_ctx *ctx;
+	uint64_t v;
+
+	assert_int_equal(client_open(&node, NULL, 0, &ctx), 0);
+	assert_int_equal(shmx_fadd64(ctx, 0, 1, &v), 0);
+	assert_int_equal(shmx_close(ctx), 0);
+}
+
+static void test_random_bytes(void **state)
+{
+	uint8_t buf[XPORT_MSG_MAX];
+
+	srand(1234);
+	for (int i = 0; i < 500; i++) {
+		size_t len = 1 + (size_t)rand() % sizeof(buf);
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (uint8_t)rand();
+		/* Half of them with a believable header start. */
+		if (i % 2 && len >= 8) {
+			memcpy(buf, "SHMX\x01\x00", 6);
+			buf[6] = (uint8_t)(1 + rand() % (SHMX_OP_MAX + 2));
+			buf[7] = 0;
+		}
+		send_raw(buf, len);
+	}
+	assert_node_serves();
+}
+
+static void test_every_truncation(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	int len = hello(buf, "truncated");
+
+	assert_true(len > 0);
+	for (int cut = 1; cut < len; cut++)
+		send_raw(buf, (size_t)cut);
+	assert_node_serves();
+}
+
+static void test_corrupted_headers(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX], bad[SHMX_WIRE_MAX];
+	int len = hello(buf, "corrupted");
+
+	/* Flip each bit of the header and the fixed fields before the
+	 * strings: never the address, which must stay our own. */
+	for (int bit = 0; bit < 8 * (SHMX_HDR_LEN + 12); bit++) {
+		memcpy(bad, buf, (size_t)len);
+		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		send_raw(bad, (size_t)len);
+	}
+	assert_node_serves();
+}
+
+static void test_forged_sessions(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg m, rep;
+	struct shmx_ctx *victim;
+	int len;
+
+	assert_int_equal(client_open(&node, "victim", 0, &victim), 0);
+	/* Every opcode, with the victim's id and guessed tokens. */
+	for (int op = 1; op < SHMX_OP_MAX; op++) {
+		for (uint64_t tok = 0; tok < 4; tok++) {
+			shmx__msg_init(&m, (uint16_t)op, 5, shmx_self(victim),
+				       tok);
+			if (op == SHMX_OP_HELLO)
+				continue;
+			if (op == SHMX_OP_LOOKUP)
+				snprintf(m.u.lookup_req.name,
+					 sizeof(m.u.lookup_req.name), "victim");
+			len = shmx__proto_encode(&m, buf, sizeof(buf));
+			assert_true(len > 0);
+			send_raw(buf, (size_t)len);
+		}
+	}
+	/* Nothing answers a forger: it has no session of its own. */
+	assert_false(recv_msg(&rep, 300));
+	/* A reply sent as if it were a request. */
+	shmx__msg_init(&m, SHMX_OP_PING, 1, 0, 0);
+	m.hdr.flags = SHMX_HDR_REPLY;
+	len = shmx__proto_encode(&m, buf, sizeof(buf));
+	send_raw(buf, (size_t)len);
+	/* The victim is unharmed. */
+	assert_int_equal(shmx_fadd64(victim, 8, 1, NULL), 0);
+	assert_int_equal(shmx_close(victim), 0);
+	assert_node_serves();
+}
+
+static void test_other_protocol_version(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg rep;
+	int len = hello(buf, "from-the-future");
+
+	buf[4] = 2; /* version 2 */
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_VERSION);
+	assert_int_equal(rep.hdr.req_id, 77);
+	assert_true(node_log_contains(&node, "protocol version 2"));
+}
+
+static void test_half_open_handshakes(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg rep, m;
+	char name[32];
+	int len;
+
+	/* HELLO without AUTH, many times: slots come back after the client
+	 * timeout, and meanwhile a real client still gets in. */
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "half-open-%d", i);
+		len = hello(buf, name);
+		send_raw(buf, (size_t)len);
+		assert_true(recv_msg(&rep, 3000));
+		assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	}
+	/* AUTH for a real session but in the wrong state (twice). */
+	len = hello(buf, "double-auth");
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	shmx__msg_init(&m, SHMX_OP_AUTH, 9, rep.u.challenge.session,
+		       rep.u.challenge.token);
+	len = shmx__proto_encode(&m, buf, sizeof(buf));
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_STATE);
+	assert_node_serves();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test(test_corrupted_headers),
+		cmocka_unit_test(test_forged_sessions),
+		cmocka_unit_test(test_other_protocol_version),
+		cmocka_unit_test(test_half_open_handshakes),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
