@@ -219,5 +219,5 @@ int main(void)
 		cmocka_unit_test(test_node_killed_under_client),
 	};
 
-	return cmocka_run_tests(tests);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
