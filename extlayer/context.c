@@ -287,6 +287,7 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 	snprintf(ctx->node_addr, sizeof(ctx->node_addr), "%s", s.node);
 
 	xattr.provider = s.provider;
+	xattr.connect = s.node;
 	ret = ops->open(&xattr, &ctx->xp);
 	if (ret) {
 		ctx->xp = NULL;

@@ -53,7 +53,9 @@ enum xport_access {
 
 struct xport_attr {
 	const char *provider; /* ofi: libfabric provider, NULL = default */
-	const char *bind;     /* "HOST:PORT" to listen on (node); NULL = any (client) */
+	const char *bind;     /* "HOST:PORT" to listen on (node) */
+	const char *connect;  /* "HOST:PORT" a client will talk to: picks the
+			       * source address that reaches it */
 	int passive;	      /* 1 for shmnode: wants remote access to its MRs */
 };
 
