@@ -395,11 +395,21 @@ static int ofi_getname(struct xport *xp, void *addr, size_t *len)
 	return ret == -FI_ETOOSMALL ? -ENAMETOOLONG : ret ? ofi_err(ret) : 0;
 }
 
+/* Copy of an address blob, aligned for the socket address types. */
+static void addr_copy(struct sockaddr_storage *ss, const void *addr,
+		      size_t len)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, addr, len < sizeof(*ss) ? len : sizeof(*ss));
+}
+
 /* Is @addr a well-formed address of this endpoint's format? */
 static int addr_valid(struct ofi_xport *x, const void *addr, size_t len)
 {
-	const struct sockaddr *sa = addr;
+	struct sockaddr_storage ss;
+	const struct sockaddr *sa = (const struct sockaddr *)&ss;
 
+	addr_copy(&ss, addr, len);
 	switch (x->info->addr_format) {
 	case FI_SOCKADDR_IN:
 		return len == sizeof(struct sockaddr_in) &&
@@ -487,22 +497,25 @@ static int ofi_peer_remove(struct xport *xp, xport_peer_t peer)
 static int ofi_addr_is_local(struct xport *xp, const void *addr, size_t len)
 {
 	struct ofi_xport *x = to_ofi(xp);
-	const struct sockaddr *sa = addr;
+	struct sockaddr_storage ss;
+	const struct sockaddr *sa = (const struct sockaddr *)&ss;
 
 	if (!addr_valid(x, addr, len))
 		return -EINVAL;
+	addr_copy(&ss, addr, len);
 	if (x->info->addr_format == FI_ADDR_STR) {
 		/* Only shm's string addresses are known to be same-host. */
 		return !strncmp(addr, "fi_shm://", 9) ||
 		       !strcmp(x->base.caps.provider, "shm");
 	}
 	if (len == sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = addr;
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
 
 		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
 	}
 	if (len == sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = addr;
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)&ss;
 		const uint8_t *b = in6->sin6_addr.s6_addr;
 
 		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
@@ -516,20 +529,23 @@ static int ofi_addr_str(struct xport *xp, const void *addr, size_t len,
 			char *buf, size_t buflen)
 {
 	struct ofi_xport *x = to_ofi(xp);
-	const struct sockaddr *sa = addr;
+	struct sockaddr_storage ss;
+	const struct sockaddr *sa = (const struct sockaddr *)&ss;
 	char ip[INET6_ADDRSTRLEN];
 
 	if (!addr_valid(x, addr, len))
 		return -EINVAL;
+	addr_copy(&ss, addr, len);
 	if (x->info->addr_format == FI_ADDR_STR) {
 		snprintf(buf, buflen, "%.*s", (int)len, (const char *)addr);
 	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = addr;
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
 
 		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
 		snprintf(buf, buflen, "%s:%u", ip, ntohs(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = addr;
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)&ss;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
 		snprintf(buf, buflen, "[%s]:%u", ip, ntohs(in6->sin6_port));

@@ -39,7 +39,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	xp->ops->close(xp);
+	if (xp)
+		xp->ops->close(xp);
 	return node_stop(&node) == 0 ? 0 : -1;
 }
 
