@@ -38,6 +38,10 @@ int client_open(const struct node_proc *n, const char *name, int timeout_ms,
 		struct shmx_ctx **ctx);
 
 /*
+ * Client processes are forked: call these only while this process holds no
+ * open context (a context has threads, and a fork with threads running can
+ * inherit a lock held by one of them).
+ *
  * Fork @count processes running @fn(index, arg); each exits with fn's return
  * (0 = success).  Waits up to @timeout_s for all.  Returns how many failed
  * (a process still running at the deadline is killed and counts).

@@ -88,15 +88,21 @@ static int disjoint_client(int me, void *arg)
 	return bad != 0;
 }
 
-static void test_disjoint_ranges(void **state)
+/* Write one word with a short-lived context: the parent must hold no open
+ * context (and so no threads) when it forks its clients. */
+static void put_word(shmx_gaddr_t at, uint64_t v)
 {
 	struct shmx_ctx *ctx;
-	uint64_t zero = 0;
 
 	assert_int_equal(client_open(&node, "setup", 0, &ctx), 0);
-	assert_int_equal(shmx_write(ctx, BARRIER, &zero, 8), 0);
+	assert_int_equal(shmx_write(ctx, at, &v, 8), 0);
+	assert_int_equal(shmx_close(ctx), 0);
+}
+
+static void test_disjoint_ranges(void **state)
+{
+	put_word(BARRIER, 0);
 	assert_int_equal(run_clients(NPROC, disjoint_client, NULL, 60), 0);
-	shmx_close(ctx);
 }
 
 static int fadd_client(int me, void *arg)
@@ -124,9 +130,9 @@ static void test_fadd_total_is_exact(void **state)
 	struct shmx_ctx *ctx;
 	uint64_t v = 0;
 
-	assert_int_equal(client_open(&node, "setup", 0, &ctx), 0);
-	assert_int_equal(shmx_write(ctx, COUNTER, &v, 8), 0);
+	put_word(COUNTER, 0);
 	assert_int_equal(run_clients(NPROC, fadd_client, NULL, 120), 0);
+	assert_int_equal(client_open(&node, "check", 0, &ctx), 0);
 	assert_int_equal(shmx_read(ctx, COUNTER, &v, 8), 0);
 	assert_int_equal(v, (uint64_t)NPROC * FADDS);
 	shmx_close(ctx);
