@@ -32,6 +32,8 @@ static int group_setup(void **state)
 
 	if (node_start(&node, NULL))
 		return -1;
+	/* Source address on loopback, like libshmext's own endpoints. */
+	attr.connect = node.addr;
 	if (shmx__xport_ofi_ops.open(&attr, &xp))
 		return -1;
 	return xport_resolve(xp, node.addr, &peer);
