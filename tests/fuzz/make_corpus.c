@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* make_corpus.c - writes one valid message of every kind as a seed corpus
+ * for fuzz_decode (run by the fuzz smoke test before fuzzing). */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+static void emit(const char *dir, const char *name, const struct shmx_msg *m)
+{
+	unsigned char buf[SHMX_WIRE_MAX];
+	char path[512];
+	int len = shmx__proto_encode(m, buf, sizeof(buf));
+	FILE *f;
+
+	if (len < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(buf, 1, (size_t)len, f);
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : ".";
+	struct shmx_msg m, req;
+
+	shmx__msg_init(&m, SHMX_OP_HELLO, 1, 0, 0);
+	m.u.hello.pid = 42;
+	strcpy(m.u.hello.name, "seed");
+	strcpy(m.u.hello.host, "localhost");
+	m.u.hello.addr_len = 16;
+	memset(m.u.hello.addr, 7, 16);
+	emit(dir, "hello", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.challenge.session = 3;
+	m.u.challenge.token = 99;
+	emit(dir, "challenge", &m);
+	shmx__msg_init(&m, SHMX_OP_AUTH, 2, 3, 99);
+	emit(dir, "auth", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.welcome.node_id = 3;
+	m.u.welcome.region_size = 1 << 20;
+	strcpy(m.u.welcome.version, "0.1.0");
+	emit(dir, "welcome", &m);
+	shmx__msg_init(&m, SHMX_OP_MEMBERS, 3, 3, 99);
+	emit(dir, "members_req", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.members.total = 2;
+	m.u.members.count = 2;
+	for (int i = 0; i < 2; i++) {
+		m.u.members.m[i].id = (uint32_t)i + 1;
+		strcpy(m.u.members.m[i].name, "member");
+		strcpy(m.u.members.m[i].host, "host");
+	}
+	emit(dir, "members", &m);
+	shmx__msg_init(&m, SHMX_OP_LOOKUP, 4, 3, 99);
+	strcpy(m.u.lookup_req.name, "member");
+	emit(dir, "lookup", &m);
+	shmx__msg_init(&m, SHMX_OP_ROOT_SET, 5, 3, 99);
+	m.u.root.gaddr = 4096;
+	emit(dir, "root_set", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_RANGE);
+	emit(dir, "error_reply", &m);
+	return 0;
+}
