@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_proto.c - the wire protocol: every message round-trips field by
+ * field, the header layout is pinned byte by byte, and malformed input of
+ * every kind is rejected with the status proto.h documents.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/proto.h"
+
+static uint8_t buf[SHMX_WIRE_MAX + 16];
+
+/* One fully populated message of @opcode, request or reply. */
+static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
+{
+	shmx__msg_init(m, opcode, 0x1122334455667788ull, 7, 0xabcdef0123ull);
+	if (reply)
+		m->hdr.flags = SHMX_HDR_REPLY;
+	switch (opcode * 2 + reply) {
+	case SHMX_OP_HELLO * 2:
+		m->u.hello.pid = 1234;
+		m->u.hello.uid = 1000;
+		m->u.hello.gid = 100;
+		memset(m->u.hello.nonce, 0x5a, SHMX_NONCE_LEN);
+		strcpy(m->u.hello.name, "worker-1");
+		strcpy(m->u.hello.host, "compute-17");
+		m->u.hello.addr_len = 16;
+		for (int i = 0; i < 16; i++)
+			m->u.hello.addr[i] = (uint8_t)(i * 3);
+		break;
+	case SHMX_OP_HELLO * 2 + 1:
+		m->u.challenge.flags = SHMX_CHAL_KEY_REQUIRED;
+		m->u.challenge.session = 9;
+		m->u.challenge.token = 0xfeedfacecafebeefull;
+		memset(m->u.challenge.nonce, 0xa5, SHMX_NONCE_LEN);
+		break;
+	case SHMX_OP_AUTH * 2:
+		memset(m->u.auth.mac, 0x3c, SHMX_MAC_LEN);
+		break;
+	case SHMX_OP_AUTH * 2 + 1:
+		m->u.welcome.node_id = 9;
+		m->u.welcome.heartbeat_ms = 500;
+		m->u.welcome.client_timeout_ms = 3000;
+		m->u.welcome.authenticated = 1;
+		m->u.welcome.region_size = 1ull << 40;
+		m->u.welcome.data_key = 0x1234;
+		m->u.welcome.data_base = 0x7f0000000000ull;
+		memset(m->u.welcome.mac, 0xc3, SHMX_MAC_LEN);
+		strcpy(m->u.welcome.version, "0.1.0");
+		break;
+	case SHMX_OP_INFO * 2 + 1:
+		m->u.info.region_size = 256ull << 20;
+		m->u.info.member_count = 3;
+		m->u.info.max_members = 1024;
+		strcpy(m->u.info.version, "0.1.0");
+		break;
+	case SHMX_OP_MEMBERS * 2:
+		m->u.members_req.start_id = 25;
+		break;
+	case SHMX_OP_MEMBERS * 2 + 1:
+		m->u.members.total = 40;
+		m->u.members.next_id = 30;
+		m->u.members.count = SHMX_MEMBERS_PER_MSG;
+		for (int i = 0; i < SHMX_MEMBERS_PER_MSG; i++) {
+			struct shmx_member_wire *w = &m->u.members.m[i];
+
+			w->id = (uint32_t)i + 1;
+			w->pid = 100 + (uint32_t)i;
+			w->uid = 1000;
+			w->gid = 1000;
+			w->joined = -5 + i;
+			/* Longest names and hosts the wire allows. */
+			memset(w->name, 'a' + i % 26, SHMX_NAME_MAX - 1);
+			memset(w->host, 'A' + i % 26, SHMX_HOST_MAX - 1);
+		}
+		break;
+	case SHMX_OP_LOOKUP * 2:
+		strcpy(m->u.lookup_req.name, "worker-2");
+		break;
+	case SHMX_OP_LOOKUP * 2 + 1:
+		m->u.lookup.id = 12;
+		break;
+	case SHMX_OP_ROOT_GET * 2 + 1:
+	case SHMX_OP_ROOT_SET * 2:
+		m->u.root.gaddr = 0x100000;
+		break;
+	default:
+		break;
+	}
+}
+
+static void test_every_message_round_trips(void **state)
+{
+	struct shmx_msg m, d;
+
+	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
+		for (int reply = 0; reply < 2; reply++) {
+			int len;
+
+			sample(&m, op, reply);
+			len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+			assert_true(len >= SHMX_HDR_LEN);
+			assert_int_equal(shmx__proto_decode(buf, (size_t)len, &d),
+					 SHMX_ST_OK);
+			m.hdr.length = (uint32_t)len;
+			/* Both sides were zeroed before filling: compare all. */
+			assert_memory_equal(&m, &d, sizeof(m));
+		}
+	}
+}
+
+static void test_members_pages(void **state)
+{
+	struct shmx_msg m, d;
+	int len;
+
+	for (uint32_t count = 0; count <= 1; count++) {
+		sample(&m, SHMX_OP_MEMBERS, 1);
+		m.u.members.count = count;
+		memset(&m.u.members.m[count], 0,
+		       sizeof(m.u.members.m) - count * sizeof(m.u.members.m[0]));
+		len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+		assert_true(len > 0);
+		assert_int_equal(shmx__proto_decode(buf, (size_t)len, &d),
+				 SHMX_ST_OK);
+		assert_int_equal(d.u.members.count, count);
+	}
+}
+
+static void test_error_reply_has_no_payload(void **state)
+{
+	struct shmx_msg req, rep, d;
+	int len;
+
+	sample(&req, SHMX_OP_LOOKUP, 0);
+	shmx__msg_reply(&rep, &req, SHMX_ST_NOT_FOUND);
+	rep.u.lookup.id = 99; /* must not be sent */
+	len = shmx__proto_encode(&rep, buf, SHMX_WIRE_MAX);
+	assert_int_equal(len, SHMX_HDR_LEN);
+	assert_int_equal(shmx__proto_decode(buf, (size_t)len, &d), SHMX_ST_OK);
+	assert_int_equal(d.hdr.status, SHMX_ST_NOT_FOUND);
+	assert_int_equal(d.hdr.req_id, req.hdr.req_id);
+	assert_int_equal(d.u.lookup.id, 0);
+	/* An error reply with payload bytes after the header is malformed. */
+	buf[len] = 0;
+	buf[8] = SHMX_HDR_LEN + 4;
+	assert_int_equal(shmx__proto_decode(buf, SHMX_HDR_LEN + 4, &d),
+			 SHMX_ST_BAD_MSG);
+}
+
+static void test_header_layout_is_pinned(void **state)
+{
+	static const uint8_t want[SHMX_HDR_LEN] = {
+		'S', 'H', 'M', 'X',		       /* magic */
+		0x01, 0x00,			       /* version 1 */
+		0x04, 0x00,			       /* opcode PING */
+		0x28, 0x00, 0x00, 0x00,		       /* length 40 */
+		0x00, 0x00, 0x00, 0x00,		       /* status */
+		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* req_id */
+		0x07, 0x00, 0x00, 0x00,		       /* session */
+		0x00, 0x00, 0x00, 0x00,		       /* flags */
+		0x23, 0x01, 0xef, 0xcd, 0xab, 0x00, 0x00, 0x00, /* token */
+	};
+	struct shmx_msg m;
+
+	sample(&m, SHMX_OP_PING, 0);
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX),
+			 SHMX_HDR_LEN);
+	assert_memory_equal(buf, want, SHMX_HDR_LEN);
+}
+
+/* Encode a sample and return its length. */
+static size_t encoded(uint16_t op, int reply)
+{
+	struct shmx_msg m;
+	int len;
+
+	sample(&m, op, reply);
+	len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_true(len > 0);
+	return (size_t)len;
+}
+
+static void set_len(size_t len)
+{
+	for (int i = 0; i < 4; i++)
+		buf[8 + i] = (uint8_t)(len >> (8 * i));
+}
+
+static void test_truncation_and_trailing_bytes(void **state)
+{
+	struct shmx_msg d;
+
+	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
+		for (int reply = 0; reply < 2; reply++) {
+			size_t len = encoded(op, reply);
+
+			/* Every prefix: short buffer, length field intact. */
+			for (size_t cut = 0; cut < len; cut++)
+				assert_int_equal(shmx__proto_decode(buf, cut, &d),
+						 SHMX_ST_BAD_MSG);
+			/* Every prefix with a matching length field. */
+			for (size_t cut = SHMX_HDR_LEN; cut < len; cut++) {
+				set_len(cut);
+				assert_int_equal(shmx__proto_decode(buf, cut, &d),
+						 SHMX_ST_BAD_MSG);
+			}
+			/* One byte of trailing garbage. */
+			encoded(op, reply);
+			buf[len] = 0xee;
+			set_len(len + 1);
+			assert_int_equal(shmx__proto_decode(buf, len + 1, &d),
+					 SHMX_ST_BAD_MSG);
+		}
+	}
+}
+
+static void test_bad_headers(void **state)
+{
+	struct shmx_msg d;
+	size_t len;
+
+	assert_int_equal(shmx__proto_decode(NULL, 40, &d), SHMX_ST_BAD_MSG);
+	assert_int_equal(shmx__proto_decode(buf, SHMX_WIRE_MAX + 1, &d),
+			 SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[0] ^= 1; /* magic */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	set_len(len - 1); /* length field says less than we have */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[4] = 2; /* version */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_VERSION);
+	assert_int_equal(d.hdr.version, 2);
+	assert_int_equal(d.hdr.opcode, SHMX_OP_HELLO);
+	assert_int_equal(d.hdr.req_id, 0x1122334455667788ull);
+
+	for (int i = 0; i < 3; i++) {
+		static const uint16_t bad_ops[] = { 0, SHMX_OP_MAX, 0xffff };
+
+		len = encoded(SHMX_OP_PING, 0);
+		buf[6] = (uint8_t)bad_ops[i];
+		buf[7] = (uint8_t)(bad_ops[i] >> 8);
+		assert_int_equal(shmx__proto_decode(buf, len, &d),
+				 SHMX_ST_UNKNOWN_OP);
+		assert_int_equal(d.hdr.opcode, bad_ops[i]);
+	}
+
+	len = encoded(SHMX_OP_PING, 0);
+	buf[28] = 0x2; /* reserved flag */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_PING, 0);
+	buf[12] = SHMX_ST_RANGE; /* request with a status */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_PING, 1);
+	buf[12] = SHMX_ST_MAX; /* unknown status */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	buf[12] = 0xff;
+	buf[15] = 0xff; /* negative status */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+}
+
+/* Offset of the name's length byte in a HELLO: header + 12 + nonce. */
+#define HELLO_NAME (SHMX_HDR_LEN + 12 + SHMX_NONCE_LEN)
+
+static void test_bad_fields(void **state)
+{
+	struct shmx_msg d;
+	size_t len;
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[HELLO_NAME + 1] = 0x07; /* non-printable byte in the name */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[HELLO_NAME] = 0; /* empty name */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[HELLO_NAME] = SHMX_NAME_MAX; /* name length past the limit */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* The address blob is last: its length byte precedes 16 bytes. */
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[len - 17] = 0;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_HELLO, 0);
+	buf[len - 17] = SHMX_WIRE_ADDR_MAX + 1;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* MEMBERS: count over the page size, and over the total. */
+	len = encoded(SHMX_OP_MEMBERS, 1);
+	buf[SHMX_HDR_LEN + 8] = SHMX_MEMBERS_PER_MSG + 1;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MEMBERS, 1);
+	buf[SHMX_HDR_LEN] = 1; /* total 1 < count */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* CHALLENGE with an unknown flag bit. */
+	len = encoded(SHMX_OP_HELLO, 1);
+	buf[SHMX_HDR_LEN] |= 0x80;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* WELCOME with node id 0. */
+	len = encoded(SHMX_OP_AUTH, 1);
+	memset(buf + SHMX_HDR_LEN, 0, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+}
+
+static void test_encoder_errors(void **state)
+{
+	struct shmx_msg m;
+	int len;
+
+	sample(&m, SHMX_OP_HELLO, 0);
+	len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_true(len > 0);
+	for (int cap = 0; cap < len; cap += 7)
+		assert_int_equal(shmx__proto_encode(&m, buf, (size_t)cap),
+				 -EMSGSIZE);
+	assert_int_equal(shmx__proto_encode(&m, buf, (size_t)len), len);
+
+	sample(&m, SHMX_OP_MEMBERS, 1);
+	assert_int_equal(shmx__proto_encode(&m, buf, 1000), -EMSGSIZE);
+
+	sample(&m, 0, 0);
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_MAX, 0);
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_PING, 0);
+	m.hdr.status = SHMX_ST_RANGE; /* request with a status */
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_PING, 1);
+	m.hdr.status = SHMX_ST_MAX;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_PING, 0);
+	m.hdr.flags = 0x4;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+
+	sample(&m, SHMX_OP_HELLO, 0);
+	memset(m.u.hello.name, 'x', SHMX_NAME_MAX); /* no NUL: too long */
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_HELLO, 0);
+	m.u.hello.name[0] = '\0';
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_HELLO, 0);
+	m.u.hello.host[2] = '\n';
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_HELLO, 0);
+	m.u.hello.addr_len = 0;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_MEMBERS, 1);
+	m.u.members.count = SHMX_MEMBERS_PER_MSG + 1;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+}
+
+static void test_names(void **state)
+{
+	assert_string_equal(shmx__op_name(SHMX_OP_HELLO), "hello");
+	assert_string_equal(shmx__op_name(0), "?");
+	assert_string_equal(shmx__op_name(SHMX_OP_MAX), "?");
+	for (int st = -1; st <= SHMX_ST_MAX; st++)
+		assert_non_null(shmx__status_name(st));
+}
+
+static void test_status_errno_mapping(void **state)
+{
+	static const int want[SHMX_ST_MAX] = {
+		0,	     -EBADMSG,	 -EPROTO, -EOPNOTSUPP, -ENOTCONN,
+		-EACCES,     -EPERM,	 -EADDRINUSE, -EUSERS, -ENOENT,
+		-EFAULT,     -EINVAL,	 -ENOMEM, -EPROTO,     -EIO,
+	};
+
+	for (int st = 0; st < SHMX_ST_MAX; st++) {
+		assert_int_equal(shmx__status_to_errno(st), want[st]);
+		/* Back again, except STATE, which shares EPROTO with VERSION. */
+		if (st != SHMX_ST_STATE)
+			assert_int_equal(shmx__errno_to_status(want[st]), st);
+	}
+	assert_int_equal(shmx__errno_to_status(-EPROTO), SHMX_ST_VERSION);
+	assert_int_equal(shmx__errno_to_status(EFAULT), SHMX_ST_RANGE);
+	assert_int_equal(shmx__status_to_errno(-1), -EPROTO);
+	assert_int_equal(shmx__status_to_errno(SHMX_ST_MAX), -EPROTO);
+	assert_int_equal(shmx__errno_to_status(-ENOTTY), SHMX_ST_INTERNAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_message_round_trips),
+		cmocka_unit_test(test_members_pages),
+		cmocka_unit_test(test_error_reply_has_no_payload),
+		cmocka_unit_test(test_header_layout_is_pinned),
+		cmocka_unit_test(test_truncation_and_trailing_bytes),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_encoder_errors),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_status_errno_mapping),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
