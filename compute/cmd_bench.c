@@ -91,8 +91,8 @@ static int bandwidth(struct shmx_ctx *ctx, int write, shmx_gaddr_t at,
 			uint8_t *b = buf + (size_t)i * BW_SIZE;
 			shmx_gaddr_t a = at + (uint64_t)i * BW_SIZE;
 
-			ret = write ? shmx_write_nb(ctx, a, b, BW_SIZE, &req[i]) :
-				      shmx_read_nb(ctx, a, b, BW_SIZE, &req[i]);
+			ret = write ? shmx_write_nb(ctx, a, b, BW_SIZE, &req[i])
+				    : shmx_read_nb(ctx, a, b, BW_SIZE, &req[i]);
 			if (ret)
 				k = i;
 		}
@@ -117,8 +117,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		{ .name = "cas64", .op = B_CAS, .len = 8 },
 		{ .name = "fadd64", .op = B_FADD, .len = 8 },
 	};
-	static const char *const keys[] = { "read_8", "read_4k", "write_8",
-					    "write_4k", "cas64", "fadd64" };
+	static const char *const keys[] = { "read_8",	"read_4k", "write_8",
+					    "write_4k", "cas64",   "fadd64" };
 	double bw[4];
 	unsigned n_bw = (unsigned)(opts.iters / 50 < 32 ? 32 : opts.iters / 50);
 	struct shmx_info info;
@@ -197,7 +197,8 @@ out_fail:
 	shmx_close(ctx);
 	free(t);
 	free(buf);
-	return cli_fail(cli, ret == -ENOSPC ? "needs a region of 16 MiB or more" :
-					      "bench",
+	return cli_fail(cli,
+			ret == -ENOSPC ? "needs a region of 16 MiB or more"
+				       : "bench",
 			ret);
 }

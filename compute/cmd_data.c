@@ -135,8 +135,9 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 			return cli_fail(cli, "stdin", ret);
 	} else if (opts.hex) {
 		if (unhex(argv[1], &data, &len))
-			return cli_usage(cli, "DATA: '%s' is not hex digits "
-					      "in pairs",
+			return cli_usage(cli,
+					 "DATA: '%s' is not hex digits "
+					 "in pairs",
 					 argv[1]);
 	} else {
 		len = strlen(argv[1]);
@@ -150,8 +151,8 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	}
 	ret = shmx_info(ctx, &info);
-	if (!ret && (addr >= info.region_size ||
-		     len > info.region_size - addr)) {
+	if (!ret &&
+	    (addr >= info.region_size || len > info.region_size - addr)) {
 		fprintf(stderr,
 			"shmext: write: %zu bytes at 0x%llx do not fit in the "
 			"region of %llu bytes\n",
@@ -166,8 +167,8 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 	if (ret)
 		return cli_fail(cli, "write", ret);
 	if (cli->json)
-		printf("{\"addr\":%llu,\"len\":%zu}\n", (unsigned long long)addr,
-		       len);
+		printf("{\"addr\":%llu,\"len\":%zu}\n",
+		       (unsigned long long)addr, len);
 	else
 		printf("wrote %zu bytes at 0x%llx\n", len,
 		       (unsigned long long)addr);

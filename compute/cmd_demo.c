@@ -16,8 +16,8 @@
 #include "cli.h"
 #include "opts.h"
 
-#define DEMO_BASE (1ull << 20)	   /* the demo's area: root points here */
-#define DEMO_BARRIER (DEMO_BASE)   /* u64: workers that wrote their slot */
+#define DEMO_BASE (1ull << 20)	     /* the demo's area: root points here */
+#define DEMO_BARRIER (DEMO_BASE)     /* u64: workers that wrote their slot */
 #define DEMO_COUNTER (DEMO_BASE + 8) /* u64: the shared counter */
 #define DEMO_SLOT 4096
 #define DEMO_SLOTS (DEMO_BASE + DEMO_SLOT)
@@ -122,8 +122,8 @@ static int demo_prepare(struct cli *cli)
 	if (!ctx)
 		return -ENOTCONN;
 	ret = shmx_info(ctx, &info);
-	if (!ret && info.region_size <
-			    DEMO_SLOTS + (uint64_t)opts.workers * DEMO_SLOT)
+	if (!ret &&
+	    info.region_size < DEMO_SLOTS + (uint64_t)opts.workers * DEMO_SLOT)
 		ret = -ENOSPC;
 	if (!ret)
 		ret = shmx_write(ctx, DEMO_BASE, zero, sizeof(zero));
@@ -163,9 +163,9 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 			close(fds[i][0]);
 			mine.status = worker(cli, i, &mine);
 			_exit(write(fds[i][1], &mine, sizeof(mine)) ==
-				      sizeof(mine) ?
-				      0 :
-				      1);
+					      sizeof(mine)
+				      ? 0
+				      : 1);
 		}
 		close(fds[i][1]);
 	}
@@ -187,8 +187,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, "read the counter", ret);
 
 	for (int i = 0; i < opts.workers; i++) {
-		pass &= r[i].status == 0 &&
-			r[i].verified == opts.workers - 1 &&
+		pass &= r[i].status == 0 && r[i].verified == opts.workers - 1 &&
 			r[i].adds == opts.rounds;
 		if (cli->json)
 			continue;

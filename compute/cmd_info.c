@@ -46,15 +46,16 @@ static void print_members(const struct cli *cli, const struct shmx_member *m,
 			out_json_str(stdout, m[i].name);
 			fputs(",\"host\":", stdout);
 			out_json_str(stdout, m[i].host);
-			printf(",\"pid\":%u,\"uid\":%u,\"gid\":%u,\"joined\":%lld}",
+			printf(",\"pid\":%u,\"uid\":%u,\"gid\":%u,\"joined\":%"
+			       "lld}",
 			       m[i].pid, m[i].uid, m[i].gid,
 			       (long long)m[i].joined);
 		}
 		fputs("]", stdout);
 		return;
 	}
-	printf("%5s  %-24s %-16s %8s %6s %6s  %s\n", "ID", "NAME", "HOST", "PID",
-	       "UID", "GID", "JOINED");
+	printf("%5s  %-24s %-16s %8s %6s %6s  %s\n", "ID", "NAME", "HOST",
+	       "PID", "UID", "GID", "JOINED");
 	for (size_t i = 0; i < n; i++) {
 		time_t t = (time_t)m[i].joined;
 		struct tm tm;
@@ -121,7 +122,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		       info.protocol_version);
 		out_json_str(stdout, info.node_version);
 		printf(",\"authenticated\":%s,\"member_count\":%u,\"members\":",
-		       info.authenticated ? "true" : "false", info.member_count);
+		       info.authenticated ? "true" : "false",
+		       info.member_count);
 		print_members(cli, m, n);
 		fputs("}\n", stdout);
 	} else {
@@ -133,7 +135,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		       info.provider);
 		printf("protocol:      version %u, shmnode %s\n",
 		       info.protocol_version, info.node_version);
-		printf("authenticated: %s\n", info.authenticated ? "yes" : "no");
+		printf("authenticated: %s\n",
+		       info.authenticated ? "yes" : "no");
 		printf("this member:   %u\n", info.self);
 		printf("members:       %u\n\n", info.member_count);
 		print_members(cli, m, n);

@@ -21,46 +21,63 @@ static const struct {
 } commands[] = {
 	{ "info", cmd_info, "", "the node, the connection and the members" },
 	{ "members", cmd_members, "", "the live members" },
-	{ "read", cmd_read, "ADDR LEN", "hex dump of shared memory (--raw: bytes)" },
+	{ "read", cmd_read, "ADDR LEN",
+	  "hex dump of shared memory (--raw: bytes)" },
 	{ "write", cmd_write, "ADDR [DATA|-]",
 	  "write DATA (--hex: hex digits), or stdin" },
 	{ "cas", cmd_cas, "ADDR OLD NEW", "compare-and-swap a 64-bit word" },
 	{ "fadd", cmd_fadd, "ADDR N", "fetch-and-add to a 64-bit word" },
-	{ "demo", cmd_demo, "", "several processes share memory (--workers, --rounds)" },
+	{ "demo", cmd_demo, "",
+	  "several processes share memory (--workers, --rounds)" },
 	{ "bench", cmd_bench, "", "latency and bandwidth (--iters)" },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: shmext [OPTION]... COMMAND [ARG]...\n"
-		   "Use a memory node's shared memory (shmnode) from the shell.\n\n"
+		   "Use a memory node's shared memory (shmnode) from the "
+		   "shell.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %-14s %s\n", commands[i].name,
 			commands[i].args, commands[i].help);
 	fprintf(f,
 		"\nOptions:\n"
-		"  -n, --node HOST:PORT  memory node (env SHMEXT_NODE, default %s)\n"
+		"  -n, --node HOST:PORT  memory node (env SHMEXT_NODE, default "
+		"%s)\n"
 		"      --name NAME       member name (env SHMEXT_NAME)\n"
-		"  -p, --provider PROV   libfabric provider (env SHMEXT_PROVIDER)\n"
+		"  -p, --provider PROV   libfabric provider (env "
+		"SHMEXT_PROVIDER)\n"
 		"  -k, --key-file PATH   shared key (env SHMEXT_KEY_FILE)\n"
-		"  -t, --timeout MS      timeout of blocking calls (default %d)\n"
+		"  -t, --timeout MS      timeout of blocking calls (default "
+		"%d)\n"
 		"  -j, --json            one JSON object on stdout\n"
 		"      --raw             read: write the bytes to stdout\n"
 		"      --hex             write: DATA is hex digits\n"
-		"      --expect-swap     cas: exit 3 when the swap did not happen\n"
+		"      --expect-swap     cas: exit 3 when the swap did not "
+		"happen\n"
 		"      --workers N       demo: processes (default 4)\n"
-		"      --rounds N        demo: fetch-adds per process (default 1000)\n"
-		"      --iters N         bench: iterations per figure (default 10000)\n"
+		"      --rounds N        demo: fetch-adds per process (default "
+		"1000)\n"
+		"      --iters N         bench: iterations per figure (default "
+		"10000)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         print the version\n"
-		"\nADDR, LEN and numbers: decimal or 0x-hex; LEN also takes K, M, G.\n"
+		"\nADDR, LEN and numbers: decimal or 0x-hex; LEN also takes K, "
+		"M, G.\n"
 		"Exit status: 0 ok, 1 failure, 2 bad command line.\n",
 		SHMX_DEFAULT_NODE, SHMX_DEFAULT_TIMEOUT_MS);
 }
 
-enum { OPT_NAME = 256, OPT_RAW, OPT_HEX, OPT_EXPECT, OPT_WORKERS, OPT_ROUNDS,
-       OPT_ITERS };
+enum {
+	OPT_NAME = 256,
+	OPT_RAW,
+	OPT_HEX,
+	OPT_EXPECT,
+	OPT_WORKERS,
+	OPT_ROUNDS,
+	OPT_ITERS
+};
 
 static const struct option long_opts[] = {
 	{ "node", required_argument, NULL, 'n' },
@@ -85,8 +102,9 @@ static int opt_num(struct cli *cli, const char *name, const char *s,
 		   uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	if (shmx__parse_u64(s, out) || *out < lo || *out > hi)
-		return cli_usage(cli, "--%s: '%s' is not a number from %llu to "
-				      "%llu",
+		return cli_usage(cli,
+				 "--%s: '%s' is not a number from %llu to "
+				 "%llu",
 				 name, s, (unsigned long long)lo,
 				 (unsigned long long)hi);
 	return 0;
@@ -159,8 +177,9 @@ int main(int argc, char **argv)
 			       SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
 			return CLI_OK;
 		default:
-			return cli_usage(&cli, "unknown option or missing "
-					       "argument: '%s'",
+			return cli_usage(&cli,
+					 "unknown option or missing "
+					 "argument: '%s'",
 					 argv[optind - 1]);
 		}
 	}

@@ -85,9 +85,9 @@ void out_hexdump(FILE *f, uint64_t base, const uint8_t *p, size_t n)
 		}
 		fputs("  |", f);
 		for (size_t i = 0; i < k; i++)
-			fputc(p[off + i] >= 0x20 && p[off + i] < 0x7f ?
-				      p[off + i] :
-				      '.',
+			fputc(p[off + i] >= 0x20 && p[off + i] < 0x7f
+				      ? p[off + i]
+				      : '.',
 			      f);
 		fputs("|\n", f);
 	}

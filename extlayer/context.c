@@ -15,9 +15,9 @@
 #include "util/log.h"
 #include "util/parse.h"
 
-#define ATTR_KNOWN_MASK                                                       \
-	(SHMX_OPEN_ATTR_NODE | SHMX_OPEN_ATTR_NAME |                          \
-	 SHMX_OPEN_ATTR_TRANSPORT | SHMX_OPEN_ATTR_PROVIDER |                 \
+#define ATTR_KNOWN_MASK                                                        \
+	(SHMX_OPEN_ATTR_NODE | SHMX_OPEN_ATTR_NAME |                           \
+	 SHMX_OPEN_ATTR_TRANSPORT | SHMX_OPEN_ATTR_PROVIDER |                  \
 	 SHMX_OPEN_ATTR_KEY_FILE | SHMX_OPEN_ATTR_TIMEOUT)
 
 /* The settings of one open, after attr and environment are applied. */
@@ -42,8 +42,7 @@ static const char *pick(const struct shmx_open_attr *attr, uint32_t bit,
 	return v && *v ? v : def;
 }
 
-static int settings_get(const struct shmx_open_attr *attr,
-			struct settings *s)
+static int settings_get(const struct shmx_open_attr *attr, struct settings *s)
 {
 	const char *name, *tmo;
 	int64_t t;
@@ -52,15 +51,15 @@ static int settings_get(const struct shmx_open_attr *attr,
 		return -EINVAL;
 	s->node = pick(attr, SHMX_OPEN_ATTR_NODE, attr ? attr->node : NULL,
 		       "SHMEXT_NODE", SHMX_DEFAULT_NODE);
-	s->transport = pick(attr, SHMX_OPEN_ATTR_TRANSPORT,
-			    attr ? attr->transport : NULL, "SHMEXT_TRANSPORT",
-			    "ofi");
+	s->transport =
+		pick(attr, SHMX_OPEN_ATTR_TRANSPORT,
+		     attr ? attr->transport : NULL, "SHMEXT_TRANSPORT", "ofi");
 	s->provider = pick(attr, SHMX_OPEN_ATTR_PROVIDER,
 			   attr ? attr->provider : NULL, "SHMEXT_PROVIDER",
 			   SHMX_DEFAULT_PROVIDER);
-	s->key_file = pick(attr, SHMX_OPEN_ATTR_KEY_FILE,
-			   attr ? attr->key_file : NULL, "SHMEXT_KEY_FILE",
-			   NULL);
+	s->key_file =
+		pick(attr, SHMX_OPEN_ATTR_KEY_FILE,
+		     attr ? attr->key_file : NULL, "SHMEXT_KEY_FILE", NULL);
 	name = pick(attr, SHMX_OPEN_ATTR_NAME, attr ? attr->name : NULL,
 		    "SHMEXT_NAME", NULL);
 	if (name) {
@@ -130,7 +129,8 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
 		return ret;
 
 	if ((rep.u.challenge.flags & SHMX_CHAL_KEY_REQUIRED) && !key) {
-		log_warn("%s requires a key: set SHMEXT_KEY_FILE", ctx->node_addr);
+		log_warn("%s requires a key: set SHMEXT_KEY_FILE",
+			 ctx->node_addr);
 		return -EACCES;
 	}
 	pthread_mutex_lock(&ctx->lock);
@@ -270,7 +270,8 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 		if (ret)
 			return ret;
 		if (loose)
-			log_warn("key file %s is readable by others", s.key_file);
+			log_warn("key file %s is readable by others",
+				 s.key_file);
 		keyp = &key;
 	}
 

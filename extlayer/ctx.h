@@ -26,10 +26,10 @@
  * late completion can never touch freed memory.
  */
 struct shmx_op {
-	struct shmx_op *next;	/* free list */
-	struct shmx_req *req;	/* the request it belongs to */
-	uint64_t result;	/* atomic: the previous value */
-	void *desc;		/* local descriptor of this op's slab */
+	struct shmx_op *next; /* free list */
+	struct shmx_req *req; /* the request it belongs to */
+	uint64_t result;      /* atomic: the previous value */
+	void *desc;	      /* local descriptor of this op's slab */
 };
 
 #define SHMX_OPS_PER_SLAB 256
@@ -78,14 +78,14 @@ struct shmx_ctx {
 	char node_version[SHMX_VERSION_STR_MAX];
 
 	/* Guarded by lock. */
-	int failed;		/* -errno once the connection is lost */
+	int failed; /* -errno once the connection is lost */
 	uint64_t next_req_id;
 	struct shmx_rpc *rpcs;
-	struct shmx_req *reqs;	/* every live request */
+	struct shmx_req *reqs; /* every live request */
 	struct shmx_op *free_ops;
 	struct shmx_op_slab *slabs;
-	int async_err;		/* first error of a non-blocking transfer */
-	int busy_polling;	/* a thread is inside xport_poll */
+	int async_err;	  /* first error of a non-blocking transfer */
+	int busy_polling; /* a thread is inside xport_poll */
 
 	/* Heartbeat thread. */
 	pthread_t hb_thread;
@@ -114,8 +114,8 @@ int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
  * @timeout_ms for the reply.  Returns 0 with *rep filled and rep->hdr.status
  * already checked (a non-OK status is returned as its errno), or -errno.
  */
-int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req,
-	      struct shmx_msg *rep, int timeout_ms);
+int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
+	      int timeout_ms);
 /* Mark the context lost (first reason wins).  Caller holds ctx->lock. */
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
 

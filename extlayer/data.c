@@ -160,7 +160,8 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 {
 	uint64_t deadline = deadline_after(ctx->timeout_ms);
 	struct shmx_req *req;
-	size_t off = 0, max = ctx->xp->caps.max_rma ? ctx->xp->caps.max_rma : len;
+	size_t off = 0,
+	       max = ctx->xp->caps.max_rma ? ctx->xp->caps.max_rma : len;
 	int ret = 0;
 
 	req = calloc(1, sizeof(*req));
@@ -401,8 +402,8 @@ SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx)
 	return ret;
 }
 
-static int atomic(struct shmx_ctx *ctx, enum data_kind kind,
-		  shmx_gaddr_t gaddr, uint64_t a, uint64_t b, uint64_t *old)
+static int atomic(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
+		  uint64_t a, uint64_t b, uint64_t *old)
 {
 	uint64_t result = 0;
 	int ret;

@@ -57,7 +57,8 @@ SHMX_EXPORT int shmx_lookup(struct shmx_ctx *ctx, const char *name,
 	if (!ctx || !name || !id || !*name || strlen(name) >= SHMX_NAME_MAX)
 		return -EINVAL;
 	shmx__msg_init(&req, SHMX_OP_LOOKUP, 0, 0, 0);
-	shmx__strlcpy(req.u.lookup_req.name, name, sizeof(req.u.lookup_req.name));
+	shmx__strlcpy(req.u.lookup_req.name, name,
+		      sizeof(req.u.lookup_req.name));
 	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
 	if (ret == -EBADMSG)
 		return -EINVAL; /* e.g. a name with non-printable bytes */

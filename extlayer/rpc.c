@@ -58,8 +58,8 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 		log_warn("malformed reply from the node: %s",
 			 shmx__status_name(st));
 		shmx__msg_init(msg, SHMX_OP_PING, rpc->req_id, 0, 0);
-		msg->hdr.status = st == SHMX_ST_VERSION ? SHMX_ST_VERSION :
-							  SHMX_ST_BAD_MSG;
+		msg->hdr.status = st == SHMX_ST_VERSION ? SHMX_ST_VERSION
+							: SHMX_ST_BAD_MSG;
 	}
 	rpc->done = 1;
 	*pp = rpc->next;
@@ -150,8 +150,8 @@ static void rpc_unlink(struct shmx_ctx *ctx, struct shmx_rpc *rpc)
 	}
 }
 
-int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req,
-	      struct shmx_msg *rep, int timeout_ms)
+int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
+	      int timeout_ms)
 {
 	uint64_t deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	uint8_t buf[SHMX_WIRE_MAX];

@@ -29,8 +29,8 @@ static int set_str(char *dst, size_t size, const char *key, const char *v,
 		   char *err, size_t errlen)
 {
 	if (!*v || shmx__strlcpy(dst, v, size)) {
-		snprintf(err, errlen, "%s: empty or longer than %zu bytes",
-			 key, size - 1);
+		snprintf(err, errlen, "%s: empty or longer than %zu bytes", key,
+			 size - 1);
 		return -EINVAL;
 	}
 	return 0;
@@ -51,8 +51,8 @@ static int set_u32(uint32_t *dst, uint64_t lo, uint64_t hi, const char *key,
 	return 0;
 }
 
-int node_config_set(struct node_config *cfg, const char *key,
-		    const char *value, char *err, size_t errlen)
+int node_config_set(struct node_config *cfg, const char *key, const char *value,
+		    char *err, size_t errlen)
 {
 	char host[128];
 	uint16_t port;
@@ -61,8 +61,8 @@ int node_config_set(struct node_config *cfg, const char *key,
 	if (!strcmp(key, "listen")) {
 		if (shmx__parse_host_port(value, SHMX_DEFAULT_PORT, host,
 					  sizeof(host), &port)) {
-			snprintf(err, errlen,
-				 "listen: '%s' is not HOST:PORT", value);
+			snprintf(err, errlen, "listen: '%s' is not HOST:PORT",
+				 value);
 			return -EINVAL;
 		}
 		return set_str(cfg->listen, sizeof(cfg->listen), key, value,
@@ -182,8 +182,7 @@ int node_config_load(struct node_config *cfg, const char *path, char *err,
 	return ret;
 }
 
-int node_config_check(const struct node_config *cfg, char *err,
-		      size_t errlen)
+int node_config_check(const struct node_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->heartbeat_ms * 2 > cfg->client_timeout_ms) {
 		snprintf(err, errlen,

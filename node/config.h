@@ -16,11 +16,11 @@
 #define NODE_DEFAULT_HEARTBEAT_MS 500
 
 struct node_config {
-	char listen[128];	    /* HOST:PORT */
-	uint64_t size;		    /* region bytes */
-	char key_file[PATH_MAX];    /* "" = no key: loopback clients only */
-	char provider[64];	    /* libfabric provider */
-	char transport[16];	    /* "ofi" */
+	char listen[128];	 /* HOST:PORT */
+	uint64_t size;		 /* region bytes */
+	char key_file[PATH_MAX]; /* "" = no key: loopback clients only */
+	char provider[64];	 /* libfabric provider */
+	char transport[16];	 /* "ofi" */
 	uint32_t max_members;
 	uint32_t client_timeout_ms; /* silent this long = gone */
 	uint32_t heartbeat_ms;	    /* clients ping this often */
@@ -33,8 +33,8 @@ void node_config_defaults(struct node_config *cfg);
  * @value.  Returns 0, or -EINVAL / -ERANGE / -ENOENT (unknown key) with a
  * message naming the key in @err.
  */
-int node_config_set(struct node_config *cfg, const char *key,
-		    const char *value, char *err, size_t errlen);
+int node_config_set(struct node_config *cfg, const char *key, const char *value,
+		    char *err, size_t errlen);
 /*
  * Read "key = value" lines ('#' starts a comment) from @path.  Returns 0,
  * or -errno with "PATH:LINE: message" in @err.
@@ -42,7 +42,6 @@ int node_config_set(struct node_config *cfg, const char *key,
 int node_config_load(struct node_config *cfg, const char *path, char *err,
 		     size_t errlen);
 /* Cross-field checks after everything is set.  0 or -EINVAL with @err. */
-int node_config_check(const struct node_config *cfg, char *err,
-		      size_t errlen);
+int node_config_check(const struct node_config *cfg, char *err, size_t errlen);
 
 #endif /* SHMX_NODE_CONFIG_H */

@@ -111,17 +111,16 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 	w->region_size = srv->region_size;
 	w->data_key = srv->region_mr->key;
 	w->data_base = srv->region_mr->base;
-	snprintf(w->version, sizeof(w->version), "%d.%d.%d",
-		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
-	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s",
-		 m->info.id, m->info.name, m->info.host, m->info.pid,
-		 m->info.uid, m->authenticated ? ", authenticated" : "");
+	snprintf(w->version, sizeof(w->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
+		 SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
+	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s", m->info.id,
+		 m->info.name, m->info.host, m->info.pid, m->info.uid,
+		 m->authenticated ? ", authenticated" : "");
 	return SHMX_ST_OK;
 }
 
 enum shmx_status handshake_bye(struct server *srv, struct member *m,
-			       const struct shmx_msg *req,
-			       struct shmx_msg *rep)
+			       const struct shmx_msg *req, struct shmx_msg *rep)
 {
 	return SHMX_ST_OK;
 }
@@ -141,12 +140,14 @@ void handshake_sweep(struct server *srv, uint64_t now_ms)
 	for (uint32_t id = 1; id <= srv->reg.max; id++) {
 		struct member *m = registry_get(&srv->reg, id);
 
-		if (!m || now_ms - m->last_seen_ms <= srv->cfg.client_timeout_ms)
+		if (!m ||
+		    now_ms - m->last_seen_ms <= srv->cfg.client_timeout_ms)
 			continue;
 		xport_peer_remove(srv->xp, m->peer);
-		member_end(srv, m,
-			   m->state == MEMBER_LIVE ?
-				   "left: no heartbeat within the client timeout" :
-				   "did not finish the handshake in time");
+		member_end(
+			srv, m,
+			m->state == MEMBER_LIVE
+				? "left: no heartbeat within the client timeout"
+				: "did not finish the handshake in time");
 	}
 }

@@ -27,20 +27,29 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: shmnode [OPTION]...\n"
-		"Export a shared memory region to compute nodes over a fabric.\n"
+		"Export a shared memory region to compute nodes over a "
+		"fabric.\n"
 		"\n"
-		"  -l, --listen HOST:PORT     address to serve (default 127.0.0.1:%d)\n"
-		"  -s, --size SIZE            region size, suffixes K M G (default 256M)\n"
-		"  -k, --key-file PATH        shared key clients must prove; without it\n"
-		"                             only loopback clients are accepted\n"
+		"  -l, --listen HOST:PORT     address to serve (default "
+		"127.0.0.1:%d)\n"
+		"  -s, --size SIZE            region size, suffixes K M G "
+		"(default 256M)\n"
+		"  -k, --key-file PATH        shared key clients must prove; "
+		"without it\n"
+		"                             only loopback clients are "
+		"accepted\n"
 		"  -p, --provider NAME        libfabric provider (default %s)\n"
 		"  -t, --transport NAME       transport backend (default ofi)\n"
 		"      --max-members N        member slots (default %d)\n"
-		"      --client-timeout MS    a silent client is gone after this (default %d)\n"
-		"      --heartbeat MS         clients ping this often (default %d)\n"
-		"  -c, --config PATH          read 'key = value' settings first; keys are\n"
+		"      --client-timeout MS    a silent client is gone after "
+		"this (default %d)\n"
+		"      --heartbeat MS         clients ping this often (default "
+		"%d)\n"
+		"  -c, --config PATH          read 'key = value' settings "
+		"first; keys are\n"
 		"                             the long option names\n"
-		"  -L, --log-level LEVEL      error, warn, info (default) or debug\n"
+		"  -L, --log-level LEVEL      error, warn, info (default) or "
+		"debug\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              print the version\n",
 		SHMX_DEFAULT_PORT, SHMX_DEFAULT_PROVIDER,
@@ -101,14 +110,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Try 'shmnode --help'.\n");
 			return 2;
 		}
-		if (c == 'c' && node_config_load(&cfg, optarg, err, sizeof(err))) {
+		if (c == 'c' &&
+		    node_config_load(&cfg, optarg, err, sizeof(err))) {
 			fprintf(stderr, "shmnode: config: %s\n", err);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "shmnode: unexpected argument '%s'\n"
-				"Try 'shmnode --help'.\n",
+		fprintf(stderr,
+			"shmnode: unexpected argument '%s'\n"
+			"Try 'shmnode --help'.\n",
 			argv[optind]);
 		return 2;
 	}
@@ -118,7 +129,8 @@ int main(int argc, char **argv)
 	       -1) {
 		if (c == 'c')
 			continue;
-		if (node_config_set(&cfg, opt_key(c), optarg, err, sizeof(err))) {
+		if (node_config_set(&cfg, opt_key(c), optarg, err,
+				    sizeof(err))) {
 			fprintf(stderr, "shmnode: --%s\n", err);
 			return 2;
 		}

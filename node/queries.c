@@ -20,18 +20,17 @@ enum shmx_status query_info(struct server *srv, struct member *m,
 	i->region_size = srv->region_size;
 	i->member_count = registry_count(&srv->reg, MEMBER_LIVE);
 	i->max_members = srv->reg.max;
-	snprintf(i->version, sizeof(i->version), "%d.%d.%d",
-		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
+	snprintf(i->version, sizeof(i->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
+		 SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
 	return SHMX_ST_OK;
 }
 
 enum shmx_status query_members(struct server *srv, struct member *m,
-			       const struct shmx_msg *req,
-			       struct shmx_msg *rep)
+			       const struct shmx_msg *req, struct shmx_msg *rep)
 {
 	struct shmx_members_rep *p = &rep->u.members;
-	struct member *it = registry_next_live(&srv->reg,
-					       req->u.members_req.start_id);
+	struct member *it =
+		registry_next_live(&srv->reg, req->u.members_req.start_id);
 
 	p->total = registry_count(&srv->reg, MEMBER_LIVE);
 	while (it && p->count < SHMX_MEMBERS_PER_MSG) {
@@ -43,11 +42,10 @@ enum shmx_status query_members(struct server *srv, struct member *m,
 }
 
 enum shmx_status query_lookup(struct server *srv, struct member *m,
-			      const struct shmx_msg *req,
-			      struct shmx_msg *rep)
+			      const struct shmx_msg *req, struct shmx_msg *rep)
 {
-	struct member *found = registry_find_name(&srv->reg,
-						  req->u.lookup_req.name);
+	struct member *found =
+		registry_find_name(&srv->reg, req->u.lookup_req.name);
 
 	if (!found || found->state != MEMBER_LIVE)
 		return SHMX_ST_NOT_FOUND;

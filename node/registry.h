@@ -22,11 +22,11 @@ struct member {
 	enum member_state state;
 	uint64_t token;
 	xport_peer_t peer;
-	uint64_t last_seen_ms;			/* monotonic */
+	uint64_t last_seen_ms; /* monotonic */
 	uint8_t node_nonce[SHMX_NONCE_LEN];
 	uint8_t client_nonce[SHMX_NONCE_LEN];
 	int authenticated;
-	struct shmx_member_wire info;		/* id, pid, uid, ..., name */
+	struct shmx_member_wire info; /* id, pid, uid, ..., name */
 	/* Transport address, kept after the slot is freed (tombstone) so a
 	 * late request can still be told its session is gone. */
 	uint8_t addr_len;
@@ -36,7 +36,7 @@ struct member {
 struct registry {
 	struct member *slots; /* slots[i] has id i + 1 */
 	uint32_t max;
-	uint32_t cursor;      /* next id to try: ids are reused last */
+	uint32_t cursor; /* next id to try: ids are reused last */
 };
 
 /* 0, -EINVAL (max 0 or too large) or -ENOMEM. */

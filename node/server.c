@@ -176,8 +176,8 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 	}
 	if (st == SHMX_ST_OK && (req.hdr.flags & SHMX_HDR_REPLY))
 		st = SHMX_ST_BAD_MSG;
-	if (st == SHMX_ST_OK && (req.hdr.opcode == SHMX_OP_AUTH) !=
-					(m->state == MEMBER_PENDING))
+	if (st == SHMX_ST_OK &&
+	    (req.hdr.opcode == SHMX_OP_AUTH) != (m->state == MEMBER_PENDING))
 		st = SHMX_ST_STATE;
 	m->last_seen_ms = shmx__now_ms();
 	if (st != SHMX_ST_OK) {
@@ -195,8 +195,9 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 	server_send(srv, m->peer, &rep, end);
 	if (end)
 		member_end(srv, m,
-			   req.hdr.opcode == SHMX_OP_BYE ? "left" :
-							   "failed to authenticate");
+			   req.hdr.opcode == SHMX_OP_BYE
+				   ? "left"
+				   : "failed to authenticate");
 }
 
 static void handle_completion(struct server *srv, struct xport_completion *c)
@@ -242,8 +243,8 @@ int server_init(struct server *srv, const struct node_config *cfg,
 		ret = shmx__key_load(cfg->key_file, &srv->key, &loose);
 		if (ret) {
 			log_error("key file %s: %s", cfg->key_file,
-				  ret == -EINVAL ? "must hold at least 16 bytes" :
-						   shmx__strerror(ret));
+				  ret == -EINVAL ? "must hold at least 16 bytes"
+						 : shmx__strerror(ret));
 			return ret;
 		}
 		if (loose)
@@ -289,8 +290,8 @@ int server_init(struct server *srv, const struct node_config *cfg,
 		log_error("cannot register the region with the fabric: %s%s",
 			  shmx__strerror(ret),
 			  ret == -ENOMEM ? " (raise the locked-memory limit: "
-					   "ulimit -l)" :
-					   "");
+					   "ulimit -l)"
+					 : "");
 		goto out_unmap;
 	}
 	return 0;

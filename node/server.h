@@ -83,8 +83,7 @@ enum shmx_status query_members(struct server *srv, struct member *m,
 			       const struct shmx_msg *req,
 			       struct shmx_msg *rep);
 enum shmx_status query_lookup(struct server *srv, struct member *m,
-			      const struct shmx_msg *req,
-			      struct shmx_msg *rep);
+			      const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status query_root_get(struct server *srv, struct member *m,
 				const struct shmx_msg *req,
 				struct shmx_msg *rep);

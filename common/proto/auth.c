@@ -89,7 +89,8 @@ static void le32(uint8_t out[4], uint32_t v)
 
 /* HMAC-SHA256 over the concatenation of up to five parts. */
 static void hmac_parts(const struct shmx_key *key, const void *const *part,
-		       const size_t *plen, int nparts, uint8_t mac[SHMX_MAC_LEN])
+		       const size_t *plen, int nparts,
+		       uint8_t mac[SHMX_MAC_LEN])
 {
 	uint8_t msg[16 + 2 * SHMX_NONCE_LEN + 4 + SHMX_NAME_MAX];
 	unsigned int maclen = SHMX_MAC_LEN;

@@ -422,10 +422,10 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");
-_Static_assert(SHMX_WIRE_MAX >= SHMX_HDR_LEN + 12 +
-				       SHMX_MEMBERS_PER_MSG *
-					       (24 + 2 + SHMX_NAME_MAX - 1 +
-						SHMX_HOST_MAX - 1),
+_Static_assert(SHMX_WIRE_MAX >=
+		       SHMX_HDR_LEN + 12 +
+			       SHMX_MEMBERS_PER_MSG * (24 + 2 + SHMX_NAME_MAX -
+						       1 + SHMX_HOST_MAX - 1),
 	       "a full MEMBERS page fits in one message");
 
 const char *shmx__op_name(unsigned opcode)

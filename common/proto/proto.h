@@ -108,23 +108,23 @@ struct shmx_hdr {
 
 /* HELLO request: who the client is and where it listens. */
 struct shmx_hello {
-	uint32_t pid;			   /* u32 */
-	uint32_t uid;			   /* u32, claimed; verified by key */
-	uint32_t gid;			   /* u32 */
-	uint8_t nonce[SHMX_NONCE_LEN];	   /* 32 random bytes */
-	char name[SHMX_NAME_MAX];	   /* str, 1..63 bytes */
-	char host[SHMX_HOST_MAX];	   /* str, 1..63 bytes */
-	uint8_t addr_len;		   /* u8, 1..SHMX_WIRE_ADDR_MAX */
-	uint8_t addr[SHMX_WIRE_ADDR_MAX];  /* transport address blob */
+	uint32_t pid;			  /* u32 */
+	uint32_t uid;			  /* u32, claimed; verified by key */
+	uint32_t gid;			  /* u32 */
+	uint8_t nonce[SHMX_NONCE_LEN];	  /* 32 random bytes */
+	char name[SHMX_NAME_MAX];	  /* str, 1..63 bytes */
+	char host[SHMX_HOST_MAX];	  /* str, 1..63 bytes */
+	uint8_t addr_len;		  /* u8, 1..SHMX_WIRE_ADDR_MAX */
+	uint8_t addr[SHMX_WIRE_ADDR_MAX]; /* transport address blob */
 };
 
 /* HELLO reply (CHALLENGE): the session to authenticate. */
 #define SHMX_CHAL_KEY_REQUIRED 0x1u
 struct shmx_challenge {
-	uint32_t flags;			/* u32: SHMX_CHAL_KEY_REQUIRED */
-	uint32_t session;		/* u32: the node id offered */
-	uint64_t token;			/* u64: the session token */
-	uint8_t nonce[SHMX_NONCE_LEN];	/* 32 random bytes */
+	uint32_t flags;		       /* u32: SHMX_CHAL_KEY_REQUIRED */
+	uint32_t session;	       /* u32: the node id offered */
+	uint64_t token;		       /* u64: the session token */
+	uint8_t nonce[SHMX_NONCE_LEN]; /* 32 random bytes */
 };
 
 /* AUTH request: proof of the key (zeros when the node needs no key). */
@@ -134,22 +134,22 @@ struct shmx_auth {
 
 /* AUTH reply (WELCOME): the session is live. */
 struct shmx_welcome {
-	uint32_t node_id;		   /* u32, == session */
-	uint32_t heartbeat_ms;		   /* u32: ping at least this often */
-	uint32_t client_timeout_ms;	   /* u32: silent this long = gone */
-	uint32_t authenticated;		   /* u32: 1 if a key was verified */
-	uint64_t region_size;		   /* u64: bytes, gaddr 0.. */
-	uint64_t data_key;		   /* u64: remote key of the region */
-	uint64_t data_base;		   /* u64: remote address of gaddr 0 */
-	uint8_t mac[SHMX_MAC_LEN];	   /* node's proof (zeros if no key) */
+	uint32_t node_id;		    /* u32, == session */
+	uint32_t heartbeat_ms;		    /* u32: ping at least this often */
+	uint32_t client_timeout_ms;	    /* u32: silent this long = gone */
+	uint32_t authenticated;		    /* u32: 1 if a key was verified */
+	uint64_t region_size;		    /* u64: bytes, gaddr 0.. */
+	uint64_t data_key;		    /* u64: remote key of the region */
+	uint64_t data_base;		    /* u64: remote address of gaddr 0 */
+	uint8_t mac[SHMX_MAC_LEN];	    /* node's proof (zeros if no key) */
 	char version[SHMX_VERSION_STR_MAX]; /* str: shmnode version */
 };
 
 /* INFO reply. */
 struct shmx_info_rep {
-	uint64_t region_size;		   /* u64 */
-	uint32_t member_count;		   /* u32 */
-	uint32_t max_members;		   /* u32 */
+	uint64_t region_size;		    /* u64 */
+	uint32_t member_count;		    /* u32 */
+	uint32_t max_members;		    /* u32 */
 	char version[SHMX_VERSION_STR_MAX]; /* str */
 };
 
@@ -237,7 +237,7 @@ enum shmx_status shmx__proto_decode(const void *buf, size_t len,
 const char *shmx__op_name(unsigned opcode);
 
 /* status.c: the one mapping between wire status and errno. */
-int shmx__status_to_errno(int status);	     /* SHMX_ST_OK -> 0, else -errno */
+int shmx__status_to_errno(int status); /* SHMX_ST_OK -> 0, else -errno */
 enum shmx_status shmx__errno_to_status(int err); /* 0 / -errno -> status */
 const char *shmx__status_name(int status);
 

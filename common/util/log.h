@@ -24,10 +24,10 @@ void shmx__log(enum shmx_log_level level, const char *fmt, ...)
 #define log_error(...) shmx__log(SHMX_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) shmx__log(SHMX_LOG_WARN, __VA_ARGS__)
 #define log_info(...) shmx__log(SHMX_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                                        \
-	do {                                                                  \
-		if (shmx__log_get_level() >= SHMX_LOG_DEBUG)                  \
-			shmx__log(SHMX_LOG_DEBUG, __VA_ARGS__);               \
+#define log_debug(...)                                                         \
+	do {                                                                   \
+		if (shmx__log_get_level() >= SHMX_LOG_DEBUG)                   \
+			shmx__log(SHMX_LOG_DEBUG, __VA_ARGS__);                \
 	} while (0)
 
 #endif /* SHMX_LOG_H */

@@ -152,9 +152,9 @@ static int local_reg(struct ofi_xport *x, void *buf, size_t len,
 	*mr = NULL;
 	if (!(x->mr_mode & FI_MR_LOCAL))
 		return 0;
-	ret = fi_mr_reg(x->domain, buf, len, FI_SEND | FI_RECV | FI_READ |
-				     FI_WRITE,
-			0, x->next_key++, 0, mr, NULL);
+	ret = fi_mr_reg(x->domain, buf, len,
+			FI_SEND | FI_RECV | FI_READ | FI_WRITE, 0,
+			x->next_key++, 0, mr, NULL);
 	return ret ? ofi_err(ret) : 0;
 }
 
@@ -170,9 +170,8 @@ static int post_recv(struct ofi_xport *x, struct ofi_op *op)
 }
 
 /* fi_getinfo for our needs; @node/@service/@flags as fi_getinfo takes. */
-static int ofi_getinfo(const char *prov, const char *node,
-		       const char *service, uint64_t flags, int delivery,
-		       struct fi_info **out)
+static int ofi_getinfo(const char *prov, const char *node, const char *service,
+		       uint64_t flags, int delivery, struct fi_info **out)
 {
 	struct fi_info *hints = fi_allocinfo();
 	int ret;
@@ -194,8 +193,8 @@ static int ofi_getinfo(const char *prov, const char *node,
 }
 
 /* Resolve "HOST:PORT" into node and service strings. */
-static int split_host_port(const char *hp, char *host, size_t hlen,
-			   char *port, size_t plen)
+static int split_host_port(const char *hp, char *host, size_t hlen, char *port,
+			   size_t plen)
 {
 	uint16_t p;
 	int ret = shmx__parse_host_port(hp, 0, host, hlen, &p);
@@ -259,9 +258,9 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 	x->mr_mode = (uint64_t)x->info->domain_attr->mr_mode;
 	snprintf(x->base.caps.provider, sizeof(x->base.caps.provider), "%s",
 		 x->info->fabric_attr->prov_name);
-	x->base.caps.max_rma = x->info->ep_attr->max_msg_size < OFI_MAX_RMA ?
-				       x->info->ep_attr->max_msg_size :
-				       OFI_MAX_RMA;
+	x->base.caps.max_rma = x->info->ep_attr->max_msg_size < OFI_MAX_RMA
+				       ? x->info->ep_attr->max_msg_size
+				       : OFI_MAX_RMA;
 	x->base.caps.local_mr = !!(x->mr_mode & FI_MR_LOCAL);
 	x->nops = (unsigned)x->info->tx_attr->size;
 	if (x->nops > OFI_MAX_OPS || !x->nops)
@@ -396,8 +395,7 @@ static int ofi_getname(struct xport *xp, void *addr, size_t *len)
 }
 
 /* Copy of an address blob, aligned for the socket address types. */
-static void addr_copy(struct sockaddr_storage *ss, const void *addr,
-		      size_t len)
+static void addr_copy(struct sockaddr_storage *ss, const void *addr, size_t len)
 {
 	memset(ss, 0, sizeof(*ss));
 	memcpy(ss, addr, len < sizeof(*ss) ? len : sizeof(*ss));
@@ -430,8 +428,7 @@ static int addr_valid(struct ofi_xport *x, const void *addr, size_t len)
 	}
 }
 
-static int av_insert(struct ofi_xport *x, const void *addr,
-		     xport_peer_t *peer)
+static int av_insert(struct ofi_xport *x, const void *addr, xport_peer_t *peer)
 {
 	fi_addr_t fa = FI_ADDR_NOTAVAIL;
 	int ret = fi_av_insert(x->av, addr, 1, &fa, 0, NULL);
@@ -466,7 +463,8 @@ static int ofi_resolve(struct xport *xp, const char *host_port,
 	if (ret || !info->dest_addr) {
 		if (info)
 			fi_freeinfo(info);
-		return ret == -FI_ENODATA || !ret ? -EHOSTUNREACH : ofi_err(ret);
+		return ret == -FI_ENODATA || !ret ? -EHOSTUNREACH
+						  : ofi_err(ret);
 	}
 	ret = av_insert(x, info->dest_addr, peer);
 	fi_freeinfo(info);
@@ -561,8 +559,8 @@ struct ofi_mr {
 	struct fid_mr *mr;
 };
 
-static int ofi_mr_reg(struct xport *xp, void *addr, size_t len,
-		      unsigned access, struct xport_mr **out)
+static int ofi_mr_reg(struct xport *xp, void *addr, size_t len, unsigned access,
+		      struct xport_mr **out)
 {
 	struct ofi_xport *x = to_ofi(xp);
 	uint64_t acc = 0;
@@ -586,8 +584,8 @@ static int ofi_mr_reg(struct xport *xp, void *addr, size_t len,
 			NULL);
 	if (ret) {
 		free(m);
-		return ret == -FI_ENOMEM || ret == -FI_ENOSPC ? -ENOMEM :
-								ofi_err(ret);
+		return ret == -FI_ENOMEM || ret == -FI_ENOSPC ? -ENOMEM
+							      : ofi_err(ret);
 	}
 	m->base.addr = addr;
 	m->base.len = len;
@@ -632,9 +630,8 @@ static int ofi_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	return 0;
 }
 
-static int ofi_read(struct xport *xp, xport_peer_t peer, void *buf,
-		    size_t len, void *desc, uint64_t raddr, uint64_t rkey,
-		    void *op_ctx)
+static int ofi_read(struct xport *xp, xport_peer_t peer, void *buf, size_t len,
+		    void *desc, uint64_t raddr, uint64_t rkey, void *op_ctx)
 {
 	struct ofi_xport *x = to_ofi(xp);
 	struct ofi_op *op = op_get(x, OFI_OP_READ, op_ctx);
@@ -642,8 +639,8 @@ static int ofi_read(struct xport *xp, xport_peer_t peer, void *buf,
 
 	if (!op)
 		return -EAGAIN;
-	ret = (int)fi_read(x->ep, buf, len, desc, (fi_addr_t)peer, raddr,
-			   rkey, op);
+	ret = (int)fi_read(x->ep, buf, len, desc, (fi_addr_t)peer, raddr, rkey,
+			   op);
 	if (ret) {
 		op_put(x, op);
 		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
@@ -668,8 +665,8 @@ static int ofi_write(struct xport *xp, xport_peer_t peer, const void *buf,
 	op->peer = (fi_addr_t)peer;
 	op->raddr = raddr;
 	op->rkey = rkey;
-	ret = (int)fi_write(x->ep, buf, len, desc, (fi_addr_t)peer, raddr,
-			    rkey, op);
+	ret = (int)fi_write(x->ep, buf, len, desc, (fi_addr_t)peer, raddr, rkey,
+			    op);
 	if (ret) {
 		op_put(x, op);
 		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
@@ -691,9 +688,9 @@ static int ofi_cas64(struct xport *xp, xport_peer_t peer, uint64_t raddr,
 	op->operand[0] = compare;
 	op->operand[1] = swap;
 	ret = (int)fi_compare_atomic(x->ep, &op->operand[1], 1, desc,
-				     &op->operand[0], desc, result,
-				     result_desc, (fi_addr_t)peer, raddr, rkey,
-				     FI_UINT64, FI_CSWAP, op);
+				     &op->operand[0], desc, result, result_desc,
+				     (fi_addr_t)peer, raddr, rkey, FI_UINT64,
+				     FI_CSWAP, op);
 	if (ret) {
 		op_put(x, op);
 		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);

@@ -47,8 +47,9 @@ typedef uint64_t xport_peer_t;
 enum xport_access {
 	XPORT_REMOTE_READ = 1u << 0,
 	XPORT_REMOTE_WRITE = 1u << 1,
-	XPORT_REMOTE_ATOMIC = 1u << 2, /* cas64/fadd64 (implies read+write of the word) */
-	XPORT_LOCAL = 1u << 3,	       /* local buffer for RMA/atomic results */
+	XPORT_REMOTE_ATOMIC =
+		1u << 2, /* cas64/fadd64 (implies read+write of the word) */
+	XPORT_LOCAL = 1u << 3, /* local buffer for RMA/atomic results */
 };
 
 struct xport_attr {
@@ -56,18 +57,18 @@ struct xport_attr {
 	const char *bind;     /* "HOST:PORT" to listen on (node) */
 	const char *connect;  /* "HOST:PORT" a client will talk to: picks the
 			       * source address that reaches it */
-	int passive;	      /* 1 for shmnode: wants remote access to its MRs */
+	int passive; /* 1 for shmnode: wants remote access to its MRs */
 };
 
 /* A memory registration. */
 struct xport_mr {
-	void *addr;	/* local address of byte 0 */
+	void *addr; /* local address of byte 0 */
 	size_t len;
 	unsigned access;
-	uint64_t key;	/* remote key, sent to peers */
-	uint64_t base;	/* remote address of byte 0: addr when the provider
+	uint64_t key;  /* remote key, sent to peers */
+	uint64_t base; /* remote address of byte 0: addr when the provider
 			 * addresses by virtual address, else 0 */
-	void *desc;	/* local descriptor for posting with this buffer */
+	void *desc;    /* local descriptor for posting with this buffer */
 };
 
 enum xport_op {
@@ -89,10 +90,10 @@ struct xport_completion {
 
 /* What a backend can do; filled in by open. */
 struct xport_caps {
-	char provider[64];  /* the provider actually chosen */
-	size_t max_rma;	    /* largest single read/write */
-	int local_mr;	    /* 1: local buffers must be registered (desc) */
-	unsigned tx_depth;  /* outstanding operations the endpoint accepts */
+	char provider[64]; /* the provider actually chosen */
+	size_t max_rma;	   /* largest single read/write */
+	int local_mr;	   /* 1: local buffers must be registered (desc) */
+	unsigned tx_depth; /* outstanding operations the endpoint accepts */
 };
 
 struct xport;
@@ -115,8 +116,8 @@ struct xport_ops {
 	int (*addr_str)(struct xport *xp, const void *addr, size_t len,
 			char *buf, size_t buflen);
 
-	int (*mr_reg)(struct xport *xp, void *addr, size_t len,
-		      unsigned access, struct xport_mr **mr);
+	int (*mr_reg)(struct xport *xp, void *addr, size_t len, unsigned access,
+		      struct xport_mr **mr);
 	void (*mr_dereg)(struct xport *xp, struct xport_mr *mr);
 
 	int (*send)(struct xport *xp, xport_peer_t peer, const void *buf,
@@ -164,8 +165,8 @@ static inline int xport_resolve(struct xport *xp, const char *hp,
 {
 	return xp->ops->resolve(xp, hp, p);
 }
-static inline int xport_peer_insert(struct xport *xp, const void *a,
-				    size_t l, xport_peer_t *p)
+static inline int xport_peer_insert(struct xport *xp, const void *a, size_t l,
+				    xport_peer_t *p)
 {
 	return xp->ops->peer_insert(xp, a, l, p);
 }

@@ -147,15 +147,15 @@ SHMX_EXPORT const char *shmx_strerror(int err);
 
 /* What shmx_info reports about the connection. */
 struct shmx_info {
-	uint64_t region_size;		/* bytes of shared memory, gaddr 0.. */
-	shmx_node_t self;		/* my node id */
-	uint32_t protocol_version;	/* wire protocol spoken */
-	uint32_t member_count;		/* live members right now */
-	uint32_t authenticated;		/* 1 if a key was verified */
-	char node[128];			/* "HOST:PORT" of shmnode */
-	char transport[16];		/* "ofi" */
-	char provider[64];		/* e.g. "tcp;ofi_rxm" */
-	char node_version[32];		/* shmnode's version string */
+	uint64_t region_size;	   /* bytes of shared memory, gaddr 0.. */
+	shmx_node_t self;	   /* my node id */
+	uint32_t protocol_version; /* wire protocol spoken */
+	uint32_t member_count;	   /* live members right now */
+	uint32_t authenticated;	   /* 1 if a key was verified */
+	char node[128];		   /* "HOST:PORT" of shmnode */
+	char transport[16];	   /* "ofi" */
+	char provider[64];	   /* e.g. "tcp;ofi_rxm" */
+	char node_version[32];	   /* shmnode's version string */
 };
 
 /*
@@ -173,7 +173,7 @@ struct shmx_member {
 	uint32_t pid;
 	uint32_t uid;
 	uint32_t gid;
-	int64_t joined;			/* join time, seconds since the epoch */
+	int64_t joined; /* join time, seconds since the epoch */
 	char name[SHMX_NAME_MAX];
 	char host[SHMX_HOST_MAX];
 };

@@ -145,8 +145,8 @@ int reap(pid_t pid, int timeout_s)
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
 		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-						   128 + WTERMSIG(status);
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
 		if (r < 0)
 			return -1;
 		sleep_ms(10);

@@ -16,8 +16,8 @@
 struct node_proc {
 	pid_t pid;
 	uint16_t port;
-	char addr[64];		/* "127.0.0.1:PORT" */
-	char log[PATH_MAX];	/* shmnode's stderr */
+	char addr[64];	    /* "127.0.0.1:PORT" */
+	char log[PATH_MAX]; /* shmnode's stderr */
 };
 
 /*

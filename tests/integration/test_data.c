@@ -66,8 +66,9 @@ static void test_info_and_self(void **state)
 
 static void test_read_write_shapes(void **state)
 {
-	static const size_t lens[] = { 1, 3, 7, 8, 9, 63, 4096, 65537,
-				       1u << 20, (3u << 20) + 5 };
+	static const size_t lens[] = {
+		1, 3, 7, 8, 9, 63, 4096, 65537, 1u << 20, (3u << 20) + 5
+	};
 	static const uint64_t offs[] = { 0, 1, 13, 4095, 1u << 20 };
 	size_t max = (3u << 20) + 5;
 	uint8_t *out = malloc(max), *in = malloc(max);
@@ -78,8 +79,10 @@ static void test_read_write_shapes(void **state)
 		for (size_t j = 0; j < sizeof(offs) / sizeof(*offs); j++) {
 			fill(out, lens[i], (unsigned)(i * 10 + j));
 			memset(in, 0xee, lens[i]);
-			assert_int_equal(shmx_write(ctx, offs[j], out, lens[i]), 0);
-			assert_int_equal(shmx_read(ctx, offs[j], in, lens[i]), 0);
+			assert_int_equal(shmx_write(ctx, offs[j], out, lens[i]),
+					 0);
+			assert_int_equal(shmx_read(ctx, offs[j], in, lens[i]),
+					 0);
 			assert_memory_equal(in, out, lens[i]);
 		}
 	}
@@ -130,10 +133,10 @@ static void test_nonblocking(void **state)
 	assert_non_null(in);
 	fill(out, (size_t)N * LEN, 99);
 	for (int i = 0; i < N; i++)
-		assert_int_equal(shmx_write_nb(ctx, 2u << 20 | (uint64_t)i * LEN,
-					       out + (size_t)i * LEN, LEN,
-					       &req[i]),
-				 0);
+		assert_int_equal(
+			shmx_write_nb(ctx, 2u << 20 | (uint64_t)i * LEN,
+				      out + (size_t)i * LEN, LEN, &req[i]),
+			0);
 	assert_int_equal(shmx_flush(ctx), 0);
 	for (int i = 0; i < N; i++) {
 		/* Flushed: every request is already complete. */
@@ -141,7 +144,8 @@ static void test_nonblocking(void **state)
 	}
 	for (int i = 0; i < N; i++)
 		assert_int_equal(shmx_read_nb(ctx, 2u << 20 | (uint64_t)i * LEN,
-					      in + (size_t)i * LEN, LEN, &req[i]),
+					      in + (size_t)i * LEN, LEN,
+					      &req[i]),
 				 0);
 	for (int i = N - 1; i >= 0; i--) {
 		ret = shmx_test(req[i]);
@@ -190,7 +194,8 @@ static void test_threads_share_a_context(void **state)
 
 	assert_int_equal(shmx_write(ctx, 9u << 20, &zero, 8), 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, thread_fadd, NULL), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, thread_fadd, NULL),
+				 0);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(t[i], &r);
 		assert_null(r);
@@ -285,8 +290,9 @@ static void test_open_arguments(void **state)
 	attr.comp_mask = SHMX_OPEN_ATTR_NODE | SHMX_OPEN_ATTR_NAME;
 	attr.name = "";
 	assert_int_equal(shmx_open(&attr, &c), -EINVAL);
-	attr.name = "a-name-that-is-far-too-long-to-fit-in-the-sixty-four-bytes-"
-		    "allowed";
+	attr.name =
+		"a-name-that-is-far-too-long-to-fit-in-the-sixty-four-bytes-"
+		"allowed";
 	assert_int_equal(shmx_open(&attr, &c), -EINVAL);
 	assert_null(c);
 	assert_int_equal(shmx_close(NULL), 0);

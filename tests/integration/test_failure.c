@@ -22,8 +22,9 @@
 #include "harness.h"
 
 /* Short timeouts so failures are seen quickly. */
-static const char *const fast_args[] = { "--size", "8M", "--client-timeout",
-					 "1000", "--heartbeat", "200", NULL };
+static const char *const fast_args[] = {
+	"--size", "8M", "--client-timeout", "1000", "--heartbeat", "200", NULL
+};
 
 static double now_s(void)
 {

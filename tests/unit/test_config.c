@@ -36,31 +36,27 @@ static void test_set_each_key(void **state)
 	struct node_config c;
 
 	node_config_defaults(&c);
-	assert_int_equal(node_config_set(&c, "listen", "[::1]:9000", err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		node_config_set(&c, "listen", "[::1]:9000", err, sizeof(err)),
+		0);
 	assert_int_equal(node_config_set(&c, "size", "1G", err, sizeof(err)),
 			 0);
 	assert_int_equal(c.size, 1ull << 30);
-	assert_int_equal(node_config_set(&c, "key-file", "/etc/k", err,
-					 sizeof(err)),
-			 0);
-	assert_int_equal(node_config_set(&c, "provider", "sockets", err,
-					 sizeof(err)),
-			 0);
-	assert_int_equal(node_config_set(&c, "max-members", "16", err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		node_config_set(&c, "key-file", "/etc/k", err, sizeof(err)), 0);
+	assert_int_equal(
+		node_config_set(&c, "provider", "sockets", err, sizeof(err)),
+		0);
+	assert_int_equal(
+		node_config_set(&c, "max-members", "16", err, sizeof(err)), 0);
 	assert_int_equal(c.max_members, 16);
-	assert_int_equal(node_config_set(&c, "client-timeout", "2000", err,
-					 sizeof(err)),
-			 0);
-	assert_int_equal(node_config_set(&c, "heartbeat", "100", err,
-					 sizeof(err)),
-			 0);
-	assert_int_equal(node_config_set(&c, "log-level", "debug", err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		node_config_set(&c, "client-timeout", "2000", err, sizeof(err)),
+		0);
+	assert_int_equal(
+		node_config_set(&c, "heartbeat", "100", err, sizeof(err)), 0);
+	assert_int_equal(
+		node_config_set(&c, "log-level", "debug", err, sizeof(err)), 0);
 	assert_int_equal(c.log_level, SHMX_LOG_DEBUG);
 }
 
@@ -83,9 +79,9 @@ static void test_bad_values_name_the_key(void **state)
 				 -EINVAL);
 		assert_non_null(strstr(err, bad[i][0]));
 	}
-	assert_int_equal(node_config_set(&c, "colour", "blue", err,
-					 sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		node_config_set(&c, "colour", "blue", err, sizeof(err)),
+		-ENOENT);
 	assert_non_null(strstr(err, "colour"));
 	node_config_set(&c, "heartbeat", "2000", err, sizeof(err));
 	assert_int_equal(node_config_check(&c, err, sizeof(err)), -EINVAL);

@@ -107,8 +107,9 @@ static void test_every_message_round_trips(void **state)
 			sample(&m, op, reply);
 			len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
 			assert_true(len >= SHMX_HDR_LEN);
-			assert_int_equal(shmx__proto_decode(buf, (size_t)len, &d),
-					 SHMX_ST_OK);
+			assert_int_equal(
+				shmx__proto_decode(buf, (size_t)len, &d),
+				SHMX_ST_OK);
 			m.hdr.length = (uint32_t)len;
 			/* Both sides were zeroed before filling: compare all. */
 			assert_memory_equal(&m, &d, sizeof(m));
@@ -125,7 +126,8 @@ static void test_members_pages(void **state)
 		sample(&m, SHMX_OP_MEMBERS, 1);
 		m.u.members.count = count;
 		memset(&m.u.members.m[count], 0,
-		       sizeof(m.u.members.m) - count * sizeof(m.u.members.m[0]));
+		       sizeof(m.u.members.m) -
+			       count * sizeof(m.u.members.m[0]));
 		len = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
 		assert_true(len > 0);
 		assert_int_equal(shmx__proto_decode(buf, (size_t)len, &d),
@@ -158,14 +160,14 @@ static void test_error_reply_has_no_payload(void **state)
 static void test_header_layout_is_pinned(void **state)
 {
 	static const uint8_t want[SHMX_HDR_LEN] = {
-		'S', 'H', 'M', 'X',		       /* magic */
-		0x01, 0x00,			       /* version 1 */
-		0x04, 0x00,			       /* opcode PING */
-		0x28, 0x00, 0x00, 0x00,		       /* length 40 */
-		0x00, 0x00, 0x00, 0x00,		       /* status */
+		'S',  'H',  'M',  'X',	/* magic */
+		0x01, 0x00,		/* version 1 */
+		0x04, 0x00,		/* opcode PING */
+		0x28, 0x00, 0x00, 0x00, /* length 40 */
+		0x00, 0x00, 0x00, 0x00, /* status */
 		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* req_id */
-		0x07, 0x00, 0x00, 0x00,		       /* session */
-		0x00, 0x00, 0x00, 0x00,		       /* flags */
+		0x07, 0x00, 0x00, 0x00,				/* session */
+		0x00, 0x00, 0x00, 0x00,				/* flags */
 		0x23, 0x01, 0xef, 0xcd, 0xab, 0x00, 0x00, 0x00, /* token */
 	};
 	struct shmx_msg m;
@@ -204,13 +206,15 @@ static void test_truncation_and_trailing_bytes(void **state)
 
 			/* Every prefix: short buffer, length field intact. */
 			for (size_t cut = 0; cut < len; cut++)
-				assert_int_equal(shmx__proto_decode(buf, cut, &d),
-						 SHMX_ST_BAD_MSG);
+				assert_int_equal(
+					shmx__proto_decode(buf, cut, &d),
+					SHMX_ST_BAD_MSG);
 			/* Every prefix with a matching length field. */
 			for (size_t cut = SHMX_HDR_LEN; cut < len; cut++) {
 				set_len(cut);
-				assert_int_equal(shmx__proto_decode(buf, cut, &d),
-						 SHMX_ST_BAD_MSG);
+				assert_int_equal(
+					shmx__proto_decode(buf, cut, &d),
+					SHMX_ST_BAD_MSG);
 			}
 			/* One byte of trailing garbage. */
 			encoded(op, reply);
@@ -379,9 +383,9 @@ static void test_names(void **state)
 static void test_status_errno_mapping(void **state)
 {
 	static const int want[SHMX_ST_MAX] = {
-		0,	     -EBADMSG,	 -EPROTO, -EOPNOTSUPP, -ENOTCONN,
-		-EACCES,     -EPERM,	 -EADDRINUSE, -EUSERS, -ENOENT,
-		-EFAULT,     -EINVAL,	 -ENOMEM, -EPROTO,     -EIO,
+		0,	 -EBADMSG, -EPROTO,	-EOPNOTSUPP, -ENOTCONN,
+		-EACCES, -EPERM,   -EADDRINUSE, -EUSERS,     -ENOENT,
+		-EFAULT, -EINVAL,  -ENOMEM,	-EPROTO,     -EIO,
 	};
 
 	for (int st = 0; st < SHMX_ST_MAX; st++) {
