@@ -266,8 +266,9 @@ static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 	return req_wait(req, deadline_after(ctx->timeout_ms), 1, result);
 }
 
-SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
-			  size_t len)
+/* A blocking read or write: arguments checked, then run. */
+static int transfer(struct shmx_ctx *ctx, enum data_kind kind,
+		    shmx_gaddr_t gaddr, void *buf, size_t len)
 {
 	if (!ctx || (!buf && len))
 		return -EINVAL;
@@ -275,19 +276,19 @@ SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
 		return -EFAULT;
 	if (!len)
 		return 0;
-	return run(ctx, DATA_READ, gaddr, buf, len, 0, 0, NULL);
+	return run(ctx, kind, gaddr, buf, len, 0, 0, NULL);
+}
+
+SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
+			  size_t len)
+{
+	return transfer(ctx, DATA_READ, gaddr, buf, len);
 }
 
 SHMX_EXPORT int shmx_write(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			   const void *buf, size_t len)
 {
-	if (!ctx || (!buf && len))
-		return -EINVAL;
-	if (check_range(ctx, gaddr, len))
-		return -EFAULT;
-	if (!len)
-		return 0;
-	return run(ctx, DATA_WRITE, gaddr, (void *)buf, len, 0, 0, NULL);
+	return transfer(ctx, DATA_WRITE, gaddr, (void *)buf, len);
 }
 
 static int start_nb(struct shmx_ctx *ctx, enum data_kind kind,

@@ -630,6 +630,15 @@ static int ofi_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	return 0;
 }
 
+/* After posting @op: give it back if libfabric refused.  0 or -errno. */
+static int posted(struct ofi_xport *x, struct ofi_op *op, int ret)
+{
+	if (!ret)
+		return 0;
+	op_put(x, op);
+	return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
+}
+
 static int ofi_read(struct xport *xp, xport_peer_t peer, void *buf, size_t len,
 		    void *desc, uint64_t raddr, uint64_t rkey, void *op_ctx)
 {
@@ -641,11 +650,7 @@ static int ofi_read(struct xport *xp, xport_peer_t peer, void *buf, size_t len,
 		return -EAGAIN;
 	ret = (int)fi_read(x->ep, buf, len, desc, (fi_addr_t)peer, raddr, rkey,
 			   op);
-	if (ret) {
-		op_put(x, op);
-		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
-	}
-	return 0;
+	return posted(x, op, ret);
 }
 
 static int ofi_write(struct xport *xp, xport_peer_t peer, const void *buf,
@@ -667,11 +672,7 @@ static int ofi_write(struct xport *xp, xport_peer_t peer, const void *buf,
 	op->rkey = rkey;
 	ret = (int)fi_write(x->ep, buf, len, desc, (fi_addr_t)peer, raddr, rkey,
 			    op);
-	if (ret) {
-		op_put(x, op);
-		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
-	}
-	return 0;
+	return posted(x, op, ret);
 }
 
 static int ofi_cas64(struct xport *xp, xport_peer_t peer, uint64_t raddr,
@@ -691,11 +692,7 @@ static int ofi_cas64(struct xport *xp, xport_peer_t peer, uint64_t raddr,
 				     &op->operand[0], desc, result, result_desc,
 				     (fi_addr_t)peer, raddr, rkey, FI_UINT64,
 				     FI_CSWAP, op);
-	if (ret) {
-		op_put(x, op);
-		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
-	}
-	return 0;
+	return posted(x, op, ret);
 }
 
 static int ofi_fadd64(struct xport *xp, xport_peer_t peer, uint64_t raddr,
@@ -713,11 +710,7 @@ static int ofi_fadd64(struct xport *xp, xport_peer_t peer, uint64_t raddr,
 	ret = (int)fi_fetch_atomic(x->ep, &op->operand[0], 1, desc, result,
 				   result_desc, (fi_addr_t)peer, raddr, rkey,
 				   FI_UINT64, FI_SUM, op);
-	if (ret) {
-		op_put(x, op);
-		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
-	}
-	return 0;
+	return posted(x, op, ret);
 }
 
 /* A write completed without delivery complete: read a byte back. */
