@@ -20,6 +20,9 @@
 /* Poll without sleeping this long after the last completion. */
 #define BUSY_POLL_NS 2000000ull
 #define IDLE_WAIT_MS 5
+/* Replies waiting for the transport; past this, new ones are dropped (a
+ * client flooding the node without reading its replies costs it nothing). */
+#define OUTQ_MAX 4096
 
 /* op_ctx of a send after which the peer is forgotten. */
 struct close_after {
@@ -73,6 +76,7 @@ static void outq_flush(struct server *srv)
 		srv->outq = o->next;
 		if (!srv->outq)
 			srv->outq_tail = &srv->outq;
+		srv->outq_len--;
 		free(o);
 	}
 }
@@ -80,9 +84,17 @@ static void outq_flush(struct server *srv)
 void server_send(struct server *srv, xport_peer_t peer,
 		 const struct shmx_msg *rep, int close_after)
 {
-	struct outmsg *o = malloc(sizeof(*o));
+	struct outmsg *o;
 	int len;
 
+	if (srv->outq_len >= OUTQ_MAX) {
+		log_warn("%u replies waiting for the fabric: %s reply dropped",
+			 srv->outq_len, shmx__op_name(rep->hdr.opcode));
+		if (close_after)
+			xport_peer_remove(srv->xp, peer);
+		return;
+	}
+	o = malloc(sizeof(*o));
 	if (!o) {
 		log_error("out of memory: reply dropped");
 		return;
@@ -100,6 +112,7 @@ void server_send(struct server *srv, xport_peer_t peer,
 	o->len = (size_t)len;
 	*srv->outq_tail = o;
 	srv->outq_tail = &o->next;
+	srv->outq_len++;
 	outq_flush(srv);
 }
 

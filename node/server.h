@@ -38,6 +38,7 @@ struct server {
 	shmx_gaddr_t root;
 
 	struct outmsg *outq, **outq_tail;
+	unsigned outq_len; /* bounded by OUTQ_MAX */
 	uint64_t next_sweep_ms;
 	volatile sig_atomic_t *stop;
 };
