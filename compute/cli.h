@@ -1,48 +1,90 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli.h - what the shmext command's subcommands share: parsed global
- * options, the connection, and output helpers for people and for --json.
+ * cli.h - what the shmext command's subcommands share: the parsed command
+ * line, the connection, error reporting with exit statuses, and the
+ * argument parsers.  Output helpers are in output.h.
  */
 #ifndef SHMX_CLI_H
 #define SHMX_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "shmext/shmext.h"
 
 /* Exit statuses. */
 #define CLI_OK 0
-#define CLI_FAIL 1  /* runtime error */
-#define CLI_USAGE 2 /* bad command line */
+#define CLI_FAIL 1   /* runtime error */
+#define CLI_USAGE 2  /* bad command line */
+#define CLI_NOSWAP 3 /* cas --expect-swap: the word did not match */
 
-struct cli {
-	struct shmx_open_attr attr;
-	int json;
-	const char *cmd; /* subcommand name, for messages */
+/* Subcommand options, as bits of struct cli's given. */
+enum cli_flag {
+	CLI_F_RAW = 1u << 0,
+	CLI_F_HEX = 1u << 1,
+	CLI_F_EXPECT_SWAP = 1u << 2,
+	CLI_F_WORKERS = 1u << 3,
+	CLI_F_ROUNDS = 1u << 4,
+	CLI_F_ITERS = 1u << 5,
 };
 
-/* Connect with the global options; prints the error and returns NULL. */
+struct cli {
+	struct shmx_open_attr attr; /* from the global options */
+	int json;		    /* --json */
+	const char *cmd;	    /* subcommand name, for messages */
+	unsigned given;		    /* enum cli_flag bits given */
+	int raw;		    /* read --raw */
+	int hex;		    /* write --hex */
+	int expect_swap;	    /* cas --expect-swap */
+	unsigned workers;	    /* demo --workers */
+	uint64_t rounds;	    /* demo --rounds */
+	uint64_t iters;		    /* bench --iters */
+};
+
+/*
+ * Connect with the global options.  On failure prints the error and a hint
+ * and returns NULL; the caller returns CLI_FAIL.
+ */
 struct shmx_ctx *cli_open(struct cli *cli);
-/* Print "shmext: CMD: WHAT: error text" to stderr; returns CLI_FAIL. */
-int cli_fail(const struct cli *cli, const char *what, int err);
-/* Print a usage error and the hint; returns CLI_USAGE. */
+/* The node address a connection would use, for messages. */
+const char *cli_node(const struct cli *cli);
+
+/*
+ * Report a runtime error: "shmext: CMD: [WHAT: ]shmx_strerror(err)", a hint
+ * when one helps, and with --json an {"error":...} object on stdout.
+ * @what may be NULL.  Returns CLI_FAIL.
+ */
+int cli_fail(const struct cli *cli, int err, const char *what);
+/* A runtime error in words of the caller's: "shmext: CMD: MSG". */
+int cli_fail_msg(const struct cli *cli, int err, const char *msg);
+/* cli_fail with a hint of the caller's (may be NULL). */
+int cli_fail_hint(const struct cli *cli, int err, const char *what,
+		  const char *hint);
+/*
+ * cli_fail for an access to [@addr, @addr + @len): for -EFAULT the hint
+ * names the region's bounds (@region_size, 0 when unknown).
+ */
+int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
+		uint64_t region_size);
+/* Print a usage error and the hint to --help; returns CLI_USAGE. */
 int cli_usage(const struct cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Parse a number (decimal or 0x-hex) or a size (K/M/G); 0 or CLI_USAGE. */
+
+/*
+ * Argument parsers; each returns 0 or prints a usage error naming @what
+ * and returns CLI_USAGE.
+ *  cli_u64:  decimal or 0x-hex
+ *  cli_i64:  the same, optionally negative
+ *  cli_size: decimal or 0x-hex, or with a K/M/G/T suffix (binary)
+ */
 int cli_u64(const struct cli *cli, const char *what, const char *s,
 	    uint64_t *out);
+int cli_i64(const struct cli *cli, const char *what, const char *s,
+	    int64_t *out);
 int cli_size(const struct cli *cli, const char *what, const char *s,
 	     uint64_t *out);
 
-/* Output helpers. */
-void out_json_str(FILE *f, const char *s);
-void out_hexdump(FILE *f, uint64_t base, const uint8_t *p, size_t n);
-/* "256 MiB" style. */
-const char *out_bytes(uint64_t n, char *buf, size_t len);
-
-/* Subcommands: argc/argv start at the subcommand's own arguments. */
+/* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_read(struct cli *cli, int argc, char **argv);

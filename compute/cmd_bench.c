@@ -1,38 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_bench.c - shmext bench: latency of reads, writes and 64-bit atomics
- * (median and 99th percentile) and 1 MiB bandwidth, blocking and with
- * several non-blocking transfers in flight.  A benchmark, not a test:
- * deploy/bench-ofi.sh sets the numbers beside fi_pingpong's.
+ * cmd_bench.c - shmext bench: latency of shmx_read and shmx_write (8 B and
+ * 4 KiB), shmx_cas64 and shmx_fadd64 (median, 99th percentile, mean), and
+ * the bandwidth of 1 MiB reads and writes, blocking and with several
+ * non-blocking transfers in flight.  Works in the last 8 MiB of the region,
+ * clear of the demo's area.  A benchmark, not a test: deploy/bench-ofi.sh
+ * sets the numbers beside fi_pingpong's.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
-#include "opts.h"
+#include "output.h"
+#include "util/clock.h"
 
-#define BW_SIZE (1u << 20)
-#define BW_WINDOW 8
-#define WARMUP 100
+#define SCRATCH (8u << 20) /* bytes at the end of the region we may use */
+#define MIN_REGION (16u << 20)
+#define BW_SIZE (1u << 20) /* bandwidth: bytes per transfer */
+#define BW_WINDOW 8	   /* bandwidth: non-blocking transfers in flight */
 
 enum bench_op { B_READ, B_WRITE, B_CAS, B_FADD };
 
 struct lat {
-	const char *name;
+	const char *key;  /* JSON member */
+	const char *name; /* table row */
 	enum bench_op op;
 	size_t len;
-	double median_us, p99_us;
+	double median_us, p99_us, mean_us, min_us;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
+struct bw {
+	const char *key;
+	const char *name;
+	int write;
+	int window; /* 0: blocking calls */
+	double mbs;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define LAT(k, n, o, l)                                                        \
+	{                                                                      \
+		.key = (k), .name = (n), .op = (o), .len = (l)                 \
+	}
+#define BW(k, n, w, win)                                                       \
+	{                                                                      \
+		.key = (k), .name = (n), .write = (w), .window = (win)         \
+	}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -51,144 +64,248 @@ static int one(struct shmx_ctx *ctx, enum bench_op op, shmx_gaddr_t at,
 		return shmx_write(ctx, at, buf, len);
 	case B_CAS:
 		return shmx_cas64(ctx, at, 0, 0, NULL);
-	default:
+	case B_FADD:
 		return shmx_fadd64(ctx, at, 1, NULL);
 	}
+	return -EINVAL;
 }
 
+/* @warmup untimed calls, then @iters timed ones into @t. */
 static int latency(struct shmx_ctx *ctx, shmx_gaddr_t at, uint8_t *buf,
-		   uint64_t *t, struct lat *l)
+		   uint64_t *t, uint64_t iters, uint64_t warmup, struct lat *l)
 {
+	uint64_t med, p99;
+	double sum = 0;
 	int ret;
 
-	for (uint64_t i = 0; i < WARMUP + opts.iters; i++) {
-		uint64_t t0 = now_ns();
+	for (uint64_t i = 0; i < warmup; i++) {
+		ret = one(ctx, l->op, at, buf, l->len);
+		if (ret)
+			return ret;
+	}
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t t0 = shmx__now_ns();
 
 		ret = one(ctx, l->op, at, buf, l->len);
 		if (ret)
 			return ret;
-		if (i >= WARMUP)
-			t[i - WARMUP] = now_ns() - t0;
+		t[i] = shmx__now_ns() - t0;
+		sum += (double)t[i];
 	}
-	qsort(t, opts.iters, sizeof(*t), cmp_u64);
-	l->median_us = (double)t[opts.iters / 2] / 1e3;
-	l->p99_us = (double)t[opts.iters * 99 / 100] / 1e3;
+	qsort(t, iters, sizeof(*t), cmp_u64);
+	/* Nearest-rank percentiles. */
+	med = (iters + 1) / 2 - 1;
+	p99 = (iters * 99 + 99) / 100 - 1;
+	l->median_us = (double)t[med] / 1e3;
+	l->p99_us = (double)t[p99] / 1e3;
+	l->mean_us = sum / (double)iters / 1e3;
+	l->min_us = (double)t[0] / 1e3;
 	return 0;
 }
 
-/* MB/s of @n transfers of 1 MiB, @window of them in flight. */
-static int bandwidth(struct shmx_ctx *ctx, int write, shmx_gaddr_t at,
-		     uint8_t *buf, unsigned n, unsigned window, double *mbs)
+/* Blocking: @n transfers of BW_SIZE, one after the other. */
+static int bw_blocking(struct shmx_ctx *ctx, int write, shmx_gaddr_t at,
+		       uint8_t *buf, unsigned n)
 {
-	struct shmx_req *req[BW_WINDOW];
-	uint64_t t0 = now_ns();
-	int ret = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t k = i % BW_WINDOW;
+		int ret = write ? shmx_write(ctx, at + (uint64_t)k * BW_SIZE,
+					     buf + k * BW_SIZE, BW_SIZE)
+				: shmx_read(ctx, at + (uint64_t)k * BW_SIZE,
+					    buf + k * BW_SIZE, BW_SIZE);
 
-	for (unsigned done = 0; done < n && !ret; done += window) {
-		unsigned k = n - done < window ? n - done : window;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
-		for (unsigned i = 0; i < k && !ret; i++) {
-			uint8_t *b = buf + (size_t)i * BW_SIZE;
-			shmx_gaddr_t a = at + (uint64_t)i * BW_SIZE;
+/*
+ * Non-blocking: @n transfers with @window in flight; each slot's request
+ * is waited for before its buffer is used again.
+ */
+static int bw_window(struct shmx_ctx *ctx, int write, shmx_gaddr_t at,
+		     uint8_t *buf, unsigned n, unsigned window)
+{
+	struct shmx_req *req[BW_WINDOW] = { NULL };
+	int ret = 0, r;
 
-			ret = write ? shmx_write_nb(ctx, a, b, BW_SIZE, &req[i])
-				    : shmx_read_nb(ctx, a, b, BW_SIZE, &req[i]);
-			if (ret)
-				k = i;
-		}
-		for (unsigned i = 0; i < k; i++) {
-			int r = shmx_wait(req[i], -1);
+	for (unsigned i = 0; i < n + window; i++) {
+		unsigned k = i % window;
 
-			if (!ret)
+		if (req[k]) {
+			r = shmx_wait(req[k], -1);
+			req[k] = NULL;
+			if (r && !ret)
 				ret = r;
 		}
+		if (i >= n || ret)
+			continue;
+		ret = write ? shmx_write_nb(ctx, at + (uint64_t)k * BW_SIZE,
+					    buf + (size_t)k * BW_SIZE, BW_SIZE,
+					    &req[k])
+			    : shmx_read_nb(ctx, at + (uint64_t)k * BW_SIZE,
+					   buf + (size_t)k * BW_SIZE, BW_SIZE,
+					   &req[k]);
+		if (ret)
+			req[k] = NULL;
 	}
-	*mbs = (double)n * BW_SIZE / 1e6 / ((double)(now_ns() - t0) / 1e9);
+	/* A request still running after a timeout is left to shmx_close. */
 	return ret;
+}
+
+static int bandwidth(struct shmx_ctx *ctx, shmx_gaddr_t at, uint8_t *buf,
+		     unsigned n, struct bw *b)
+{
+	uint64_t t0;
+	int ret;
+
+	/* Warm-up: touch every buffer and registration once. */
+	ret = b->window ? bw_window(ctx, b->write, at, buf, BW_WINDOW,
+				    (unsigned)b->window)
+			: bw_blocking(ctx, b->write, at, buf, BW_WINDOW);
+	if (ret)
+		return ret;
+	t0 = shmx__now_ns();
+	ret = b->window ? bw_window(ctx, b->write, at, buf, n,
+				    (unsigned)b->window)
+			: bw_blocking(ctx, b->write, at, buf, n);
+	if (ret)
+		return ret;
+	b->mbs = (double)n * BW_SIZE / 1e6 /
+		 ((double)(shmx__now_ns() - t0) / 1e9);
+	return 0;
+}
+
+static void print_json(const struct shmx_info *info, shmx_gaddr_t scratch,
+		       uint64_t iters, uint64_t warmup, unsigned n_bw,
+		       const struct lat *lat, size_t nlat, const struct bw *bw,
+		       size_t nbw)
+{
+	struct jw w;
+
+	jw_init(&w, stdout);
+	jw_obj(&w, NULL);
+	jw_str(&w, "node", info->node);
+	jw_str(&w, "transport", info->transport);
+	jw_str(&w, "provider", info->provider);
+	jw_u64(&w, "iters", iters);
+	jw_u64(&w, "warmup", warmup);
+	jw_u64(&w, "scratch", scratch);
+	jw_obj(&w, "latency_us");
+	for (size_t i = 0; i < nlat; i++) {
+		jw_obj(&w, lat[i].key);
+		jw_double(&w, "median", lat[i].median_us, 2);
+		jw_double(&w, "p99", lat[i].p99_us, 2);
+		jw_double(&w, "mean", lat[i].mean_us, 2);
+		jw_double(&w, "min", lat[i].min_us, 2);
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+	jw_obj(&w, "bandwidth_mbs");
+	for (size_t i = 0; i < nbw; i++)
+		jw_double(&w, bw[i].key, bw[i].mbs, 1);
+	jw_obj_end(&w);
+	jw_u64(&w, "bw_transfer_bytes", BW_SIZE);
+	jw_u64(&w, "bw_transfers", n_bw);
+	jw_u64(&w, "bw_in_flight", BW_WINDOW);
+	jw_obj_end(&w);
+}
+
+static void print_table(const struct shmx_info *info, shmx_gaddr_t scratch,
+			uint64_t iters, unsigned n_bw, const struct lat *lat,
+			size_t nlat, const struct bw *bw, size_t nbw)
+{
+	printf("shmext bench: %s, %s provider %s, scratch 0x%llx-0x%llx\n\n",
+	       info->node, info->transport, info->provider,
+	       (unsigned long long)scratch,
+	       (unsigned long long)scratch + SCRATCH);
+	printf("%-21s %10s %10s %10s   (%llu calls each)\n", "latency, µs",
+	       "median", "p99", "mean", (unsigned long long)iters);
+	for (size_t i = 0; i < nlat; i++)
+		printf("%-20s %10.2f %10.2f %10.2f\n", lat[i].name,
+		       lat[i].median_us, lat[i].p99_us, lat[i].mean_us);
+	printf("\n%-20s %10s   (%u transfers of 1 MiB each)\n", "bandwidth",
+	       "MB/s", n_bw);
+	for (size_t i = 0; i < nbw; i++)
+		printf("%-20s %10.1f\n", bw[i].name, bw[i].mbs);
 }
 
 int cmd_bench(struct cli *cli, int argc, char **argv)
 {
 	struct lat lat[] = {
-		{ .name = "read 8 B", .op = B_READ, .len = 8 },
-		{ .name = "read 4 KiB", .op = B_READ, .len = 4096 },
-		{ .name = "write 8 B", .op = B_WRITE, .len = 8 },
-		{ .name = "write 4 KiB", .op = B_WRITE, .len = 4096 },
-		{ .name = "cas64", .op = B_CAS, .len = 8 },
-		{ .name = "fadd64", .op = B_FADD, .len = 8 },
+		LAT("read_8", "shmx_read 8 B", B_READ, 8),
+		LAT("read_4k", "shmx_read 4 KiB", B_READ, 4096),
+		LAT("write_8", "shmx_write 8 B", B_WRITE, 8),
+		LAT("write_4k", "shmx_write 4 KiB", B_WRITE, 4096),
+		LAT("cas64", "shmx_cas64", B_CAS, 8),
+		LAT("fadd64", "shmx_fadd64", B_FADD, 8),
 	};
-	static const char *const keys[] = { "read_8",	"read_4k", "write_8",
-					    "write_4k", "cas64",   "fadd64" };
-	double bw[4];
-	unsigned n_bw = (unsigned)(opts.iters / 50 < 32 ? 32 : opts.iters / 50);
+	struct bw bw[] = {
+		BW("read_blocking", "read, blocking", 0, 0),
+		BW("write_blocking", "write, blocking", 1, 0),
+		BW("read_nb", "read, 8 in flight", 0, BW_WINDOW),
+		BW("write_nb", "write, 8 in flight", 1, BW_WINDOW),
+	};
+	const uint64_t iters = cli->iters;
+	uint64_t warmup = iters / 10 < 1000 ? iters / 10 : 1000;
+	unsigned n_bw = iters / 20 < 64 ? 64 : (unsigned)(iters / 20);
 	struct shmx_info info;
 	struct shmx_ctx *ctx;
 	shmx_gaddr_t scratch;
+	char msg[160], size[32];
 	uint64_t *t = NULL;
+	const char *what = NULL;
 	uint8_t *buf = NULL;
 	int ret;
 
 	if (argc)
 		return cli_usage(cli, "takes no arguments (see --iters)");
+	if (n_bw > 4096)
+		n_bw = 4096;
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
 	ret = shmx_info(ctx, &info);
 	if (ret)
 		goto out_fail;
-	/* The last 8 MiB of the region, clear of the demo's area. */
-	if (info.region_size < (16u << 20)) {
-		ret = -ENOSPC;
-		goto out_fail;
+	if (info.region_size < MIN_REGION) {
+		snprintf(msg, sizeof(msg),
+			 "the region is too small: it has %s, bench needs "
+			 "16 MiB or more (it works in the last 8 MiB)",
+			 out_bytes(info.region_size, size, sizeof(size)));
+		shmx_close(ctx);
+		return cli_fail_msg(cli, -ENOSPC, msg);
 	}
-	scratch = info.region_size - (8u << 20);
-	t = calloc(opts.iters, sizeof(*t));
-	buf = calloc(BW_WINDOW, BW_SIZE);
+	scratch = info.region_size - SCRATCH;
+	t = calloc(iters, sizeof(*t));
+	buf = malloc((size_t)BW_WINDOW * BW_SIZE);
 	if (!t || !buf) {
 		ret = -ENOMEM;
 		goto out_fail;
 	}
-	for (size_t i = 0; i < sizeof(lat) / sizeof(lat[0]) && !ret; i++)
-		ret = latency(ctx, scratch, buf, t, &lat[i]);
-	if (!ret)
-		ret = bandwidth(ctx, 0, scratch, buf, n_bw, 1, &bw[0]);
-	if (!ret)
-		ret = bandwidth(ctx, 1, scratch, buf, n_bw, 1, &bw[1]);
-	if (!ret)
-		ret = bandwidth(ctx, 0, scratch, buf, n_bw, BW_WINDOW, &bw[2]);
-	if (!ret)
-		ret = bandwidth(ctx, 1, scratch, buf, n_bw, BW_WINDOW, &bw[3]);
-	if (ret)
-		goto out_fail;
-	shmx_close(ctx);
-
-	if (cli->json) {
-		printf("{\"provider\":");
-		out_json_str(stdout, info.provider);
-		printf(",\"iters\":%llu", (unsigned long long)opts.iters);
-		for (size_t i = 0; i < sizeof(lat) / sizeof(lat[0]); i++)
-			printf(",\"%s\":{\"median_us\":%.2f,\"p99_us\":%.2f}",
-			       keys[i], lat[i].median_us, lat[i].p99_us);
-		printf(",\"read_bw_mbs\":%.1f,\"write_bw_mbs\":%.1f,"
-		       "\"read_bw_window_mbs\":%.1f,"
-		       "\"write_bw_window_mbs\":%.1f,\"bw_window\":%d}\n",
-		       bw[0], bw[1], bw[2], bw[3], BW_WINDOW);
-	} else {
-		printf("shmext bench: %s over %s, %llu iterations\n\n",
-		       info.node, info.provider,
-		       (unsigned long long)opts.iters);
-		printf("%-14s %12s %12s\n", "latency", "median µs", "p99 µs");
-		for (size_t i = 0; i < sizeof(lat) / sizeof(lat[0]); i++)
-			printf("%-14s %12.2f %12.2f\n", lat[i].name,
-			       lat[i].median_us, lat[i].p99_us);
-		printf("\n%-30s %10s\n", "bandwidth, 1 MiB transfers", "MB/s");
-		printf("%-30s %10.1f\n", "read, one at a time", bw[0]);
-		printf("%-30s %10.1f\n", "write, one at a time", bw[1]);
-		printf("read, %d in flight %*s %10.1f\n", BW_WINDOW, 13, "",
-		       bw[2]);
-		printf("write, %d in flight %*s %10.1f\n", BW_WINDOW, 12, "",
-		       bw[3]);
+	memset(buf, 0xa5, (size_t)BW_WINDOW * BW_SIZE);
+	for (size_t i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
+		what = lat[i].name;
+		ret = latency(ctx, scratch, buf, t, iters, warmup, &lat[i]);
+		if (ret)
+			goto out_fail;
 	}
+	for (size_t i = 0; i < sizeof(bw) / sizeof(bw[0]); i++) {
+		what = bw[i].name;
+		ret = bandwidth(ctx, scratch, buf, n_bw, &bw[i]);
+		if (ret)
+			goto out_fail;
+	}
+	shmx_close(ctx);
+	if (cli->json)
+		print_json(&info, scratch, iters, warmup, n_bw, lat,
+			   sizeof(lat) / sizeof(lat[0]), bw,
+			   sizeof(bw) / sizeof(bw[0]));
+	else
+		print_table(&info, scratch, iters, n_bw, lat,
+			    sizeof(lat) / sizeof(lat[0]), bw,
+			    sizeof(bw) / sizeof(bw[0]));
 	free(t);
 	free(buf);
 	return CLI_OK;
@@ -197,8 +314,5 @@ out_fail:
 	shmx_close(ctx);
 	free(t);
 	free(buf);
-	return cli_fail(cli,
-			ret == -ENOSPC ? "needs a region of 16 MiB or more"
-				       : "bench",
-			ret);
+	return cli_fail(cli, ret, what);
 }

@@ -1,77 +1,186 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_data.c - shmext read, write, cas and fadd. */
-#include <ctype.h>
+/*
+ * cmd_data.c - shmext read, write, cas and fadd: one-sided access to the
+ * region from the shell.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "opts.h"
+#include "output.h"
 
-/* Largest read or write the command buffers in memory. */
-#define CLI_MAX_DATA (1ull << 30)
+/* read streams the hex dump or raw bytes in pieces of this size. */
+#define READ_CHUNK (1u << 20)
+/* read --json holds everything in memory: at most this much. */
+#define JSON_READ_MAX (64ull << 20)
+
+/* The region's size, for messages; 0 when the node cannot say. */
+static uint64_t region_size(struct shmx_ctx *ctx)
+{
+	struct shmx_info info;
+
+	return shmx_info(ctx, &info) ? 0 : info.region_size;
+}
+
+/* Whether [@addr, @addr + @len) lies inside a region of @size bytes. */
+static int inside(uint64_t addr, uint64_t len, uint64_t size)
+{
+	return addr <= size && len <= size - addr;
+}
 
 int cmd_read(struct cli *cli, int argc, char **argv)
 {
+	uint64_t addr, len, size, done;
 	struct shmx_ctx *ctx;
-	uint64_t addr, len;
-	uint8_t *buf;
-	int ret;
+	uint8_t *buf = NULL;
+	size_t chunk;
+	struct jw w;
+	int ret, width;
 
 	if (argc != 2)
 		return cli_usage(cli, "expects ADDR LEN");
-	if (cli_u64(cli, "ADDR", argv[0], &addr) ||
+	if (cli_size(cli, "ADDR", argv[0], &addr) ||
 	    cli_size(cli, "LEN", argv[1], &len))
 		return CLI_USAGE;
-	if (len > CLI_MAX_DATA)
-		return cli_usage(cli, "LEN: at most 1 GiB at a time");
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return cli_fail(cli, "buffer", -ENOMEM);
+	if (cli->raw && cli->json)
+		return cli_usage(cli, "--raw and --json exclude each other");
+	if (cli->json && len > JSON_READ_MAX)
+		return cli_usage(cli, "--json reads at most 64 MiB; use --raw "
+				      "for more");
 	ctx = cli_open(cli);
-	if (!ctx) {
-		free(buf);
+	if (!ctx)
 		return CLI_FAIL;
+	size = region_size(ctx);
+	if (len && size && !inside(addr, len, size)) {
+		ret = -EFAULT;
+		goto out_fail;
 	}
-	ret = shmx_read(ctx, addr, buf, len);
+	chunk = cli->json ? (size_t)len : (len < READ_CHUNK ? len : READ_CHUNK);
+	buf = malloc(chunk ? chunk : 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out_fail;
+	}
+	if (cli->json) {
+		ret = shmx_read(ctx, addr, buf, len);
+		if (ret)
+			goto out_fail;
+		jw_init(&w, stdout);
+		jw_obj(&w, NULL);
+		jw_u64(&w, "addr", addr);
+		jw_u64(&w, "len", len);
+		jw_hex(&w, "hex", buf, len);
+		jw_obj_end(&w);
+		goto out;
+	}
+	width = out_hex_width(len ? addr + len - 1 : addr);
+	width = width < 8 ? 8 : width;
+	for (done = 0; done < len; done += chunk) {
+		if (len - done < chunk)
+			chunk = len - done;
+		ret = shmx_read(ctx, addr + done, buf, chunk);
+		if (ret)
+			goto out_fail;
+		if (cli->raw)
+			fwrite(buf, 1, chunk, stdout);
+		else
+			out_hexdump(stdout, addr + done, buf, chunk, width);
+	}
+out:
 	shmx_close(ctx);
-	if (ret) {
-		free(buf);
-		return cli_fail(cli, "read", ret);
-	}
-	if (opts.raw) {
-		fwrite(buf, 1, len, stdout);
-	} else if (cli->json) {
-		printf("{\"addr\":%llu,\"len\":%llu,\"hex\":\"",
-		       (unsigned long long)addr, (unsigned long long)len);
-		for (uint64_t i = 0; i < len; i++)
-			printf("%02x", buf[i]);
-		printf("\"}\n");
-	} else {
-		out_hexdump(stdout, addr, buf, len);
-	}
 	free(buf);
 	return CLI_OK;
+
+out_fail:
+	shmx_close(ctx);
+	free(buf);
+	return cli_fail_at(cli, ret, addr, len, size);
 }
 
-/* Read all of stdin into a malloc'ed buffer, at most @max bytes. */
-static int slurp_stdin(uint8_t **out, size_t *len, size_t max)
-{
-	size_t cap = 65536, n = 0;
-	uint8_t *buf = malloc(cap), *grown;
-	ssize_t got;
+/* Hex digits to bytes, whitespace and a leading "0x" ignored. */
+struct unhex {
+	int started;
+	int half; /* a high nibble is pending */
+	uint8_t hi;
+};
 
-	if (!buf)
-		return -ENOMEM;
-	while ((got = read(STDIN_FILENO, buf + n, cap - n)) > 0) {
-		n += (size_t)got;
-		if (n > max) {
-			free(buf);
-			return -EFBIG;
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode @n characters into @out (room for @n / 2 + 1 bytes); returns the
+ * number of bytes, or -1 on a character that is not a hex digit.
+ */
+static ssize_t unhex_feed(struct unhex *u, const char *s, size_t n,
+			  uint8_t *out)
+{
+	ssize_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int v;
+
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+			continue;
+		if (!u->started && !u->half && s[i] == '0' && i + 1 < n &&
+		    (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+			u->started = 1;
+			i++;
+			continue;
 		}
-		if (n == cap) {
-			cap *= 2;
+		u->started = 1;
+		v = hexval((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		if (u->half)
+			out[o++] = (uint8_t)(u->hi << 4 | v);
+		else
+			u->hi = (uint8_t)v;
+		u->half = !u->half;
+	}
+	return o;
+}
+
+/*
+ * Read stdin (hex digits with --hex) into a malloc'ed buffer, but never
+ * more than @room bytes of data: -EFBIG when there is more.
+ */
+static int slurp_stdin(int hex, uint64_t room, uint8_t **out, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	uint8_t *buf = NULL, *grown;
+	struct unhex u = { 0 };
+	char in[65536];
+	ssize_t got, k;
+
+	if (isatty(STDIN_FILENO))
+		fputs("shmext: write: reading the data from the terminal; end "
+		      "it with Ctrl-D\n",
+		      stderr);
+	for (;;) {
+		size_t want = sizeof(in);
+
+		/* Raw data: never read past the first byte too many. */
+		if (!hex && room - n + 1 < want)
+			want = (size_t)(room - n + 1);
+		got = read(STDIN_FILENO, in, want);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (cap - n < (size_t)got) {
+			cap = cap ? cap * 2 : 65536;
+			while (cap - n < (size_t)got)
+				cap *= 2;
 			grown = realloc(buf, cap);
 			if (!grown) {
 				free(buf);
@@ -79,111 +188,156 @@ static int slurp_stdin(uint8_t **out, size_t *len, size_t max)
 			}
 			buf = grown;
 		}
+		if (hex) {
+			k = unhex_feed(&u, in, (size_t)got, buf + n);
+			if (k < 0) {
+				free(buf);
+				return -EILSEQ;
+			}
+		} else {
+			memcpy(buf + n, in, (size_t)got);
+			k = got;
+		}
+		n += (size_t)k;
+		if (n > room) {
+			free(buf);
+			return -EFBIG;
+		}
 	}
-	if (got < 0) {
+	if (got < 0 || (hex && u.half)) {
 		free(buf);
-		return -errno;
+		return got < 0 ? -errno : -EILSEQ;
 	}
 	*out = buf;
 	*len = n;
 	return 0;
 }
 
-static int unhex(const char *s, uint8_t **out, size_t *len)
-{
-	size_t n = strlen(s);
-	uint8_t *buf;
-
-	if (n % 2)
-		return -EINVAL;
-	buf = malloc(n / 2 + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (size_t i = 0; i < n / 2; i++) {
-		char pair[3] = { s[2 * i], s[2 * i + 1], 0 };
-
-		if (!isxdigit((unsigned char)pair[0]) ||
-		    !isxdigit((unsigned char)pair[1])) {
-			free(buf);
-			return -EINVAL;
-		}
-		buf[i] = (uint8_t)strtoul(pair, NULL, 16);
-	}
-	*out = buf;
-	*len = n / 2;
-	return 0;
-}
-
 int cmd_write(struct cli *cli, int argc, char **argv)
 {
+	uint64_t addr, size, room;
 	struct shmx_info info;
 	struct shmx_ctx *ctx;
 	uint8_t *data = NULL;
+	char msg[256], human[32];
+	int from_stdin, ret;
 	size_t len = 0;
-	uint64_t addr;
-	int ret;
+	struct jw w;
 
 	if (argc < 1 || argc > 2)
 		return cli_usage(cli, "expects ADDR [DATA|-]");
-	if (cli_u64(cli, "ADDR", argv[0], &addr))
+	if (cli_size(cli, "ADDR", argv[0], &addr))
 		return CLI_USAGE;
-	if (argc == 1 || !strcmp(argv[1], "-")) {
-		ret = slurp_stdin(&data, &len, CLI_MAX_DATA);
-		if (ret == -EFBIG)
-			return cli_usage(cli, "stdin: more than 1 GiB");
-		if (ret)
-			return cli_fail(cli, "stdin", ret);
-	} else if (opts.hex) {
-		if (unhex(argv[1], &data, &len))
-			return cli_usage(cli,
-					 "DATA: '%s' is not hex digits "
-					 "in pairs",
-					 argv[1]);
-	} else {
-		len = strlen(argv[1]);
-		data = (uint8_t *)strdup(argv[1]);
+	from_stdin = argc == 1 || !strcmp(argv[1], "-");
+	if (!from_stdin && cli->hex) {
+		struct unhex u = { 0 };
+		ssize_t k;
+
+		data = malloc(strlen(argv[1]) / 2 + 1);
 		if (!data)
-			return cli_fail(cli, "buffer", -ENOMEM);
+			return cli_fail(cli, -ENOMEM, NULL);
+		k = unhex_feed(&u, argv[1], strlen(argv[1]), data);
+		if (k < 0 || u.half) {
+			free(data);
+			return cli_usage(cli,
+					 "DATA: '%s' is not pairs of hex "
+					 "digits",
+					 argv[1]);
+		}
+		len = (size_t)k;
+	} else if (!from_stdin) {
+		len = strlen(argv[1]);
 	}
+
 	ctx = cli_open(cli);
 	if (!ctx) {
 		free(data);
 		return CLI_FAIL;
 	}
 	ret = shmx_info(ctx, &info);
-	if (!ret &&
-	    (addr >= info.region_size || len > info.region_size - addr)) {
-		fprintf(stderr,
-			"shmext: write: %zu bytes at 0x%llx do not fit in the "
-			"region of %llu bytes\n",
-			len, (unsigned long long)addr,
-			(unsigned long long)info.region_size);
-		ret = -EFAULT;
-	} else if (!ret) {
-		ret = shmx_write(ctx, addr, data, len);
+	if (ret) {
+		ret = cli_fail(cli, ret, "cannot learn the region's size");
+		goto out;
 	}
-	shmx_close(ctx);
-	free(data);
-	if (ret)
-		return cli_fail(cli, "write", ret);
-	if (cli->json)
-		printf("{\"addr\":%llu,\"len\":%zu}\n",
-		       (unsigned long long)addr, len);
-	else
+	size = info.region_size;
+	room = addr <= size ? size - addr : 0;
+	if (addr > size) {
+		ret = cli_fail_at(cli, -EFAULT, addr, 1, size);
+		goto out;
+	}
+	if (from_stdin) {
+		ret = slurp_stdin(cli->hex, room, &data, &len);
+		if (ret == -EFBIG) {
+			snprintf(msg, sizeof(msg),
+				 "stdin holds more than the %llu bytes from "
+				 "0x%llx to the end of the %s region; nothing "
+				 "was written",
+				 (unsigned long long)room,
+				 (unsigned long long)addr,
+				 out_bytes(size, human, sizeof(human)));
+			ret = cli_fail_msg(cli, ret, msg);
+			goto out;
+		}
+		if (ret == -EILSEQ) {
+			ret = cli_fail_msg(cli, -EINVAL,
+					   "stdin is not pairs of hex digits "
+					   "(--hex; whitespace is ignored)");
+			goto out;
+		}
+		if (ret) {
+			ret = cli_fail(cli, ret, "stdin");
+			goto out;
+		}
+	}
+	if (len > room) {
+		ret = cli_fail_at(cli, -EFAULT, addr, len, size);
+		goto out;
+	}
+	ret = shmx_write(ctx, addr, data ? (const void *)data : argv[1], len);
+	if (ret) {
+		ret = cli_fail_at(cli, ret, addr, len, size);
+		goto out;
+	}
+	if (cli->json) {
+		jw_init(&w, stdout);
+		jw_obj(&w, NULL);
+		jw_u64(&w, "addr", addr);
+		jw_u64(&w, "len", len);
+		jw_obj_end(&w);
+	} else {
 		printf("wrote %zu bytes at 0x%llx\n", len,
 		       (unsigned long long)addr);
-	return CLI_OK;
+	}
+	ret = CLI_OK;
+out:
+	shmx_close(ctx);
+	free(data);
+	return ret;
+}
+
+/* ADDR of cas and fadd: a number or size, 8-byte aligned. */
+static int word_addr(const struct cli *cli, const char *s, uint64_t *addr)
+{
+	if (cli_size(cli, "ADDR", s, addr))
+		return CLI_USAGE;
+	if (*addr % 8)
+		return cli_usage(cli,
+				 "ADDR: 0x%llx is not 8-byte aligned "
+				 "(atomics work on aligned 64-bit words)",
+				 (unsigned long long)*addr);
+	return 0;
 }
 
 int cmd_cas(struct cli *cli, int argc, char **argv)
 {
 	uint64_t addr, expected, desired, old = 0;
 	struct shmx_ctx *ctx;
+	struct jw w;
 	int ret, swapped;
 
 	if (argc != 3)
 		return cli_usage(cli, "expects ADDR OLD NEW");
-	if (cli_u64(cli, "ADDR", argv[0], &addr) ||
+	if (word_addr(cli, argv[0], &addr) ||
 	    cli_u64(cli, "OLD", argv[1], &expected) ||
 	    cli_u64(cli, "NEW", argv[2], &desired))
 		return CLI_USAGE;
@@ -191,46 +345,75 @@ int cmd_cas(struct cli *cli, int argc, char **argv)
 	if (!ctx)
 		return CLI_FAIL;
 	ret = shmx_cas64(ctx, addr, expected, desired, &old);
+	if (ret) {
+		ret = cli_fail_at(cli, ret, addr, 8,
+				  ret == -EFAULT ? region_size(ctx) : 0);
+		shmx_close(ctx);
+		return ret;
+	}
 	shmx_close(ctx);
-	if (ret)
-		return cli_fail(cli, "compare-and-swap", ret);
 	swapped = old == expected;
-	if (cli->json)
-		printf("{\"addr\":%llu,\"old\":%llu,\"swapped\":%s}\n",
-		       (unsigned long long)addr, (unsigned long long)old,
-		       swapped ? "true" : "false");
-	else
-		printf("old value %llu (0x%llx): %s\n", (unsigned long long)old,
-		       (unsigned long long)old,
-		       swapped ? "swapped" : "not swapped");
-	return !swapped && opts.expect_swap ? 3 : CLI_OK;
+	if (cli->json) {
+		jw_init(&w, stdout);
+		jw_obj(&w, NULL);
+		jw_u64(&w, "addr", addr);
+		jw_u64(&w, "expected", expected);
+		jw_u64(&w, "desired", desired);
+		jw_u64(&w, "old", old);
+		jw_bool(&w, "swapped", swapped);
+		jw_obj_end(&w);
+	} else if (swapped) {
+		printf("old value %llu (0x%llx): swapped, now %llu (0x%llx)\n",
+		       (unsigned long long)old, (unsigned long long)old,
+		       (unsigned long long)desired,
+		       (unsigned long long)desired);
+	} else {
+		printf("old value %llu (0x%llx): not swapped (expected %llu)\n",
+		       (unsigned long long)old, (unsigned long long)old,
+		       (unsigned long long)expected);
+	}
+	return !swapped && cli->expect_swap ? CLI_NOSWAP : CLI_OK;
 }
 
 int cmd_fadd(struct cli *cli, int argc, char **argv)
 {
-	uint64_t addr, add, old = 0;
+	uint64_t addr, old = 0, now;
 	struct shmx_ctx *ctx;
+	struct jw w;
+	int64_t add;
 	int ret;
 
 	if (argc != 2)
 		return cli_usage(cli, "expects ADDR N");
-	if (cli_u64(cli, "ADDR", argv[0], &addr) ||
-	    cli_u64(cli, "N", argv[1], &add))
+	if (word_addr(cli, argv[0], &addr) || cli_i64(cli, "N", argv[1], &add))
 		return CLI_USAGE;
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
-	ret = shmx_fadd64(ctx, addr, add, &old);
+	ret = shmx_fadd64(ctx, addr, (uint64_t)add, &old);
+	if (ret) {
+		ret = cli_fail_at(cli, ret, addr, 8,
+				  ret == -EFAULT ? region_size(ctx) : 0);
+		shmx_close(ctx);
+		return ret;
+	}
 	shmx_close(ctx);
-	if (ret)
-		return cli_fail(cli, "fetch-and-add", ret);
-	if (cli->json)
-		printf("{\"addr\":%llu,\"old\":%llu,\"new\":%llu}\n",
-		       (unsigned long long)addr, (unsigned long long)old,
-		       (unsigned long long)(old + add));
-	else
-		printf("old value %llu, new value %llu\n",
-		       (unsigned long long)old,
-		       (unsigned long long)(old + add));
+	now = old + (uint64_t)add;
+	if (cli->json) {
+		jw_init(&w, stdout);
+		jw_obj(&w, NULL);
+		jw_u64(&w, "addr", addr);
+		if (argv[1][0] == '-')
+			jw_i64(&w, "add", add);
+		else
+			jw_u64(&w, "add", (uint64_t)add);
+		jw_u64(&w, "old", old);
+		jw_u64(&w, "new", now);
+		jw_obj_end(&w);
+	} else {
+		printf("old value %llu (0x%llx), new value %llu (0x%llx)\n",
+		       (unsigned long long)old, (unsigned long long)old,
+		       (unsigned long long)now, (unsigned long long)now);
+	}
 	return CLI_OK;
 }
