@@ -19,7 +19,13 @@
  *
  * Shared memory is named by global addresses (shmx_gaddr_t): byte offsets
  * into the memory node's exported region, the same on every compute node and
- * across restarts of a client.
+ * across restarts of a client.  64-bit words changed by shmx_cas64 and
+ * shmx_fadd64 are in the memory node's byte order (little-endian on every
+ * platform shmext supports).
+ *
+ * Diagnostics: the library writes warnings (e.g. "connection lost") to
+ * stderr; the environment variable SHMEXT_LOG=error|warn|info|debug sets how
+ * much (default warn).
  */
 #ifndef SHMEXT_SHMEXT_H
 #define SHMEXT_SHMEXT_H
@@ -84,7 +90,8 @@ enum shmx_open_attr_mask {
  * to the built-in default:
  *
  *  node       "HOST:PORT" of shmnode        SHMEXT_NODE      SHMX_DEFAULT_NODE
- *  name       descriptive member name       SHMEXT_NAME      "PROG-PID"
+ *  name       descriptive member name:      SHMEXT_NAME      "PROG-PID"
+ *             1 to SHMX_NAME_MAX - 1 printable ASCII characters
  *  transport  "ofi"                         SHMEXT_TRANSPORT "ofi"
  *  provider   libfabric provider            SHMEXT_PROVIDER  "tcp;ofi_rxm"
  *  key_file   shared key file               SHMEXT_KEY_FILE  none
