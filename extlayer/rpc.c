@@ -20,6 +20,10 @@ static char send_marker;
 /* Spin this long without completions before sleeping between polls. */
 #define SPIN_NS 200000ull
 #define IDLE_SLEEP_US 20
+/* After this long without completions the sleeps grow, up to the cap, so a
+ * long wait (a dead node, a slow peer) does not burn a core. */
+#define BACKOFF_NS 2000000ull
+#define IDLE_SLEEP_MAX_US 200
 
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
 {
@@ -127,6 +131,12 @@ int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
 			idle_since = 0;
 		} else if (!idle_since) {
 			idle_since = now;
+		} else if (now - idle_since > BACKOFF_NS) {
+			uint64_t us = (now - idle_since) / 10000;
+
+			shmx__sleep_us(us < IDLE_SLEEP_MAX_US
+					       ? us
+					       : IDLE_SLEEP_MAX_US);
 		} else if (now - idle_since > SPIN_NS) {
 			shmx__sleep_us(IDLE_SLEEP_US);
 		} else {
