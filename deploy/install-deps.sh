@@ -3,8 +3,9 @@
 # and run (Debian 12).  Installs only what is missing; needs root (or sudo).
 set -euo pipefail
 
-# Build and run: compiler, CMake, libfabric, OpenSSL's libcrypto.
-pkgs=(build-essential cmake pkg-config libfabric-dev libfabric-bin libssl-dev)
+# Build and run: compiler, CMake, libfabric, rdma-core, OpenSSL's libcrypto.
+pkgs=(build-essential cmake pkg-config libfabric-dev libfabric-bin libssl-dev
+	libibverbs-dev librdmacm-dev)
 # Tests: cmocka; clang with its sanitizer and libFuzzer runtimes.
 if [ "${1:-}" = "--test" ]; then
 	pkgs+=(libcmocka-dev clang libclang-rt-14-dev)

@@ -9,6 +9,7 @@
 #include "shmext/shmext.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "xport/xport.h"
 
 void node_config_defaults(struct node_config *cfg)
 {
@@ -85,10 +86,11 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		return set_str(cfg->provider, sizeof(cfg->provider), key, value,
 			       err, errlen);
 	if (!strcmp(key, "transport")) {
-		if (strcmp(value, "ofi")) {
+		if (!shmx__xport_find(value)) {
 			snprintf(err, errlen,
-				 "transport: '%s' is not built in (have: ofi)",
-				 value);
+				 "transport: '%s' is not built in (ofi%s)",
+				 value,
+				 shmx__xport_find("verbs") ? ", verbs" : "");
 			return -EINVAL;
 		}
 		return set_str(cfg->transport, sizeof(cfg->transport), key,

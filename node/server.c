@@ -280,8 +280,10 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	xattr.passive = 1;
 	ret = ops->open(&xattr, &srv->xp);
 	if (ret) {
-		log_error("cannot listen on %s with %s (provider %s): %s",
-			  cfg->listen, cfg->transport, cfg->provider,
+		log_error("cannot listen on %s with %s%s%s: %s", cfg->listen,
+			  cfg->transport,
+			  strcmp(cfg->transport, "ofi") ? "" : ", provider ",
+			  strcmp(cfg->transport, "ofi") ? "" : cfg->provider,
 			  shmx__strerror(ret));
 		goto out_registry;
 	}

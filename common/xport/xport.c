@@ -6,6 +6,9 @@
 
 static const struct xport_ops *const backends[] = {
 	&shmx__xport_ofi_ops,
+#ifdef SHMX_HAVE_VERBS
+	&shmx__xport_verbs_ops,
+#endif
 };
 
 const struct xport_ops *shmx__xport_find(const char *name)

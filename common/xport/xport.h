@@ -3,7 +3,7 @@
  * xport.h - the internal transport layer shared by shmnode and libshmext.
  *
  * One ops table, several backends: "ofi" (libfabric reliable-datagram
- * endpoints) now, "verbs" (rdma-core RC queue pairs) next.  A backend fills
+ * endpoints) and "verbs" (rdma-core RC queue pairs, when built).  A backend fills
  * a const struct xport_ops; slots it cannot serve return -EOPNOTSUPP.  Only
  * files in common/xport/ include libfabric or rdma-core headers.
  *
@@ -14,7 +14,9 @@
  *  - A peer (xport_peer_t) is another endpoint we talk to.  A client gets
  *    the node's peer from xport_resolve(); the node gets a client's peer
  *    from xport_peer_insert() with the address blob the client obtained from
- *    xport_getname() and sent in its hello message.
+ *    xport_getname() and sent in its hello message.  The blob is opaque and
+ *    backend-specific (ofi: the endpoint's address; verbs: a token the
+ *    client sent when it connected).
  *  - Receives: the backend keeps XPORT_RX_DEPTH buffers of XPORT_MSG_MAX
  *    bytes posted.  A receive completion hands one out (c.buf, c.len); the
  *    owner gives it back with xport_recv_done() once it has decoded it.
@@ -151,6 +153,9 @@ struct xport {
 
 /* The backends built into this binary. */
 extern const struct xport_ops shmx__xport_ofi_ops;
+#ifdef SHMX_HAVE_VERBS
+extern const struct xport_ops shmx__xport_verbs_ops;
+#endif
 
 /* Backend by name ("ofi"); NULL if unknown or not built. */
 const struct xport_ops *shmx__xport_find(const char *name);
