@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# cluster.sh - boot a small star of qemu VMs joined by soft-RoCE (rxe) and run
+# one script in each, then collect the results.
+#
+# Topology (N VMs, default 3): "node" (the memory node) has N-1 NICs, bridged
+# inside the guest into br0 = 10.77.1.1/24 with rxe0 on br0; compute VM ci
+# has one NIC, eth0 = 10.77.1.(i+1)/24 with rxe0, linked to the node's NIC i-1
+# by a qemu -netdev socket on 127.0.0.1.  So every VM is on one subnet and
+# compute VMs reach each other through the node's bridge:
+#   c1 10.77.1.2 --+
+#   c2 10.77.1.3 --+-- node 10.77.1.1 (br0, rxe0)
+# With N=1 the node gets one unconnected NIC (10.77.1.1 on eth0, rxe0).
+# Guest traffic never leaves qemu: the host only sees 127.0.0.1 sockets.
+#
+# Each guest chroots into the host's root (9p, read-only), so scripts and
+# binaries are given by their host paths; /tmp and /run are private tmpfs in
+# the guests, so scripts must not live there.  In the script, $SHMX_NAME is
+# the VM name, $SHMX_OUT (/run/shmx/out) its writable results directory
+# (OUTDIR/NAME on the host), $SHMX_IP its address, $SHMX_NODE_IP the
+# memory node's (10.77.1.1).
+#
+# Usage: cluster.sh [options]
+#   -s, --script NAME=PATH  script for VM NAME (node, c1, c2, ...); VMs
+#                           without one boot, record their setup, power off
+#   -n, --vms N             number of VMs (default 3)
+#   -t, --timeout SECONDS   overall timeout (default 600); guests' watchdogs
+#                           fire a little earlier
+#   -o, --out DIR           results (default WORKDIR/runs/YYYYmmdd-HHMMSS)
+#   -w, --workdir DIR       setup.sh's cache (default build-rxe/ in the repo)
+#   -m, --mem MIB           memory per VM (default 1024)
+#   -c, --cpus N            vCPUs per VM (default 1)
+#   -a, --append ARGS       extra guest kernel command line arguments
+#   -l, --link tcp|udp      how qemu carries a link (default udp): udp =
+#                           -netdev socket,udp=127.0.0.1:P,localaddr=127.0.0.1:Q
+#                           (two ports per link); tcp = listen=/connect=
+#                           (one port per link; measured here: ~22 ms per
+#                           two-sided round trip, ib_send_lat/ib_write_lat,
+#                           vs ~0.5 ms over udp - most likely Nagle on the
+#                           stream, the accepted socket has no TCP_NODELAY)
+#   -p, --port-base PORT    first 127.0.0.1 port (default: a free random one)
+#   -q, --quiet             print only the summary, not the logs
+# Environment: SHMX_RXE_QEMU (the qemu binary, default qemu-system-x86_64).
+# Exit: 0 if every VM ran its script with status 0; 1 if any script failed,
+# a VM timed out or did not report; 77 (skip) if qemu cannot run here;
+# 2 on usage errors.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+usage() {
+	sed -n '/^# Usage:/,/^# 2 on usage/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	exit 2
+}
+
+nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0
+declare -A script=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-q | --quiet | -h | --help) ;;
+	*) [ $# -ge 2 ] || { echo "cluster: $1 needs a value" >&2; exit 2; } ;;
+	esac
+	case $1 in
+	-s | --script) script[${2%%=*}]=${2#*=}; shift 2 ;;
+	-n | --vms) nvms=$2; shift 2 ;;
+	-t | --timeout) timeout=$2; shift 2 ;;
+	-o | --out) out=$2; shift 2 ;;
+	-w | --workdir) work=$2; shift 2 ;;
+	-m | --mem) mem=$2; shift 2 ;;
+	-c | --cpus) cpus=$2; shift 2 ;;
+	-a | --append) extra=$2; shift 2 ;;
+	-l | --link) link=$2; shift 2 ;;
+	-p | --port-base) port_base=$2; shift 2 ;;
+	-q | --quiet) quiet=1; shift ;;
+	-h | --help) usage ;;
+	*) echo "cluster: unknown argument $1" >&2; usage ;;
+	esac
+done
+if ! [[ $nvms =~ ^[1-9][0-9]?$ ]]; then echo "cluster: bad --vms $nvms" >&2; exit 2; fi
+case $link in tcp | udp) ;; *) echo "cluster: --link must be tcp or udp" >&2; exit 2 ;; esac
+if ! [[ $timeout =~ ^[0-9]+$ ]] || [ "$timeout" -lt 30 ]; then echo "cluster: --timeout must be >= 30" >&2; exit 2; fi
+for v in "$mem" "$cpus"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "cluster: bad --mem/--cpus $v" >&2; exit 2; }
+done
+
+names=(node)
+for ((i = 1; i < nvms; i++)); do names+=("c$i"); done
+for n in "${!script[@]}"; do
+	ok=0
+	for v in "${names[@]}"; do [ "$v" = "$n" ] && ok=1; done
+	[ $ok = 1 ] || { echo "cluster: no VM named '$n' (VMs: ${names[*]})" >&2; exit 2; }
+	p=$(realpath -e "${script[$n]}" 2>/dev/null) || { echo "cluster: no such script: ${script[$n]}" >&2; exit 2; }
+	case $p in
+	/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
+		echo "cluster: $p: /tmp, /run, /proc, /sys, /dev are not shared with the guests; put the script elsewhere" >&2
+		exit 2
+		;;
+	esac
+	case $p in *[[:space:]]*) echo "cluster: script path with spaces: $p" >&2; exit 2 ;; esac
+	script[$n]=$p
+done
+
+# setup.sh is idempotent and cached; it exits 77 if qemu cannot be had.
+rc=0
+SHMX_RXE_QUIET=1 "$here/setup.sh" "$work" || rc=$?
+[ $rc = 0 ] || exit $rc
+work=$(cd "$work" && pwd)
+qemu=$(command -v "${SHMX_RXE_QEMU:-qemu-system-x86_64}") || { echo "cluster: SKIP: no qemu-system-x86_64" >&2; exit 77; }
+kernel=$work/vmlinuz initrd=$work/initramfs.cpio.gz
+
+[ -n "$out" ] || out=$work/runs/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+case $out in *[[:space:],]*) echo "cluster: results path with spaces or commas: $out" >&2; exit 2 ;; esac
+
+# Ports: a free range on 127.0.0.1, one (tcp) or two (udp) per link; there
+# are nvms-1 links (with one VM, the node still gets one NIC).
+nlinks=$((nvms > 1 ? nvms - 1 : 1))
+if [ "$link" = udp ]; then nports=$((2 * nlinks)); else nports=$nlinks; fi
+port_used() { # port in use (any state) according to /proc/net/{tcp,udp}{,6}?
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	grep -q "$hex" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+port_listening() {
+	local hex
+	hex=$(printf ':%04X 00000000:0000 0A' "$1")
+	grep -q "$hex" /proc/net/tcp 2>/dev/null
+}
+if [ -z "$port_base" ]; then
+	for _ in $(seq 50); do
+		port_base=$((30000 + RANDOM % 30000))
+		free=1
+		for ((i = 0; i < nports; i++)); do port_used $((port_base + i)) && free=0; done
+		[ $free = 1 ] && break
+	done
+fi
+
+declare -A pid=() qrc=() started=()
+# shellcheck disable=SC2317 # (called from the trap)
+cleanup() {
+	local p
+	for p in "${pid[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pid[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The guest watchdog fires before the host gives up, so that scripts that hang
+# still leave their logs and an rc (124) behind.
+guest_timeout=$((timeout - 15))
+
+netdev() { # node|client LINK -> the -netdev argument (id n<LINK> / n0)
+	local side=$1 i=$2 np nc
+	if [ "$link" = tcp ]; then
+		np=$((port_base + i))
+		if [ "$side" = node ]; then echo "socket,id=n$i,listen=127.0.0.1:$np"; else echo "socket,id=n0,connect=127.0.0.1:$np"; fi
+	else
+		np=$((port_base + 2 * i)) nc=$((port_base + 2 * i + 1))
+		if [ "$side" = node ]; then
+			echo "socket,id=n$i,udp=127.0.0.1:$nc,localaddr=127.0.0.1:$np"
+		else
+			echo "socket,id=n0,udp=127.0.0.1:$np,localaddr=127.0.0.1:$nc"
+		fi
+	fi
+}
+
+start_vm() { # NAME INDEX
+	local n=$1 idx=$2 ips='' args=() i mac
+	rm -rf "${out:?}/$n"
+	mkdir -p "$out/$n"
+	if [ "$n" = node ]; then
+		for ((i = 0; i < nlinks; i++)); do
+			mac=$(printf '52:54:00:77:%02x:%02x' "$idx" "$i")
+			args+=(-netdev "$(netdev node "$i")"
+				-device "virtio-net-pci,netdev=n$i,mac=$mac,romfile=")
+		done
+		ips=10.77.1.1/24
+	else
+		i=$((idx - 1))
+		mac=$(printf '52:54:00:77:%02x:00' "$idx")
+		args+=(-netdev "$(netdev client "$i")"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+		ips=10.77.1.$((idx + 1))/24
+	fi
+	local append="console=ttyS0 panic=-1 quiet shmx.name=$n shmx.ip=$ips shmx.timeout=$guest_timeout"
+	[ -z "${script[$n]:-}" ] || append+=" shmx.run=${script[$n]}"
+	# The node bridges the compute VMs: it stays up until they are done.
+	[ "$n" != node ] || [ "$nvms" -lt 2 ] || append+=" shmx.hold=1"
+	[ -z "$extra" ] || append+=" $extra"
+	"$qemu" -name "shmx-rxe-$n" -M pc -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$append" \
+		-serial "file:$out/$n.console.log" \
+		-fsdev local,path=/,security_model=none,id=root,readonly=on,multidevs=remap \
+		-device virtio-9p-pci,fsdev=root,mount_tag=root \
+		-fsdev "local,path=$out/$n,security_model=none,id=out,multidevs=remap" \
+		-device virtio-9p-pci,fsdev=out,mount_tag=out \
+		"${args[@]}" </dev/null >"$out/$n.qemu.log" 2>&1 &
+	pid[$n]=$!
+	started[$n]=$SECONDS
+	echo "cluster: started $n (pid ${pid[$n]}) ips=$ips${script[$n]:+ script=${script[$n]}}"
+}
+
+t0=$SECONDS
+deadline=$((SECONDS + timeout))
+echo "cluster: $nvms VM(s), links over $link 127.0.0.1:$port_base..$((port_base + nports - 1)), results in $out"
+start_vm node 0
+# tcp: the compute VMs connect to the node's sockets: wait until qemu listens.
+if [ "$link" = tcp ] && [ "$nvms" -gt 1 ]; then
+	for ((i = 0; i < nlinks; i++)); do
+		until port_listening $((port_base + i)); do
+			if ! kill -0 "${pid[node]}" 2>/dev/null || [ $SECONDS -ge $((t0 + 30)) ]; then
+				echo "cluster: node's qemu did not come up:" >&2
+				cat "$out/node.qemu.log" >&2
+				exit 1
+			fi
+			sleep 0.1
+		done
+	done
+fi
+for ((i = 1; i < nvms; i++)); do start_vm "c$i" "$i"; done
+
+# Wait for all of them to power off, up to the deadline.
+declare -A took=()
+timed_out=0
+while :; do
+	running=0
+	for n in "${names[@]}"; do
+		[ -z "${qrc[$n]:-}" ] || continue
+		if kill -0 "${pid[$n]}" 2>/dev/null; then
+			running=$((running + 1))
+		else
+			r=0
+			wait "${pid[$n]}" || r=$?
+			qrc[$n]=$r
+			took[$n]=$((SECONDS - ${started[$n]}))
+			unset "pid[$n]"
+		fi
+	done
+	[ $running -gt 0 ] || break
+	# Every compute VM is down: let the node (which holds the bridge) go.
+	if [ -n "${pid[node]:-}" ] && [ "$running" = 1 ] && [ ! -e "$out/node/release" ]; then
+		: >"$out/node/release"
+	fi
+	if [ $SECONDS -ge $deadline ]; then
+		timed_out=1
+		echo "cluster: TIMEOUT after ${timeout}s, killing the VMs still running" >&2
+		for n in "${names[@]}"; do
+			[ -n "${qrc[$n]:-}" ] && continue
+			kill "${pid[$n]}" 2>/dev/null || true
+			wait "${pid[$n]}" 2>/dev/null || true
+			qrc[$n]=killed
+			took[$n]=$((SECONDS - ${started[$n]}))
+			unset "pid[$n]"
+		done
+		break
+	fi
+	sleep 0.5
+done
+total=$((SECONDS - t0))
+
+# Report.
+status=0
+summary=()
+for n in "${names[@]}"; do
+	d=$out/$n
+	rcv=$(cat "$d/rc" 2>/dev/null || true)
+	if [ "${qrc[$n]}" = killed ]; then
+		st="TIMEOUT (killed by the host after ${timeout}s)"
+		status=1
+	elif [ -z "$rcv" ]; then
+		st="NO RESULT (qemu exit ${qrc[$n]}; see $n.console.log)"
+		status=1
+	elif [ "$rcv" = 124 ] && grep -q '^watchdog' "$d/init.log" 2>/dev/null; then
+		st="TIMEOUT (guest watchdog after ${guest_timeout}s)"
+		status=1
+	elif [ "$rcv" = 0 ]; then
+		st=ok
+	else
+		st="FAILED (rc $rcv)"
+		status=1
+	fi
+	summary+=("$(printf '%-5s %4ss  %s' "$n" "${took[$n]}" "$st")")
+	if [ $quiet = 0 ] || [ "$st" != ok ]; then
+		echo "=================== $n: $st"
+		[ -f "$d/init.log" ] && sed 's/^/[init] /' "$d/init.log"
+		if [ -f "$d/script.log" ]; then
+			sed 's/^/  /' "$d/script.log"
+		elif [ "$st" != ok ]; then
+			echo "--- last lines of $n.console.log:"
+			tail -n 30 "$out/$n.console.log" 2>/dev/null || true
+			cat "$out/$n.qemu.log" 2>/dev/null || true
+		fi
+	fi
+done
+echo "=================== summary (wall ${total}s, results in $out)"
+printf '%s\n' "${summary[@]}"
+[ $timed_out = 0 ] || status=1
+exit $status
