@@ -197,17 +197,26 @@ static int worker_run(struct shmx_ctx *ctx, unsigned me, struct demo_report *r)
 	return 0;
 }
 
-/* A forked worker: join as demo-worker-@me, run, report, exit. */
+/*
+ * A forked worker: wait for the parent's go (a byte on @go; end of file
+ * means the demo was called off), join as demo-worker-@me, run, report on
+ * @fd, exit.  Workers are forked before any context exists in the parent:
+ * RDMA device contexts do not survive fork.
+ */
 static void __attribute__((noreturn))
-worker(const struct cli *cli, unsigned me, int fd)
+worker(const struct cli *cli, unsigned me, int go, int fd)
 {
 	struct shmx_open_attr attr = cli->attr;
 	struct demo_report r = { .stage = ST_JOIN };
-	char name[SHMX_NAME_MAX];
+	char name[SHMX_NAME_MAX], c;
 	struct shmx_ctx *ctx;
-	uint64_t t0 = shmx__now_ns();
+	uint64_t t0;
 	ssize_t n;
 
+	if (read(go, &c, 1) != 1)
+		_exit(2);
+	close(go);
+	t0 = shmx__now_ns();
 	snprintf(name, sizeof(name), "demo-worker-%u", me);
 	attr.comp_mask |= SHMX_OPEN_ATTR_NAME;
 	attr.name = name;
@@ -227,7 +236,7 @@ worker(const struct cli *cli, unsigned me, int fd)
 /*
  * Lay out the area (header, then zeroed slots so that stale bytes of an
  * earlier run cannot pass for a peer's) and publish it as the root
- * pointer.  Closes the context again: no context may be open across fork.
+ * pointer.
  */
 static int demo_prepare(struct cli *cli, shmx_gaddr_t *prev_root)
 {
@@ -399,7 +408,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 {
 	static struct demo_report r[DEMO_MAX_WORKERS];
 	const unsigned n = cli->workers;
-	int fds[DEMO_MAX_WORKERS], aborted = 0, pass, ret;
+	int fds[DEMO_MAX_WORKERS], go[2], aborted = 0, pass, ret;
 	shmx_gaddr_t prev_root = SHMX_GADDR_NULL, root = SHMX_GADDR_NULL;
 	pid_t pid[DEMO_MAX_WORKERS];
 	struct shmx_ctx *mon = NULL;
@@ -411,17 +420,9 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage(cli, "takes no arguments (see --workers and "
 				      "--rounds)");
-	ret = demo_prepare(cli, &prev_root);
-	if (ret)
-		return ret;
-
-	if (!cli->json)
-		printf("demo: %u workers x %llu rounds on %s; area at 0x%llx "
-		       "(the root pointer), %llu-byte slots from 0x%llx\n",
-		       n, (unsigned long long)cli->rounds, cli_node(cli),
-		       DEMO_BASE, DEMO_SLOT, DEMO_BASE + DEMO_SLOT);
+	if (pipe(go))
+		return cli_fail(cli, -errno, "cannot start the workers");
 	fflush(NULL);
-	t0 = shmx__now_ns();
 	for (; started < n; started++) {
 		int p[2];
 
@@ -435,20 +436,42 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		}
 		if (pid[started] == 0) {
 			close(p[0]);
+			close(go[1]);
 			for (unsigned i = 0; i < started; i++)
 				close(fds[i]);
-			worker(cli, started, p[1]);
+			worker(cli, started, go[0], p[1]);
 		}
 		close(p[1]);
 		fds[started] = p[0];
 	}
+	close(go[0]);
 	if (started < n)
 		fprintf(stderr,
 			"shmext: demo: could only start %u of %u "
 			"workers: %s\n",
 			started, n, strerror(errno));
 
-	/* Every fork is done: now the parent may hold a context. */
+	/* Every fork is done: now the parent may open contexts. */
+	ret = demo_prepare(cli, &prev_root);
+	if (ret) {
+		close(go[1]); /* the workers see end of file and leave */
+		for (unsigned i = 0; i < started; i++) {
+			close(fds[i]);
+			waitpid(pid[i], NULL, 0);
+		}
+		return ret;
+	}
+	if (!cli->json)
+		printf("demo: %u workers x %llu rounds on %s; area at 0x%llx "
+		       "(the root pointer), %llu-byte slots from 0x%llx\n",
+		       n, (unsigned long long)cli->rounds, cli_node(cli),
+		       DEMO_BASE, DEMO_SLOT, DEMO_BASE + DEMO_SLOT);
+	fflush(NULL);
+	t0 = shmx__now_ns();
+	for (unsigned i = 0; i < started; i++)
+		if (write(go[1], "g", 1) != 1)
+			break;
+	close(go[1]);
 	mon = cli_open(cli);
 	if (started < n)
 		demo_abort(mon, &aborted);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -404,6 +405,14 @@ static int node_listen(struct vb_xport *x, const char *host_port)
 
 static void vb_close(struct xport *xp);
 
+/*
+ * librdmacm opens every RDMA device once per process and keeps the contexts;
+ * a child forked afterwards inherits them, and the kernel refuses their use
+ * from another process (EACCES, "changed security contexts").  So a process
+ * forked from one that used verbs cannot use verbs: say so plainly.
+ */
+static pid_t vb_user_pid;
+
 static int vb_open(const struct xport_attr *attr, struct xport **xpp)
 {
 	struct vb_xport *x = calloc(1, sizeof(*x));
@@ -412,6 +421,15 @@ static int vb_open(const struct xport_attr *attr, struct xport **xpp)
 	if (!x)
 		return -ENOMEM;
 	x->base.ops = &shmx__xport_verbs_ops;
+	if (vb_user_pid && vb_user_pid != getpid()) {
+		log_error("verbs: this process was forked from one that had "
+			  "already used RDMA devices, and librdmacm cannot be "
+			  "used again after fork: exec a new program, or fork "
+			  "before the first shmx_open");
+		free(x);
+		return -ENOTSUP;
+	}
+	vb_user_pid = getpid();
 	raise_memlock();
 	ret = shmx__random(x->my_token, sizeof(x->my_token));
 	if (ret)

@@ -127,8 +127,14 @@ struct shmx_open_attr {
  *  -EUSERS        the node has no room for another member
  *  -EPROTO        the node speaks another protocol version
  *  -ENODEV        the transport or provider is not available on this machine
+ *  -ENOTSUP       (verbs) this process was forked from one that had already
+ *                 opened a verbs context: RDMA device contexts do not survive
+ *                 fork.  Fork first, or exec, then open.
  *  -ENOMEM        out of memory
  * Thread safety: may be called from any thread.
+ * Fork: a context belongs to the process that opened it.  Never use it in a
+ * forked child; with the ofi transport a child may open its own context as
+ * long as the parent held none open at the fork (a context has threads).
  */
 SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 			  struct shmx_ctx **ctx);
