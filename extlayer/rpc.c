@@ -86,6 +86,10 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 	case XPORT_OP_WRITE:
 	case XPORT_OP_ATOMIC:
 		shmx__op_complete(ctx, c->op_ctx, c->status);
+		/* The transport lost the connection (a flushed or failed
+		 * queue pair): nothing will complete on it again. */
+		if (c->status == -ECONNRESET)
+			shmx__ctx_fail(ctx, c->status);
 		break;
 	}
 }

@@ -29,6 +29,9 @@ struct close_after {
 	xport_peer_t peer;
 };
 
+/* How long shutdown waits for goodbyes in flight. */
+#define FINI_DRAIN_MS 500
+
 static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_AUTH] = handshake_auth,
 	[SHMX_OP_BYE] = handshake_bye,
@@ -53,6 +56,8 @@ static int outmsg_post(struct server *srv, struct outmsg *o)
 		ca->peer = o->peer;
 	}
 	ret = xport_send(srv->xp, o->peer, o->buf, o->len, ca);
+	if (!ret && ca)
+		srv->closing++;
 	if (ret) {
 		free(ca);
 		/* Could not send at all: still forget the peer. */
@@ -229,6 +234,7 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 		if (ca) {
 			xport_peer_remove(srv->xp, ca->peer);
 			free(ca);
+			srv->closing--;
 		}
 		if (c->status)
 			log_debug("send failed: %s", shmx__strerror(c->status));
@@ -353,7 +359,22 @@ int server_run(struct server *srv)
 
 void server_fini(struct server *srv)
 {
+	uint64_t give_up = shmx__now_ms() + FINI_DRAIN_MS;
+	struct xport_completion c[POLL_BATCH];
 	struct outmsg *o;
+
+	/* Last answers (goodbyes) still on the wire: let them complete. */
+	while (srv->closing && shmx__now_ms() < give_up) {
+		int n = xport_poll(srv->xp, c, POLL_BATCH);
+
+		if (n < 0)
+			break;
+		for (int i = 0; i < n; i++)
+			if (c[i].op == XPORT_OP_SEND)
+				handle_completion(srv, &c[i]);
+			else if (c[i].op == XPORT_OP_RECV && c[i].buf)
+				xport_recv_done(srv->xp, c[i].buf);
+	}
 
 	while ((o = srv->outq)) {
 		srv->outq = o->next;

@@ -39,6 +39,7 @@ struct server {
 
 	struct outmsg *outq, **outq_tail;
 	unsigned outq_len; /* bounded by OUTQ_MAX */
+	unsigned closing;  /* sends that end their peer, in flight */
 	uint64_t next_sweep_ms;
 	volatile sig_atomic_t *stop;
 };

@@ -48,22 +48,36 @@
 #define VB_INLINE 64
 #define VB_STASH 32
 #define VB_MAX_RMA (1u << 30)
+/*
+ * Local ACK timeout, 4.096 us * 2^14 = 67 ms, as perftest uses.  rdma_cm's
+ * own choice on RoCE (packet lifetime 16 + 1: 0.5 s) makes every lost packet
+ * a half-second stall.
+ */
+#define VB_ACK_TIMEOUT 14
 
 enum vb_op_kind { VB_RECV, VB_SEND, VB_READ, VB_WRITE, VB_ATOMIC };
 
 struct vb_op {
 	struct vb_op *next;
 	enum vb_op_kind kind;
+	unsigned conn; /* the connection a send-queue op was posted on */
 	void *user_ctx;
 	uint8_t *msg; /* send or receive buffer */
 };
 
+/*
+ * GONE: rdma_cm reported the peer gone; the queue pair is in the error
+ * state, flushing what was posted.  The slot is freed (queue pair
+ * destroyed) once every op posted on it has completed, so that no op (and
+ * no send buffer) is lost with it.
+ */
 enum vb_conn_state { VB_FREE = 0, VB_ACCEPTING, VB_CONNECTED, VB_GONE };
 
 struct vb_conn {
 	enum vb_conn_state state;
 	struct rdma_cm_id *id;
 	uint32_t qp_num;
+	unsigned inflight; /* send-queue ops posted, not yet completed */
 	uint8_t token[VB_TOKEN_LEN];
 };
 
@@ -276,6 +290,17 @@ static int qp_create(struct vb_xport *x, struct rdma_cm_id *id)
 	return 0;
 }
 
+/* Before connect or accept: our retransmission timer (best effort). */
+static void set_ack_timeout(struct rdma_cm_id *id)
+{
+	uint8_t t = VB_ACK_TIMEOUT;
+
+	if (rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &t,
+			    sizeof(t)))
+		log_debug("verbs: cannot set the ACK timeout: %s",
+			  strerror(errno));
+}
+
 static void conn_param(struct vb_xport *x, struct rdma_conn_param *p,
 		       const void *priv, uint8_t len)
 {
@@ -358,9 +383,11 @@ static int client_connect(struct vb_xport *x, const char *host_port)
 	}
 	c = conn_alloc(x, &peer);
 	c->id = id;
+	id->context = c;
 	c->qp_num = id->qp->qp_num;
 	memcpy(c->token, x->my_token, VB_TOKEN_LEN);
 	conn_param(x, &p, x->my_token, VB_TOKEN_LEN);
+	set_ack_timeout(id);
 	ret = rdma_connect(id, &p) ? -errno
 				   : cm_wait(x->ec, RDMA_CM_EVENT_ESTABLISHED,
 					     VB_CM_TIMEOUT_MS);
@@ -494,7 +521,24 @@ static void vb_close(struct xport *xp)
 	free(x);
 }
 
-/* Node side: accept, track and forget connections as rdma_cm reports. */
+/*
+ * The peer of @c is gone: move the queue pair to the error state (what was
+ * posted completes, flushed) and free the slot once nothing is in flight.
+ */
+static void conn_gone(struct vb_xport *x, struct vb_conn *c)
+{
+	if (c->state != VB_GONE) {
+		c->state = VB_GONE;
+		rdma_disconnect(c->id); /* the QP to the error state */
+	}
+	if (!c->inflight)
+		conn_free(x, c);
+}
+
+/*
+ * Accept (node), track and forget connections as rdma_cm reports; on a
+ * client, learn that the node disconnected us.
+ */
 static void cm_progress(struct vb_xport *x)
 {
 	struct rdma_conn_param p;
@@ -523,6 +567,7 @@ static void cm_progress(struct vb_xport *x)
 				       VB_TOKEN_LEN);
 				id->context = c;
 				conn_param(x, &p, NULL, 0);
+				set_ack_timeout(id);
 				bad = rdma_accept(id, &p) != 0;
 			}
 			rdma_ack_cm_event(ev);
@@ -538,11 +583,12 @@ static void cm_progress(struct vb_xport *x)
 			continue;
 		}
 		rdma_ack_cm_event(ev);
-		if (!c)
+		if (!c || c->state == VB_FREE)
 			continue;
 		switch (type) {
 		case RDMA_CM_EVENT_ESTABLISHED:
-			c->state = VB_CONNECTED;
+			if (c->state == VB_ACCEPTING)
+				c->state = VB_CONNECTED;
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
 		case RDMA_CM_EVENT_CONNECT_ERROR:
@@ -552,7 +598,7 @@ static void cm_progress(struct vb_xport *x)
 			log_debug("verbs: connection %u: %s",
 				  (unsigned)(c - x->conns),
 				  rdma_event_str(type));
-			conn_free(x, c);
+			conn_gone(x, c);
 			break;
 		default:
 			break;
@@ -766,7 +812,10 @@ static int post(struct vb_xport *x, xport_peer_t peer, struct vb_op *op,
 		ret = -ENOTCONN;
 	} else {
 		wr->wr_id = (uintptr_t)op;
+		op->conn = (unsigned)peer;
 		ret = -ibv_post_send(qp, wr, &bad);
+		if (!ret)
+			x->conns[peer].inflight++;
 	}
 	if (ret) {
 		if (op->kind == VB_SEND) {
@@ -912,6 +961,13 @@ static int complete(struct vb_xport *x, const struct ibv_wc *wc,
 	c->peer = XPORT_PEER_NONE;
 	c->status = status;
 	c->op_ctx = op->user_ctx;
+	if (op->kind != VB_RECV && op->conn < x->nconns) {
+		struct vb_conn *conn = &x->conns[op->conn];
+
+		if (conn->inflight && !--conn->inflight &&
+		    conn->state == VB_GONE)
+			conn_free(x, conn);
+	}
 	switch (op->kind) {
 	case VB_RECV:
 		if (status) {
@@ -949,8 +1005,7 @@ static int vb_poll(struct xport *xp, struct xport_completion *c, int max)
 	struct ibv_wc wc[16];
 	int n = 0;
 
-	if (x->listen_id)
-		cm_progress(x);
+	cm_progress(x);
 	while (x->nstash && n < max) {
 		n += complete(x, &x->stash[0], &c[n]);
 		memmove(x->stash, x->stash + 1,

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.c - real shmnode processes and client processes for the tests. */
+/*
+ * harness.c - real shmnode processes (here, or on another host through
+ * tests/rxe/node_agent) and client processes (fork + exec of this program)
+ * for the integration tests.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/parse.h"
 
 /* A loopback port nobody listens on right now. */
 static uint16_t free_port(void)
@@ -39,30 +45,154 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void print_log(const struct node_proc *n)
+/* --- remote mode: requests to tests/rxe/node_agent --------------------- */
+
+static const char *agent_addr(void)
 {
-	char line[512];
-	FILE *f = fopen(n->log, "r");
+	const char *a = getenv("SHMX_TEST_AGENT");
+
+	return a && *a ? a : NULL;
+}
+
+/*
+ * Send @req (one line) to the agent and read its answer into @buf (NUL
+ * terminated, up to @len - 1 bytes; a whole log for "log").  Returns the
+ * answer's length or -errno.  Bounded: 30 s of silence ends it.
+ */
+static int agent_call(const char *req, char *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	size_t got = 0;
+	uint16_t port;
+	int fd, ret;
+
+	if (shmx__parse_host_port(agent_addr(), 0, host, sizeof(host), &port) ||
+	    inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons(port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
+	    write(fd, "\n", 1) != 1) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 30000) != 1)
+			break;
+		if (got + 1 >= len) {
+			char sink[512];
+
+			n = read(fd, sink, sizeof(sink)); /* drop the rest */
+		} else {
+			n = read(fd, buf + got, len - 1 - got);
+			if (n > 0)
+				got += (size_t)n;
+		}
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+	buf[got] = 0;
+	return (int)got;
+}
+
+/* Copy a local file to the node's host; its path there into @remote. */
+static int agent_put_file(const char *local, char *remote, size_t len)
+{
+	static unsigned seq;
+	char req[4096], rep[512];
+	size_t off;
+	FILE *f = fopen(local, "rb");
+	int c;
 
 	if (!f)
-		return;
-	fprintf(stderr, "---- shmnode log %s ----\n", n->log);
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
+		return -errno;
+	off = (size_t)snprintf(req, sizeof(req), "file f%d-%u ", (int)getpid(),
+			       seq++);
+	while ((c = fgetc(f)) != EOF && off + 3 < sizeof(req))
+		off += (size_t)snprintf(req + off, sizeof(req) - off, "%02x",
+					c);
 	fclose(f);
+	if (agent_call(req, rep, sizeof(rep)) < 0 || strncmp(rep, "ok ", 3))
+		return -EIO;
+	rep[strcspn(rep, "\n")] = 0;
+	snprintf(remote, len, "%s", rep + 3);
+	return 0;
+}
+
+/* Remote: the node's exit status after up to @timeout_s, or -1. */
+static int agent_wait(pid_t pid, int timeout_s)
+{
+	char req[64], rep[64];
+
+	snprintf(req, sizeof(req), "wait %d %d", (int)pid, timeout_s);
+	if (agent_call(req, rep, sizeof(rep)) < 0 || strncmp(rep, "ok ", 3))
+		return -1;
+	return atoi(rep + 3);
+}
+
+static void agent_signal(pid_t pid, int sig)
+{
+	char req[64], rep[64];
+
+	snprintf(req, sizeof(req), "signal %d %d", (int)pid, sig);
+	agent_call(req, rep, sizeof(rep));
+}
+
+/* The node's log into a fresh buffer (free it), or NULL. */
+static char *node_log_text(const struct node_proc *n)
+{
+	size_t cap = 1 << 20, got;
+	char *buf = malloc(cap);
+	FILE *f;
+
+	if (!buf)
+		return NULL;
+	if (agent_addr()) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "log %d", (int)n->pid);
+		if (agent_call(req, buf, cap) < 0) {
+			free(buf);
+			return NULL;
+		}
+		return buf;
+	}
+	f = fopen(n->log, "r");
+	if (!f) {
+		free(buf);
+		return NULL;
+	}
+	got = fread(buf, 1, cap - 1, f);
+	buf[got] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void print_log(const struct node_proc *n)
+{
+	char *log = node_log_text(n);
+
+	if (!log)
+		return;
+	fprintf(stderr, "---- shmnode log (pid %d) ----\n%s", (int)n->pid, log);
+	free(log);
 }
 
 int node_log_contains(const struct node_proc *n, const char *needle)
 {
-	char line[1024];
-	int found = 0;
-	FILE *f = fopen(n->log, "r");
+	char *log = node_log_text(n);
+	int found = log && strstr(log, needle) != NULL;
 
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	fclose(f);
+	free(log);
 	return found;
 }
 
@@ -82,14 +212,104 @@ int client_open(const struct node_proc *n, const char *name, int timeout_ms,
 	return shmx_open(&attr, ctx);
 }
 
+/* Ready when a client can join; give up after 10 s.  0 or -errno. */
+static int node_wait_ready(struct node_proc *n)
+{
+	struct shmx_ctx *ctx;
+
+	for (int i = 0; i < 100; i++) {
+		if (agent_addr() ? agent_wait(n->pid, 0) >= 0
+				 : waitpid(n->pid, NULL, WNOHANG) == n->pid) {
+			print_log(n);
+			n->pid = 0;
+			return -ECHILD;
+		}
+		if (!client_open(n, "harness-probe", 1000, &ctx)) {
+			shmx_close(ctx);
+			return 0;
+		}
+		sleep_ms(100);
+	}
+	print_log(n);
+	node_kill(n);
+	return -ETIMEDOUT;
+}
+
+/*
+ * " --transport T --provider P" from SHMEXT_TRANSPORT and SHMEXT_PROVIDER,
+ * so that the node speaks what this program's clients will; into @buf,
+ * returns the length (snprintf-like).
+ */
+static int transport_args(char *buf, size_t len)
+{
+	const char *t = getenv("SHMEXT_TRANSPORT");
+	const char *p = getenv("SHMEXT_PROVIDER");
+	int n = 0;
+
+	buf[0] = 0;
+	if (t && *t)
+		n += snprintf(buf, len, " --transport %s", t);
+	if (p && *p && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " --provider %s", p);
+	return n;
+}
+
+/* Remote: ask the agent to start shmnode with @args (key files copied). */
+static int node_start_remote(struct node_proc *n, const char *const *args)
+{
+	char req[4096], rep[256], host[64], path[256];
+	const char *key = getenv("SHMX_TEST_KEY_FILE");
+	size_t off = (size_t)snprintf(req, sizeof(req), "start");
+	int have_key = 0, port, pid;
+	uint16_t p16;
+
+	for (int i = 0; args && args[i]; i++) {
+		const char *a = args[i];
+
+		if (!strcmp(a, "--key-file") && args[i + 1]) {
+			if (agent_put_file(args[i + 1], path, sizeof(path)))
+				return -EIO;
+			off += (size_t)snprintf(req + off, sizeof(req) - off,
+						" --key-file %s", path);
+			have_key = 1;
+			i++;
+			continue;
+		}
+		off += (size_t)snprintf(req + off, sizeof(req) - off, " %s", a);
+	}
+	off += (size_t)transport_args(req + off, sizeof(req) - off);
+	/* Without a key, a node refuses every client that is not local. */
+	if (!have_key && key) {
+		if (agent_put_file(key, path, sizeof(path)))
+			return -EIO;
+		off += (size_t)snprintf(req + off, sizeof(req) - off,
+					" --key-file %s", path);
+	}
+	if (off >= sizeof(req))
+		return -E2BIG;
+	if (agent_call(req, rep, sizeof(rep)) < 0 ||
+	    sscanf(rep, "ok %d %d", &port, &pid) != 2) {
+		fprintf(stderr, "node agent: %s", rep);
+		return -EIO;
+	}
+	shmx__parse_host_port(agent_addr(), 0, host, sizeof(host), &p16);
+	n->pid = pid;
+	n->port = (uint16_t)port;
+	snprintf(n->addr, sizeof(n->addr), "%s:%u", host, n->port);
+	return 0;
+}
+
 int node_start(struct node_proc *n, const char *const *args)
 {
 	const char *bin = getenv("SHMX_SHMNODE");
 	const char *argv[64];
-	struct shmx_ctx *ctx;
-	int argc = 0, fd, ret = -ETIMEDOUT;
+	int argc = 0, fd, ret;
 
 	memset(n, 0, sizeof(*n));
+	if (agent_addr()) {
+		ret = node_start_remote(n, args);
+		return ret ? ret : node_wait_ready(n);
+	}
 	if (!bin)
 		bin = "shmnode";
 	n->port = free_port();
@@ -101,6 +321,14 @@ int node_start(struct node_proc *n, const char *const *args)
 	argv[argc++] = bin;
 	argv[argc++] = "--listen";
 	argv[argc++] = n->addr;
+	if (getenv("SHMEXT_TRANSPORT") && *getenv("SHMEXT_TRANSPORT")) {
+		argv[argc++] = "--transport";
+		argv[argc++] = getenv("SHMEXT_TRANSPORT");
+	}
+	if (getenv("SHMEXT_PROVIDER") && *getenv("SHMEXT_PROVIDER")) {
+		argv[argc++] = "--provider";
+		argv[argc++] = getenv("SHMEXT_PROVIDER");
+	}
 	for (int i = 0; args && args[i] && argc < 62; i++)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
@@ -118,23 +346,7 @@ int node_start(struct node_proc *n, const char *const *args)
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
-	/* Ready when a client can join; give up after 10 s. */
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
-			n->pid = 0;
-			ret = -ECHILD;
-			break;
-		}
-		if (!client_open(n, "harness-probe", 1000, &ctx)) {
-			shmx_close(ctx);
-			return 0;
-		}
-		sleep_ms(100);
-	}
-	print_log(n);
-	if (n->pid)
-		node_kill(n);
-	return ret;
+	return node_wait_ready(n);
 }
 
 int reap(pid_t pid, int timeout_s)
@@ -160,17 +372,26 @@ int node_stop(struct node_proc *n)
 
 	if (n->pid <= 0)
 		return -1;
-	kill(n->pid, SIGTERM);
-	status = reap(n->pid, 5);
-	if (status < 0) {
-		kill(n->pid, SIGKILL);
-		waitpid(n->pid, NULL, 0);
+	if (agent_addr()) {
+		agent_signal(n->pid, SIGTERM);
+		status = agent_wait(n->pid, 5);
+		if (status < 0) {
+			agent_signal(n->pid, SIGKILL);
+			agent_wait(n->pid, 5);
+		}
+	} else {
+		kill(n->pid, SIGTERM);
+		status = reap(n->pid, 5);
+		if (status < 0) {
+			kill(n->pid, SIGKILL);
+			waitpid(n->pid, NULL, 0);
+		}
 	}
-	n->pid = 0;
 	if (status != 0)
 		print_log(n);
-	else
+	else if (!agent_addr())
 		unlink(n->log);
+	n->pid = 0;
 	return status;
 }
 
@@ -178,22 +399,74 @@ void node_kill(struct node_proc *n)
 {
 	if (n->pid <= 0)
 		return;
-	kill(n->pid, SIGKILL);
-	waitpid(n->pid, NULL, 0);
+	if (agent_addr()) {
+		agent_signal(n->pid, SIGKILL);
+		agent_wait(n->pid, 5);
+	} else {
+		kill(n->pid, SIGKILL);
+		waitpid(n->pid, NULL, 0);
+	}
 	n->pid = 0;
 }
 
-pid_t spawn_client(int (*fn)(int index, void *arg), int index, void *arg)
-{
-	pid_t pid = fork();
+/*
+ * Client processes: fork, then exec this program again with the request
+ * in SHMX_HARNESS_CHILD ("FN INDEX HASNODE PID PORT ADDR"; FN is the
+ * function's distance from spawn_client, the same in every run of one
+ * binary).  child_main runs before main, does the work and exits.
+ */
+#define CHILD_ENV "SHMX_HARNESS_CHILD"
 
-	if (pid == 0)
-		_exit(fn(index, arg) ? 1 : 0);
+typedef int (*client_fn)(int index, void *arg);
+
+__attribute__((constructor)) static void child_main(void)
+{
+	const char *req = getenv(CHILD_ENV);
+	struct node_proc n = { 0 };
+	long long off;
+	int index, has_node, pid, port, ret;
+	client_fn fn;
+
+	if (!req)
+		return;
+	if (sscanf(req, "%lld %d %d %d %d %63s", &off, &index, &has_node, &pid,
+		   &port, n.addr) != 6) {
+		fprintf(stderr, "harness: bad %s: %s\n", CHILD_ENV, req);
+		_exit(126);
+	}
+	unsetenv(CHILD_ENV);
+	n.pid = pid;
+	n.port = (uint16_t)port;
+	fn = (client_fn)(uintptr_t)((uintptr_t)spawn_client + (uintptr_t)off);
+	ret = fn(index, has_node ? &n : NULL);
+	fflush(NULL);
+	_exit(ret ? 1 : 0);
+}
+
+pid_t spawn_client(int (*fn)(int index, void *arg), int index,
+		   const struct node_proc *arg)
+{
+	long long off = (long long)((uintptr_t)fn - (uintptr_t)spawn_client);
+	char req[256];
+	pid_t pid;
+
+	snprintf(req, sizeof(req), "%lld %d %d %d %u %s", off, index,
+		 arg != NULL, arg ? (int)arg->pid : 0, arg ? arg->port : 0,
+		 arg && arg->addr[0] ? arg->addr : "-");
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		setenv(CHILD_ENV, req, 1);
+		execl("/proc/self/exe", "harness-client", (char *)NULL);
+		fprintf(stderr, "harness: exec /proc/self/exe: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
 	return pid;
 }
 
-int run_clients(int count, int (*fn)(int index, void *arg), void *arg,
-		int timeout_s)
+int run_clients(int count, int (*fn)(int index, void *arg),
+		const struct node_proc *arg, int timeout_s)
 {
 	pid_t pids[64];
 	int failed = 0;

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * harness.h - what integration tests share: start a real shmnode on a free
- * loopback port, open client contexts against it, run client processes, and
- * stop or kill the node.  Every wait is bounded.
+ * port, open client contexts against it, run client processes, and stop or
+ * kill the node.  Every wait is bounded.
+ *
+ * Local mode (default): shmnode runs here, on loopback.
+ * Remote mode (SHMX_TEST_AGENT=IP:PORT set; the multi-host tests in
+ * tests/rxe): shmnode runs on another host, started and stopped there by
+ * tests/rxe/node_agent; SHMX_TEST_KEY_FILE names the key every node is
+ * given unless the test gives its own (key files the test names are copied
+ * to the node's host).  The transport comes from SHMEXT_TRANSPORT and
+ * SHMEXT_PROVIDER in both modes.
  */
 #ifndef SHMX_TEST_HARNESS_H
 #define SHMX_TEST_HARNESS_H
@@ -14,10 +22,10 @@
 #include "shmext/shmext.h"
 
 struct node_proc {
-	pid_t pid;
+	pid_t pid; /* on the node's host in remote mode */
 	uint16_t port;
-	char addr[64];	    /* "127.0.0.1:PORT" */
-	char log[PATH_MAX]; /* shmnode's stderr */
+	char addr[64];	    /* "HOST:PORT" */
+	char log[PATH_MAX]; /* shmnode's stderr (local mode) */
 };
 
 /*
@@ -38,19 +46,23 @@ int client_open(const struct node_proc *n, const char *name, int timeout_ms,
 		struct shmx_ctx **ctx);
 
 /*
- * Client processes are forked: call these only while this process holds no
- * open context (a context has threads, and a fork with threads running can
- * inherit a lock held by one of them).
+ * Client processes are forked and exec this same program again, which runs
+ * @fn(index, arg) before main and exits with its return (0 = success): a
+ * child never inherits the parent's contexts or RDMA device handles.  So
+ * @fn sees none of the parent's state: @arg must be NULL or a node_proc
+ * (copied to the child), and @index is the one integer it gets (a file
+ * descriptor the child inherits, for instance).
  *
- * Fork @count processes running @fn(index, arg); each exits with fn's return
- * (0 = success).  Waits up to @timeout_s for all.  Returns how many failed
- * (a process still running at the deadline is killed and counts).
+ * Fork @count processes running @fn(index, arg), index 0..count-1.  Waits up
+ * to @timeout_s for all.  Returns how many failed (a process still running
+ * at the deadline is killed and counts).
  */
-int run_clients(int count, int (*fn)(int index, void *arg), void *arg,
-		int timeout_s);
+int run_clients(int count, int (*fn)(int index, void *arg),
+		const struct node_proc *arg, int timeout_s);
 
-/* Fork one process running @fn; returns its pid (to kill or reap). */
-pid_t spawn_client(int (*fn)(int index, void *arg), int index, void *arg);
+/* Start one process running @fn; returns its pid (to kill or reap). */
+pid_t spawn_client(int (*fn)(int index, void *arg), int index,
+		   const struct node_proc *arg);
 /* Wait for @pid up to @timeout_s; its exit status, or -1. */
 int reap(pid_t pid, int timeout_s);
 

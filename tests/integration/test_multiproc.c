@@ -62,13 +62,14 @@ static int barrier(struct shmx_ctx *ctx, uint64_t target)
 
 static int disjoint_client(int me, void *arg)
 {
+	const struct node_proc *n = arg;
 	uint8_t *buf = malloc(SLOT);
 	struct shmx_ctx *ctx;
 	char name[32];
 	int bad = 0;
 
 	snprintf(name, sizeof(name), "writer-%d", me);
-	if (!buf || client_open(&node, name, 0, &ctx))
+	if (!buf || client_open(n, name, 0, &ctx))
 		return 1;
 	for (size_t i = 0; i < SLOT; i++)
 		buf[i] = pattern(me, i);
@@ -88,8 +89,7 @@ static int disjoint_client(int me, void *arg)
 	return bad != 0;
 }
 
-/* Write one word with a short-lived context: the parent must hold no open
- * context (and so no threads) when it forks its clients. */
+/* Write one word with a short-lived context. */
 static void put_word(shmx_gaddr_t at, uint64_t v)
 {
 	struct shmx_ctx *ctx;
@@ -102,17 +102,18 @@ static void put_word(shmx_gaddr_t at, uint64_t v)
 static void test_disjoint_ranges(void **state)
 {
 	put_word(BARRIER, 0);
-	assert_int_equal(run_clients(NPROC, disjoint_client, NULL, 60), 0);
+	assert_int_equal(run_clients(NPROC, disjoint_client, &node, 60), 0);
 }
 
 static int fadd_client(int me, void *arg)
 {
+	const struct node_proc *n = arg;
 	struct shmx_ctx *ctx;
 	uint64_t old, last = 0;
 	char name[32];
 
 	snprintf(name, sizeof(name), "adder-%d", me);
-	if (client_open(&node, name, 0, &ctx))
+	if (client_open(n, name, 0, &ctx))
 		return 1;
 	for (int i = 0; i < FADDS; i++) {
 		if (shmx_fadd64(ctx, COUNTER, 1, &old))
@@ -131,7 +132,7 @@ static void test_fadd_total_is_exact(void **state)
 	uint64_t v = 0;
 
 	put_word(COUNTER, 0);
-	assert_int_equal(run_clients(NPROC, fadd_client, NULL, 120), 0);
+	assert_int_equal(run_clients(NPROC, fadd_client, &node, 120), 0);
 	assert_int_equal(client_open(&node, "check", 0, &ctx), 0);
 	assert_int_equal(shmx_read(ctx, COUNTER, &v, 8), 0);
 	assert_int_equal(v, (uint64_t)NPROC * FADDS);

@@ -30,6 +30,8 @@
 #   -m, --mem MIB           memory per VM (default 1024)
 #   -c, --cpus N            vCPUs per VM (default 1)
 #   -a, --append ARGS       extra guest kernel command line arguments
+#   -e, --env FILE          a file of VAR=value lines (a host path outside
+#                           /tmp) that scripts find as $SHMX_ENV
 #   -l, --link tcp|udp      how qemu carries a link (default udp): udp =
 #                           -netdev socket,udp=127.0.0.1:P,localaddr=127.0.0.1:Q
 #                           (two ports per link); tcp = listen=/connect=
@@ -53,7 +55,7 @@ usage() {
 	exit 2
 }
 
-nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0
+nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0 envfile=
 declare -A script=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
 	-m | --mem) mem=$2; shift 2 ;;
 	-c | --cpus) cpus=$2; shift 2 ;;
 	-a | --append) extra=$2; shift 2 ;;
+	-e | --env) envfile=$(realpath -e "$2") || { echo "cluster: no such file: $2" >&2; exit 2; }; shift 2 ;;
 	-l | --link) link=$2; shift 2 ;;
 	-p | --port-base) port_base=$2; shift 2 ;;
 	-q | --quiet) quiet=1; shift ;;
@@ -136,6 +139,29 @@ if [ -z "$port_base" ]; then
 	done
 fi
 
+# qemu's socket netdevs use the host's default receive buffer (208 KiB):
+# a burst of rxe packets (a 1 MiB RDMA READ is 1024 of them) overflows it,
+# and every loss costs a retransmission timeout (measured: 1 MiB reads at
+# 1.4 MB/s, 37 MB/s with 16 MiB buffers).  Raise it for the run, if we may.
+rmem_saved=
+raise_rmem() {
+	local d m want=16777216
+	d=$(sysctl -n net.core.rmem_default 2>/dev/null) || return 0
+	m=$(sysctl -n net.core.rmem_max 2>/dev/null) || return 0
+	[ "$d" -lt $want ] || return 0
+	if sysctl -q -w net.core.rmem_default=$want net.core.rmem_max=$((m > want ? m : want)) 2>/dev/null; then
+		rmem_saved="$d $m"
+		echo "cluster: net.core.rmem_default $d -> $want for the run"
+	else
+		echo "cluster: cannot raise net.core.rmem_default ($d): expect packet loss on large transfers" >&2
+	fi
+}
+restore_rmem() {
+	[ -n "$rmem_saved" ] || return 0
+	sysctl -q -w net.core.rmem_default="${rmem_saved% *}" net.core.rmem_max="${rmem_saved#* }" 2>/dev/null || true
+	rmem_saved=
+}
+
 declare -A pid=() qrc=() started=()
 # shellcheck disable=SC2317 # (called from the trap)
 cleanup() {
@@ -146,6 +172,7 @@ cleanup() {
 	for p in "${pid[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	restore_rmem
 	return 0
 }
 trap cleanup EXIT
@@ -190,6 +217,7 @@ start_vm() { # NAME INDEX
 	fi
 	local append="console=ttyS0 panic=-1 quiet shmx.name=$n shmx.ip=$ips shmx.timeout=$guest_timeout"
 	[ -z "${script[$n]:-}" ] || append+=" shmx.run=${script[$n]}"
+	[ -z "$envfile" ] || append+=" shmx.env=$envfile"
 	# The node bridges the compute VMs: it stays up until they are done.
 	[ "$n" != node ] || [ "$nvms" -lt 2 ] || append+=" shmx.hold=1"
 	[ -z "$extra" ] || append+=" $extra"
@@ -210,6 +238,7 @@ start_vm() { # NAME INDEX
 t0=$SECONDS
 deadline=$((SECONDS + timeout))
 echo "cluster: $nvms VM(s), links over $link 127.0.0.1:$port_base..$((port_base + nports - 1)), results in $out"
+raise_rmem
 start_vm node 0
 # tcp: the compute VMs connect to the node's sockets: wait until qemu listens.
 if [ "$link" = tcp ] && [ "$nvms" -gt 1 ]; then

@@ -23,7 +23,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/null >/dev/console 2>&1
 
-name=guest run='' ips='' timeout=600 hold=0
+name=guest run='' ips='' timeout=600 hold=0 envfile=
 # shellcheck disable=SC2013 # words, indeed
 for w in $(cat /proc/cmdline); do
 	case $w in
@@ -32,6 +32,7 @@ for w in $(cat /proc/cmdline); do
 	shmx.ip=*) ips=${w#shmx.ip=} ;;
 	shmx.timeout=*) timeout=${w#shmx.timeout=} ;;
 	shmx.hold=*) hold=${w#shmx.hold=} ;;
+	shmx.env=*) envfile=${w#shmx.env=} ;;
 	esac
 done
 
@@ -129,7 +130,7 @@ ulimit -l unlimited || log "ulimit -l unlimited failed"
 # From here on, tools come from the host root (rdma-core, iproute2, perftest).
 inroot() {
 	chroot /newroot /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/shmx/bin \
-		HOME=/root TERM=dumb LANG=C.UTF-8 SHMX_NAME="$name" SHMX_OUT=/run/shmx/out SHMX_IP="${ips%/*}" SHMX_NODE_IP=10.77.1.1 "$@"
+		HOME=/root TERM=dumb LANG=C.UTF-8 SHMX_NAME="$name" SHMX_OUT=/run/shmx/out SHMX_IP="${ips%/*}" SHMX_NODE_IP=10.77.1.1 SHMX_ENV="$envfile" "$@"
 }
 inroot rdma link add rxe0 type rxe netdev "$dev" || fatal 126 "rdma link add rxe0 ($dev) failed"
 # The port becomes ACTIVE once the link has carrier; wait a little for that.
