@@ -234,6 +234,9 @@ static void heartbeat_stop(struct shmx_ctx *ctx)
 static void ctx_free(struct shmx_ctx *ctx)
 {
 	if (ctx->xp) {
+		/* Operations still in flight (a timed-out call) must not
+		 * write into buffers freed below. */
+		ctx->xp->ops->shutdown(ctx->xp);
 		shmx__data_release(ctx);
 		ctx->xp->ops->close(ctx->xp);
 	}

@@ -205,6 +205,27 @@ static int split_host_port(const char *hp, char *host, size_t hlen, char *port,
 	return 0;
 }
 
+/*
+ * Providers known to be wrong here.  libfabric before 2.2.0: the verbs
+ * provider's compare-and-swap on its own (MSG) endpoints sends the address
+ * of the operands instead of their values, so a compare-swap silently
+ * compares garbage.  verbs;ofi_rxm does not take that path.  0 or -ENOTSUP.
+ */
+static int check_provider(const char *prov)
+{
+	uint32_t v = fi_version();
+
+	if (!strcmp(prov, "verbs") && v < FI_VERSION(2, 2)) {
+		log_error("ofi: libfabric %u.%u's verbs provider corrupts "
+			  "compare-and-swap on its own endpoints (fixed in "
+			  "libfabric 2.2.0): use the provider 'verbs;ofi_rxm', "
+			  "or the transport 'verbs'",
+			  FI_MAJOR(v), FI_MINOR(v));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 {
 	struct fi_cq_attr cq_attr = { .format = FI_CQ_FORMAT_DATA };
@@ -219,6 +240,9 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 	prov = attr->provider ? attr->provider : getenv("SHMEXT_PROVIDER");
 	if (!prov || !*prov)
 		prov = OFI_DEFAULT_PROVIDER;
+	ret = check_provider(prov);
+	if (ret)
+		return ret;
 	if (attr->bind) {
 		if (split_host_port(attr->bind, host, sizeof(host), port,
 				    sizeof(port)))
@@ -363,6 +387,15 @@ static void close_fid(struct fid *fid)
 {
 	if (fid)
 		fi_close(fid);
+}
+
+/* Closing the endpoint ends (or finishes) what is in flight on it. */
+static void ofi_shutdown(struct xport *xp)
+{
+	struct ofi_xport *x = to_ofi(xp);
+
+	close_fid(x->ep ? &x->ep->fid : NULL);
+	x->ep = NULL;
 }
 
 static void ofi_close(struct xport *xp)
@@ -847,6 +880,7 @@ const struct xport_ops shmx__xport_ofi_ops = {
 	.name = "ofi",
 	.open = ofi_open,
 	.close = ofi_close,
+	.shutdown = ofi_shutdown,
 	.getname = ofi_getname,
 	.resolve = ofi_resolve,
 	.peer_insert = ofi_peer_insert,

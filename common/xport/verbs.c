@@ -606,6 +606,18 @@ static void cm_progress(struct vb_xport *x)
 	}
 }
 
+/* Queue pairs to the error state: the NIC stops touching our memory. */
+static void vb_shutdown(struct xport *xp)
+{
+	struct vb_xport *x = to_vb(xp);
+	struct ibv_qp_attr qa = { .qp_state = IBV_QPS_ERR };
+
+	for (unsigned i = 0; i < x->nconns; i++)
+		if (x->conns[i].state != VB_FREE && x->conns[i].id &&
+		    x->conns[i].id->qp)
+			ibv_modify_qp(x->conns[i].id->qp, &qa, IBV_QP_STATE);
+}
+
 static int vb_getname(struct xport *xp, void *addr, size_t *len)
 {
 	if (*len < VB_TOKEN_LEN)
@@ -1072,6 +1084,7 @@ const struct xport_ops shmx__xport_verbs_ops = {
 	.name = "verbs",
 	.open = vb_open,
 	.close = vb_close,
+	.shutdown = vb_shutdown,
 	.getname = vb_getname,
 	.resolve = vb_resolve,
 	.peer_insert = vb_peer_insert,

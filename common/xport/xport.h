@@ -104,6 +104,12 @@ struct xport_ops {
 	const char *name;
 	int (*open)(const struct xport_attr *attr, struct xport **xp);
 	void (*close)(struct xport *xp);
+	/*
+	 * Stop all traffic before close: after it returns, no operation in
+	 * flight touches memory any more (its buffers may be freed).  Only
+	 * close() may follow.
+	 */
+	void (*shutdown)(struct xport *xp);
 	/* This endpoint's address, for a peer to xport_peer_insert(). */
 	int (*getname)(struct xport *xp, void *addr, size_t *len);
 	/* Peer for "HOST:PORT". */

@@ -212,9 +212,15 @@ int client_open(const struct node_proc *n, const char *name, int timeout_ms,
 	return shmx_open(&attr, ctx);
 }
 
-/* Ready when a client can join; give up after 10 s.  0 or -errno. */
+/*
+ * Ready when a client can join; give up after about 10 s (remote: 30 s, and
+ * each probe waits longer, so that no probe gives up on a connection still
+ * being set up: libfabric 1.17's verbs;ofi_rxm has crashed a node that saw
+ * such connections abandoned).  0 or -errno.
+ */
 static int node_wait_ready(struct node_proc *n)
 {
+	int probe_ms = agent_addr() ? 5000 : 1000;
 	struct shmx_ctx *ctx;
 
 	for (int i = 0; i < 100; i++) {
@@ -224,7 +230,7 @@ static int node_wait_ready(struct node_proc *n)
 			n->pid = 0;
 			return -ECHILD;
 		}
-		if (!client_open(n, "harness-probe", 1000, &ctx)) {
+		if (!client_open(n, "harness-probe", probe_ms, &ctx)) {
 			shmx_close(ctx);
 			return 0;
 		}
