@@ -151,6 +151,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		jw_u64(&w, "self", info.self);
 		jw_str(&w, "transport", info.transport);
 		jw_str(&w, "provider", info.provider);
+		jw_str(&w, "transport_reason", info.transport_reason);
 		jw_u64(&w, "protocol_version", info.protocol_version);
 		jw_str(&w, "node_version", info.node_version);
 		jw_bool(&w, "authenticated", info.authenticated);
@@ -167,8 +168,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		       out_bytes(info.region_size, size, sizeof(size)),
 		       (unsigned long long)info.region_size);
 		printf("my node id:    %u\n", info.self);
-		printf("transport:     %s, provider %s\n", info.transport,
-		       info.provider);
+		printf("transport:     %s, provider %s (%s)\n", info.transport,
+		       info.provider, info.transport_reason);
 		printf("protocol:      version %u\n", info.protocol_version);
 		printf("shmnode:       version %s\n", info.node_version);
 		printf("authenticated: %s\n",

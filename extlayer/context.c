@@ -53,7 +53,7 @@ static int settings_get(const struct shmx_open_attr *attr, struct settings *s)
 		       "SHMEXT_NODE", SHMX_DEFAULT_NODE);
 	s->transport =
 		pick(attr, SHMX_OPEN_ATTR_TRANSPORT,
-		     attr ? attr->transport : NULL, "SHMEXT_TRANSPORT", "ofi");
+		     attr ? attr->transport : NULL, "SHMEXT_TRANSPORT", "auto");
 	s->provider = pick(attr, SHMX_OPEN_ATTR_PROVIDER,
 			   attr ? attr->provider : NULL, "SHMEXT_PROVIDER",
 			   SHMX_DEFAULT_PROVIDER);
@@ -248,7 +248,6 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 			  struct shmx_ctx **out)
 {
 	struct xport_attr xattr = { 0 };
-	const struct xport_ops *ops;
 	struct shmx_key key, *keyp = NULL;
 	struct settings s = { 0 };
 	struct shmx_ctx *ctx;
@@ -265,8 +264,7 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 				    sizeof(host), &port);
 	if (ret)
 		return -EINVAL;
-	ops = shmx__xport_find(s.transport);
-	if (!ops)
+	if (!shmx__xport_name_ok(s.transport))
 		return -ENODEV;
 	if (s.key_file) {
 		ret = shmx__key_load(s.key_file, &key, &loose);
@@ -287,16 +285,18 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 	ctx->timeout_ms = s.timeout_ms;
 	ctx->node = XPORT_PEER_NONE;
 	shmx__strlcpy(ctx->name, s.name, sizeof(ctx->name));
-	shmx__strlcpy(ctx->transport, ops->name, sizeof(ctx->transport));
 	snprintf(ctx->node_addr, sizeof(ctx->node_addr), "%s", s.node);
 
 	xattr.provider = s.provider;
 	xattr.connect = s.node;
-	ret = ops->open(&xattr, &ctx->xp);
+	ret = shmx__xport_open(s.transport, &xattr, &ctx->xp,
+			       ctx->transport_why, sizeof(ctx->transport_why));
 	if (ret) {
 		ctx->xp = NULL;
 		goto out_free_ctx;
 	}
+	shmx__strlcpy(ctx->transport, ctx->xp->ops->name,
+		      sizeof(ctx->transport));
 	ret = xport_resolve(ctx->xp, s.node, &ctx->node);
 	if (ret) {
 		ret = ret == -ENODEV ? ret : -EINVAL;

@@ -75,6 +75,7 @@ struct shmx_ctx {
 	char node_addr[128];
 	char name[SHMX_NAME_MAX];
 	char transport[16];
+	char transport_why[160]; /* how it was chosen (shmx_info) */
 	char node_version[SHMX_VERSION_STR_MAX];
 
 	/* Guarded by lock. */

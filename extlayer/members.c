@@ -113,6 +113,8 @@ SHMX_EXPORT int shmx_info(struct shmx_ctx *ctx, struct shmx_info *info)
 	info->authenticated = (uint32_t)ctx->authenticated;
 	shmx__strlcpy(info->node, ctx->node_addr, sizeof(info->node));
 	shmx__strlcpy(info->transport, ctx->transport, sizeof(info->transport));
+	shmx__strlcpy(info->transport_reason, ctx->transport_why,
+		      sizeof(info->transport_reason));
 	shmx__strlcpy(info->provider, ctx->xp->caps.provider,
 		      sizeof(info->provider));
 	shmx__strlcpy(info->node_version, rep.u.info.version,

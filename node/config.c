@@ -19,7 +19,7 @@ void node_config_defaults(struct node_config *cfg)
 	cfg->size = NODE_DEFAULT_SIZE;
 	snprintf(cfg->provider, sizeof(cfg->provider), "%s",
 		 SHMX_DEFAULT_PROVIDER);
-	snprintf(cfg->transport, sizeof(cfg->transport), "ofi");
+	snprintf(cfg->transport, sizeof(cfg->transport), "auto");
 	cfg->max_members = NODE_DEFAULT_MAX_MEMBERS;
 	cfg->client_timeout_ms = NODE_DEFAULT_CLIENT_TIMEOUT_MS;
 	cfg->heartbeat_ms = NODE_DEFAULT_HEARTBEAT_MS;
@@ -86,11 +86,12 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		return set_str(cfg->provider, sizeof(cfg->provider), key, value,
 			       err, errlen);
 	if (!strcmp(key, "transport")) {
-		if (!shmx__xport_find(value)) {
-			snprintf(err, errlen,
-				 "transport: '%s' is not built in (ofi%s)",
-				 value,
-				 shmx__xport_find("verbs") ? ", verbs" : "");
+		if (!shmx__xport_name_ok(value)) {
+			snprintf(
+				err, errlen,
+				"transport: '%s' is not built in (auto, ofi%s)",
+				value,
+				shmx__xport_find("verbs") ? ", verbs" : "");
 			return -EINVAL;
 		}
 		return set_str(cfg->transport, sizeof(cfg->transport), key,

@@ -20,7 +20,7 @@ struct node_config {
 	uint64_t size;		 /* region bytes */
 	char key_file[PATH_MAX]; /* "" = no key: loopback clients only */
 	char provider[64];	 /* libfabric provider */
-	char transport[16];	 /* "ofi" */
+	char transport[16];	 /* "auto", "ofi", "verbs" */
 	uint32_t max_members;
 	uint32_t client_timeout_ms; /* silent this long = gone */
 	uint32_t heartbeat_ms;	    /* clients ping this often */

@@ -39,7 +39,12 @@ static void usage(FILE *out)
 		"                             only loopback clients are "
 		"accepted\n"
 		"  -p, --provider NAME        libfabric provider (default %s)\n"
-		"  -t, --transport NAME       transport backend (default ofi)\n"
+		"  -t, --transport NAME       auto, verbs or ofi (default "
+		"auto:\n"
+		"                             verbs when an RDMA device is "
+		"active\n"
+		"                             and serves the address, else "
+		"ofi)\n"
 		"      --max-members N        member slots (default %d)\n"
 		"      --client-timeout MS    a silent client is gone after "
 		"this (default %d)\n"
@@ -149,11 +154,12 @@ int main(int argc, char **argv)
 	ret = server_init(&srv, &cfg, &stop_flag);
 	if (ret)
 		return 1;
-	log_info("shmnode %d.%d.%d serving %llu bytes on %s (%s, provider %s), "
-		 "up to %u members, client timeout %u ms",
+	log_info("shmnode %d.%d.%d serving %llu bytes on %s (%s, provider %s; "
+		 "%s), up to %u members, client timeout %u ms",
 		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH,
-		 (unsigned long long)srv.region_size, cfg.listen, cfg.transport,
-		 srv.xp->caps.provider, cfg.max_members, cfg.client_timeout_ms);
+		 (unsigned long long)srv.region_size, cfg.listen,
+		 srv.xp->ops->name, srv.xp->caps.provider, srv.transport_why,
+		 cfg.max_members, cfg.client_timeout_ms);
 	if (!srv.have_key)
 		log_warn("no key file: accepting loopback clients only");
 	ret = server_run(&srv);

@@ -248,7 +248,6 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 int server_init(struct server *srv, const struct node_config *cfg,
 		volatile sig_atomic_t *stop)
 {
-	const struct xport_ops *ops;
 	struct xport_attr xattr = { 0 };
 	int ret, loose = 0;
 
@@ -275,22 +274,18 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	if (ret)
 		goto out_wipe_key;
 
-	ops = shmx__xport_find(cfg->transport);
-	if (!ops) {
-		log_error("transport %s is not built in", cfg->transport);
-		ret = -ENODEV;
-		goto out_registry;
-	}
 	xattr.provider = cfg->provider;
 	xattr.bind = cfg->listen;
 	xattr.passive = 1;
-	ret = ops->open(&xattr, &srv->xp);
+	ret = shmx__xport_open(cfg->transport, &xattr, &srv->xp,
+			       srv->transport_why, sizeof(srv->transport_why));
 	if (ret) {
-		log_error("cannot listen on %s with %s%s%s: %s", cfg->listen,
-			  cfg->transport,
-			  strcmp(cfg->transport, "ofi") ? "" : ", provider ",
-			  strcmp(cfg->transport, "ofi") ? "" : cfg->provider,
-			  shmx__strerror(ret));
+		log_error("cannot listen on %s with transport %s%s%s: %s",
+			  cfg->listen, cfg->transport,
+			  strcmp(cfg->transport, "verbs") ? ", provider " : "",
+			  strcmp(cfg->transport, "verbs") ? cfg->provider : "",
+			  ret == -EADDRINUSE ? "address already in use"
+					     : shmx__strerror(ret));
 		goto out_registry;
 	}
 

@@ -38,8 +38,9 @@ struct server {
 	shmx_gaddr_t root;
 
 	struct outmsg *outq, **outq_tail;
-	unsigned outq_len; /* bounded by OUTQ_MAX */
-	unsigned closing;  /* sends that end their peer, in flight */
+	unsigned outq_len;	 /* bounded by OUTQ_MAX */
+	unsigned closing;	 /* sends that end their peer, in flight */
+	char transport_why[160]; /* how the transport was chosen */
 	uint64_t next_sweep_ms;
 	volatile sig_atomic_t *stop;
 };

@@ -606,6 +606,37 @@ static void cm_progress(struct vb_xport *x)
 	}
 }
 
+int shmx__verbs_active_device(char *name, size_t len)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	int found = 0;
+
+	for (int i = 0; list && list[i] && !found; i++) {
+		struct ibv_context *ctx = ibv_open_device(list[i]);
+		struct ibv_device_attr da;
+
+		if (!ctx)
+			continue;
+		if (!ibv_query_device(ctx, &da)) {
+			for (uint8_t p = 1; p <= da.phys_port_cnt; p++) {
+				struct ibv_port_attr pa;
+
+				if (!ibv_query_port(ctx, p, &pa) &&
+				    pa.state == IBV_PORT_ACTIVE) {
+					snprintf(name, len, "%s",
+						 ibv_get_device_name(list[i]));
+					found = 1;
+					break;
+				}
+			}
+		}
+		ibv_close_device(ctx);
+	}
+	if (list)
+		ibv_free_device_list(list);
+	return found;
+}
+
 /* Queue pairs to the error state: the NIC stops touching our memory. */
 static void vb_shutdown(struct xport *xp)
 {

@@ -165,6 +165,22 @@ extern const struct xport_ops shmx__xport_verbs_ops;
 
 /* Backend by name ("ofi"); NULL if unknown or not built. */
 const struct xport_ops *shmx__xport_find(const char *name);
+/* 1 if @name is "auto" or a backend built in. */
+int shmx__xport_name_ok(const char *name);
+
+/*
+ * Open the transport @name ("ofi", "verbs"), or with "auto" (or NULL or "")
+ * verbs when an RDMA device is active and verbs can serve @attr's address,
+ * else ofi.  @why receives the reason for the choice, in words.  Returns 0
+ * or the backend's -errno; -ENODEV for a backend not built in.
+ */
+int shmx__xport_open(const char *name, const struct xport_attr *attr,
+		     struct xport **xp, char *why, size_t why_len);
+
+#ifdef SHMX_HAVE_VERBS
+/* 1 and its name if some RDMA device has an active port, 0 if none. */
+int shmx__verbs_active_device(char *name, size_t len);
+#endif
 
 /* Thin wrappers so callers read naturally: xport_send(xp, ...). */
 static inline int xport_getname(struct xport *xp, void *a, size_t *l)

@@ -92,10 +92,15 @@ enum shmx_open_attr_mask {
  *  node       "HOST:PORT" of shmnode        SHMEXT_NODE      SHMX_DEFAULT_NODE
  *  name       descriptive member name:      SHMEXT_NAME      "PROG-PID"
  *             1 to SHMX_NAME_MAX - 1 printable ASCII characters
- *  transport  "ofi"                         SHMEXT_TRANSPORT "ofi"
+ *  transport  "auto", "verbs" or "ofi"      SHMEXT_TRANSPORT "auto"
  *  provider   libfabric provider            SHMEXT_PROVIDER  "tcp;ofi_rxm"
  *  key_file   shared key file               SHMEXT_KEY_FILE  none
  *  timeout_ms blocking-call timeout         SHMEXT_TIMEOUT_MS 5000
+ *
+ * Transport "auto" takes verbs (rdma-core, NIC atomics) when this host has
+ * an RDMA device with an active port and verbs reaches the node, else ofi
+ * (libfabric, with the provider above); shmx_info says which and why.  The
+ * node must run the same transport (shmnode's --transport, also "auto").
  */
 struct shmx_open_attr {
 	uint32_t comp_mask;
@@ -160,15 +165,16 @@ SHMX_EXPORT const char *shmx_strerror(int err);
 
 /* What shmx_info reports about the connection. */
 struct shmx_info {
-	uint64_t region_size;	   /* bytes of shared memory, gaddr 0.. */
-	shmx_node_t self;	   /* my node id */
-	uint32_t protocol_version; /* wire protocol spoken */
-	uint32_t member_count;	   /* live members right now */
-	uint32_t authenticated;	   /* 1 if a key was verified */
-	char node[128];		   /* "HOST:PORT" of shmnode */
-	char transport[16];	   /* "ofi" */
-	char provider[64];	   /* e.g. "tcp;ofi_rxm" */
-	char node_version[32];	   /* shmnode's version string */
+	uint64_t region_size;	    /* bytes of shared memory, gaddr 0.. */
+	shmx_node_t self;	    /* my node id */
+	uint32_t protocol_version;  /* wire protocol spoken */
+	uint32_t member_count;	    /* live members right now */
+	uint32_t authenticated;	    /* 1 if a key was verified */
+	char node[128];		    /* "HOST:PORT" of shmnode */
+	char transport[16];	    /* "verbs" or "ofi" */
+	char provider[64];	    /* e.g. "tcp;ofi_rxm"; verbs: the device */
+	char transport_reason[160]; /* why this transport (the auto choice) */
+	char node_version[32];	    /* shmnode's version string */
 };
 
 /*

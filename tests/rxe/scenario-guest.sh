@@ -12,7 +12,8 @@
 #       $SHMX_OUT/<scenario>.log and <scenario>.rc (exit status, 77 = skip).
 # Scenarios: an integration test program (test_data, test_multiproc,
 # test_failure, test_auth) run in remote mode (tests/integration/harness.h),
-# or "demo": `shmext demo` against a node the agent starts.
+# or "demo": `shmext demo` against a node the agent starts, or "auto": both
+# sides left to choose the transport pick verbs.
 set -uo pipefail
 : "${SHMX_NAME:?run me through cluster.sh}" "${SHMX_OUT:?}" "${SHMX_ENV:?}"
 # shellcheck disable=SC1090
@@ -63,6 +64,28 @@ scenario_demo() {
 	return $rc
 }
 
+# Transport "auto" on both sides: with rxe0 active and the node's address on
+# it, both must pick verbs, and say why.
+scenario_auto() {
+	local ans port pid rc=1 info
+	ans=$(agent_call start --size 16M --key-file "$KEY") || return 1
+	read -r _ port pid <<<"$ans"
+	[[ $port =~ ^[0-9]+$ ]] || { echo "agent: $ans"; return 1; }
+	for _ in $(seq 50); do
+		info=$(env -u SHMEXT_TRANSPORT -u SHMEXT_PROVIDER timeout 20 \
+			"$BUILD/compute/shmext" -n "$SHMX_NODE_IP:$port" -k "$KEY" info --json 2>&1) && { rc=0; break; }
+		sleep 0.2
+	done
+	echo "$info"
+	if [ $rc = 0 ]; then
+		grep -q '"transport": *"verbs"' <<<"$info" &&
+			grep -q '"transport_reason": *"auto: RDMA device rxe0 is active"' <<<"$info" || rc=1
+	fi
+	agent_call signal "$pid" 15 >/dev/null
+	agent_call wait "$pid" 5 >/dev/null
+	return $rc
+}
+
 case $SHMX_NAME in
 node)
 	echo "node agent on $agent (transport $TRANSPORT${PROVIDER:+, provider $PROVIDER})"
@@ -88,6 +111,7 @@ node)
 		echo "# $s on $versions" >"$SHMX_OUT/$s.log"
 		case $s in
 		demo) scenario_demo >>"$SHMX_OUT/$s.log" 2>&1 ;;
+		auto) scenario_auto >>"$SHMX_OUT/$s.log" 2>&1 ;;
 		test_*) (cd /tmp && timeout 400 "$BUILD/tests/integration/$s") >>"$SHMX_OUT/$s.log" 2>&1 ;;
 		*) echo "unknown scenario $s" >>"$SHMX_OUT/$s.log"; false ;;
 		esac
