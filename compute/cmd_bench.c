@@ -20,7 +20,7 @@
 #define BW_SIZE (1u << 20) /* bandwidth: bytes per transfer */
 #define BW_WINDOW 8	   /* bandwidth: non-blocking transfers in flight */
 
-enum bench_op { B_READ, B_WRITE, B_CAS, B_FADD };
+enum bench_op { B_READ, B_WRITE, B_CAS, B_FADD, B_RPC };
 
 struct lat {
 	const char *key;  /* JSON member */
@@ -66,6 +66,12 @@ static int one(struct shmx_ctx *ctx, enum bench_op op, shmx_gaddr_t at,
 		return shmx_cas64(ctx, at, 0, 0, NULL);
 	case B_FADD:
 		return shmx_fadd64(ctx, at, 1, NULL);
+	case B_RPC: {
+		shmx_gaddr_t root;
+
+		/* A control-plane round trip: request and reply messages. */
+		return shmx_root_get(ctx, &root);
+	}
 	}
 	return -EINVAL;
 }
@@ -240,6 +246,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		LAT("write_4k", "shmx_write 4 KiB", B_WRITE, 4096),
 		LAT("cas64", "shmx_cas64", B_CAS, 8),
 		LAT("fadd64", "shmx_fadd64", B_FADD, 8),
+		LAT("rpc", "shmx_root_get (RPC)", B_RPC, 0),
 	};
 	struct bw bw[] = {
 		BW("read_blocking", "read, blocking", 0, 0),

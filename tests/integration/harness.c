@@ -124,7 +124,9 @@ static int agent_put_file(const char *local, char *remote, size_t len)
 	if (agent_call(req, rep, sizeof(rep)) < 0 || strncmp(rep, "ok ", 3))
 		return -EIO;
 	rep[strcspn(rep, "\n")] = 0;
-	snprintf(remote, len, "%s", rep + 3);
+	if (strlen(rep + 3) >= len)
+		return -ENAMETOOLONG;
+	memcpy(remote, rep + 3, strlen(rep + 3) + 1);
 	return 0;
 }
 
@@ -301,7 +303,9 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 	shmx__parse_host_port(agent_addr(), 0, host, sizeof(host), &p16);
 	n->pid = pid;
 	n->port = (uint16_t)port;
-	snprintf(n->addr, sizeof(n->addr), "%s:%u", host, n->port);
+	if (strlen(host) > sizeof(n->addr) - 7)
+		return -ENAMETOOLONG;
+	snprintf(n->addr, sizeof(n->addr), "%.56s:%u", host, n->port);
 	return 0;
 }
 

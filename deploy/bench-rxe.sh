@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench-rxe.sh - shmext over verbs beside perftest, in the soft-RoCE VMs of
+# tests/rxe, in one job: boots a memory-node VM and a compute VM (qemu,
+# Debian's kernel with rdma_rxe; see tests/rxe/README.md), runs perftest's
+# ib_read_lat, ib_write_lat, ib_atomic_lat (compare-swap and fetch-add),
+# ib_send_lat, ib_write_bw and ib_read_bw between them, then `shmext bench`
+# against a shmnode on the same pair, and prints a table of shmext/perftest
+# ratios (also written to OUT/table.md).
+#
+# Comparisons: perftest's *_lat "t_typical" is its median.  ib_read_lat and
+# ib_atomic_lat time one round trip per operation, like a shmext read or
+# atomic.  ib_write_lat and ib_send_lat are ping-pongs that report HALF a
+# round trip; a blocking shmx_write completes when the node's NIC
+# acknowledges it, one round trip, so it is set beside 2 x ib_write_lat, and
+# the control-plane RPC (shmx_root_get: request and reply messages) beside
+# 2 x ib_send_lat.  Bandwidth: perftest's MB/sec are MiB/s; the table shows
+# both sides in MB/s (10^6 bytes).
+#
+# Usage: deploy/bench-rxe.sh [-b BUILD_DIR] [-i ITERS] [-o OUT]
+#   BUILD_DIR  a build tree with node/shmnode and compute/shmext, outside
+#              /tmp (default: build/, configured Release and built if absent)
+#   ITERS      latency iterations (default 2000)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$repo/build iters=2000 out=''
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || { sed -n 's/^# Usage: //p' "$0" >&2; exit 2; }
+	case $1 in
+	-b) build=$2 ;;
+	-i) iters=$2 ;;
+	-o) out=$2 ;;
+	*) sed -n 's/^# Usage: //p' "$0" >&2; exit 2 ;;
+	esac
+	shift 2
+done
+if [ ! -x "$build/compute/shmext" ]; then
+	cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
+build=$(cd "$build" && pwd)
+work=$repo/build-rxe
+[ -n "$out" ] || out=$work/runs/bench-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+head -c 32 /dev/urandom >"$out/key"
+chmod 600 "$out/key"
+printf 'BUILD=%s\nITERS=%s\nKEY=%s\n' "$build" "$iters" "$out/key" >"$out/env"
+
+rc=0
+"$repo/tests/rxe/cluster.sh" -n 2 -w "$work" -o "$out" -t 1500 -q -e "$out/env" \
+	-s node="$repo/tests/rxe/bench-guest.sh" -s c1="$repo/tests/rxe/bench-guest.sh" || rc=$?
+[ $rc != 77 ] || { echo "bench-rxe: skipped: qemu cannot run here"; exit 77; }
+
+lat() { # perftest output file -> t_typical (median), µs
+	awk '/#bytes/ { h = 1; next } h && $1 ~ /^[0-9]+$/ && NF >= 9 { v = $5 } END { if (v != "") print v }' "$1" 2>/dev/null
+}
+bw() { # perftest output -> BW average converted to MB/s (10^6)
+	awk '/#bytes/ { h = 1; next } h && $1 ~ /^[0-9]+$/ && NF >= 5 { v = $4 } END { if (v != "") printf "%.1f", v * 1.048576 }' "$1" 2>/dev/null
+}
+js() { # bench.json path, e.g. latency_us.read_8.median
+	python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$out/c1/bench.json" "$1" 2>/dev/null || true
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+twice() { [ -n "$1" ] && awk -v a="$1" 'BEGIN { printf "%.2f", 2 * a }'; }
+
+c=$out/c1
+rl=$(lat "$c/ib_read_lat_s_8.txt"); wl=$(lat "$c/ib_write_lat_s_8.txt")
+cl=$(lat "$c/ib_atomic_lat_a_cmp_and_swap.txt"); fl=$(lat "$c/ib_atomic_lat_a_fetch_and_add.txt")
+sl=$(lat "$c/ib_send_lat_s_8.txt")
+wb=$(bw "$c/ib_write_bw_s_1048576.txt"); rb=$(bw "$c/ib_read_bw_s_1048576.txt")
+row() { printf '| %s | %s | %s | %s |\n' "$1" "${2:--}" "${3:--}" "$(ratio "$2" "$3")"; }
+{
+	echo "shmext (verbs) beside perftest, soft-RoCE between two qemu VMs; $(cat "$out/node/uname.txt" 2>/dev/null), $(grep -h 'rdma-core' "$out/node/versions.txt" 2>/dev/null | tr '\t' ' ' | head -1), libfabric $(awk '/^libfabric:/ { print $2 }' "$out/node/versions.txt" 2>/dev/null); $iters iterations; $(date -u +%Y-%m-%d)"
+	echo
+	echo "| figure | shmext | perftest | ratio |"
+	echo "| --- | ---: | ---: | ---: |"
+	row "read 8 B, median µs (ib_read_lat)" "$(js latency_us.read_8.median)" "$rl"
+	row "write 8 B, median µs (2 x ib_write_lat)" "$(js latency_us.write_8.median)" "$(twice "$wl")"
+	row "cas64, median µs (ib_atomic_lat CMP_AND_SWAP)" "$(js latency_us.cas64.median)" "$cl"
+	row "fadd64, median µs (ib_atomic_lat FETCH_AND_ADD)" "$(js latency_us.fadd64.median)" "$fl"
+	row "RPC round trip, median µs (2 x ib_send_lat)" "$(js latency_us.rpc.median)" "$(twice "$sl")"
+	row "write 1 MiB, MB/s, 8 in flight (ib_write_bw)" "$(js bandwidth_mbs.write_nb)" "$wb"
+	row "read 1 MiB, MB/s, 8 in flight (ib_read_bw)" "$(js bandwidth_mbs.read_nb)" "$rb"
+} | tee "$out/table.md"
+echo "raw results: $out"
+[ -s "$out/c1/bench.json" ] || { echo "bench-rxe: shmext bench left no result:"; cat "$out/c1/bench.err" "$out/c1/script.log" 2>/dev/null; exit 1; }
+exit $rc
