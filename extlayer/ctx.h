@@ -25,14 +25,24 @@
  * atomic's result slot has a descriptor) that are freed only at close: a
  * late completion can never touch freed memory.
  */
+/*
+ * Transfers up to SHMX_BOUNCE bytes on a transport that needs registered
+ * local buffers go through the op's own bounce buffer (registered with its
+ * slab) instead of registering the caller's buffer for each call.
+ */
+#define SHMX_BOUNCE 4096
+
 struct shmx_op {
 	struct shmx_op *next; /* free list */
 	struct shmx_req *req; /* the request it belongs to */
 	uint64_t result;      /* atomic: the previous value */
 	void *desc;	      /* local descriptor of this op's slab */
+	void *copy_to;	      /* bounced read: the caller's buffer */
+	size_t len;	      /* bounced read: bytes to copy there */
+	uint8_t bounce[SHMX_BOUNCE];
 };
 
-#define SHMX_OPS_PER_SLAB 256
+#define SHMX_OPS_PER_SLAB 64
 struct shmx_op_slab {
 	struct shmx_op_slab *next;
 	struct xport_mr *mr;
@@ -47,7 +57,8 @@ struct shmx_req {
 	int status;		      /* first error, else 0 */
 	int nb;			      /* created by a _nb call */
 	struct xport_mr *mr;	      /* local registration, if needed */
-	uint64_t result;	      /* atomic: previous value */
+	int bounce;	 /* small: through the ops' bounce buffers */
+	uint64_t result; /* atomic: previous value */
 };
 
 /* A control-plane call waiting for its reply. */
@@ -85,8 +96,9 @@ struct shmx_ctx {
 	struct shmx_req *reqs; /* every live request */
 	struct shmx_op *free_ops;
 	struct shmx_op_slab *slabs;
-	int async_err;	  /* first error of a non-blocking transfer */
-	int busy_polling; /* a thread is inside xport_poll */
+	int async_err;	      /* first error of a non-blocking transfer */
+	int busy_polling;     /* a thread is inside xport_poll */
+	uint64_t wait_avg_ns; /* usual time to a completion (spin window) */
 
 	/* Heartbeat thread. */
 	pthread_t hb_thread;

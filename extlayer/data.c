@@ -69,6 +69,10 @@ void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status)
 	struct shmx_req *req = op->req;
 
 	if (req) {
+		/* Only while the request waits: an abandoned one (timed out)
+		 * has handed the caller's buffer back. */
+		if (!status && op->copy_to)
+			memcpy(op->copy_to, op->bounce, op->len);
 		if (status && !req->status)
 			req->status = status;
 		req->result = op->result;
@@ -110,6 +114,16 @@ static int post_op(struct shmx_ctx *ctx, struct shmx_req *req,
 	if (!op)
 		return -ENOMEM;
 	op->req = req;
+	op->copy_to = NULL;
+	if (req->bounce) {
+		if (kind == DATA_WRITE)
+			memcpy(op->bounce, buf, len);
+		else if (kind == DATA_READ)
+			op->copy_to = buf;
+		op->len = len;
+		buf = op->bounce;
+		desc = op->desc;
+	}
 	for (;;) {
 		switch (kind) {
 		case DATA_READ:
@@ -174,8 +188,11 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 		ret = -ENOTCONN;
 		goto out_free;
 	}
-	if (ctx->xp->caps.local_mr && len &&
+	if (ctx->xp->caps.local_mr && len <= SHMX_BOUNCE &&
 	    (kind == DATA_READ || kind == DATA_WRITE)) {
+		req->bounce = 1;
+	} else if (ctx->xp->caps.local_mr && len &&
+		   (kind == DATA_READ || kind == DATA_WRITE)) {
 		ret = xport_mr_reg(ctx->xp, buf, len, XPORT_LOCAL, &req->mr);
 		if (ret)
 			goto out_free;

@@ -111,12 +111,28 @@ int shmx__progress_locked(struct shmx_ctx *ctx)
 	return n;
 }
 
+/*
+ * How long to spin before sleeping: twice the usual wait (a moving average
+ * of how long waits that ended in a completion took), at least SPIN_NS and
+ * at most BACKOFF_NS.  A fabric whose round trip is longer than SPIN_NS (a
+ * loaded or emulated one) is then still waited for without sleeping.
+ */
+static uint64_t spin_window(const struct shmx_ctx *ctx)
+{
+	uint64_t w = 2 * ctx->wait_avg_ns;
+
+	return w < SPIN_NS ? SPIN_NS : w > BACKOFF_NS ? BACKOFF_NS : w;
+}
+
 int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
 			 void *arg, uint64_t deadline_ns)
 {
-	uint64_t idle_since = 0, now;
+	uint64_t start = shmx__now_ns(), idle_since = 0, now, spin;
 	int n, ret;
 
+	pthread_mutex_lock(&ctx->lock);
+	spin = spin_window(ctx);
+	pthread_mutex_unlock(&ctx->lock);
 	for (;;) {
 		pthread_mutex_lock(&ctx->lock);
 		if (done(arg)) {
@@ -125,6 +141,10 @@ int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
 		}
 		n = shmx__progress_locked(ctx);
 		ret = done(arg) ? 0 : n < 0 ? n : 1;
+		if (!ret) /* average of 8, in integers */
+			ctx->wait_avg_ns += ((int64_t)(shmx__now_ns() - start) -
+					     (int64_t)ctx->wait_avg_ns) /
+					    8;
 		pthread_mutex_unlock(&ctx->lock);
 		if (ret <= 0)
 			return ret;
@@ -141,7 +161,7 @@ int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
 			shmx__sleep_us(us < IDLE_SLEEP_MAX_US
 					       ? us
 					       : IDLE_SLEEP_MAX_US);
-		} else if (now - idle_since > SPIN_NS) {
+		} else if (now - idle_since > spin) {
 			shmx__sleep_us(IDLE_SLEEP_US);
 		} else {
 			sched_yield();
