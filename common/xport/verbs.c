@@ -77,7 +77,9 @@ struct vb_conn {
 	enum vb_conn_state state;
 	struct rdma_cm_id *id;
 	uint32_t qp_num;
-	unsigned inflight; /* send-queue ops posted, not yet completed */
+	unsigned inflight; /* signalled send-queue ops not yet completed */
+	unsigned
+		unsignaled; /* sends posted unsignalled since the last signal */
 	uint8_t token[VB_TOKEN_LEN];
 };
 
@@ -279,7 +281,7 @@ static int qp_create(struct vb_xport *x, struct rdma_cm_id *id)
 		.recv_cq = x->cq,
 		.srq = x->srq,
 		.qp_type = IBV_QPT_RC,
-		.sq_sig_all = 1,
+		.sq_sig_all = 0, /* see vb_send: selective signalling */
 		.cap = { .max_send_wr = VB_SEND_DEPTH,
 			 .max_send_sge = 1,
 			 .max_inline_data = VB_INLINE },
@@ -790,10 +792,21 @@ static int vb_mr_reg(struct xport *xp, void *addr, size_t len, unsigned access,
 		int err = errno;
 
 		free(m);
-		if (err == ENOMEM || err == EAGAIN)
-			log_warn("verbs: registering %zu bytes failed: locked "
-				 "memory limit too low (ulimit -l)",
-				 len);
+		if (err == ENOMEM || err == EAGAIN) {
+			struct rlimit rl = { 0 };
+			char lim[32] = "unlimited";
+
+			getrlimit(RLIMIT_MEMLOCK, &rl);
+			if (rl.rlim_cur != RLIM_INFINITY)
+				snprintf(lim, sizeof(lim), "%llu KiB",
+					 (unsigned long long)rl.rlim_cur /
+						 1024);
+			log_warn("verbs: registering %zu bytes failed: not "
+				 "enough locked memory (RLIMIT_MEMLOCK is %s; "
+				 "raise ulimit -l, or LimitMEMLOCK= in a "
+				 "systemd unit)",
+				 len, lim);
+		}
 		return err ? -err : -ENOMEM;
 	}
 	m->base.addr = addr;
@@ -843,7 +856,11 @@ static void op_put(struct vb_xport *x, struct vb_op *op)
 	x->free_ops = op;
 }
 
-/* Post @wr on @peer's QP with @op as its context; @op back on failure. */
+/*
+ * Post @wr on @peer's QP with @op as its context, signalled; @op back on
+ * failure.  With @op NULL the work request is unsignalled: nothing comes
+ * back for it but a flush error (wr_id 0, ignored) if the QP fails.
+ */
 static int post(struct vb_xport *x, xport_peer_t peer, struct vb_op *op,
 		struct ibv_send_wr *wr)
 {
@@ -853,8 +870,12 @@ static int post(struct vb_xport *x, xport_peer_t peer, struct vb_op *op,
 
 	if (!qp) {
 		ret = -ENOTCONN;
+	} else if (!op) {
+		wr->wr_id = 0;
+		return -ibv_post_send(qp, wr, &bad);
 	} else {
 		wr->wr_id = (uintptr_t)op;
+		wr->send_flags |= IBV_SEND_SIGNALED;
 		op->conn = (unsigned)peer;
 		ret = -ibv_post_send(qp, wr, &bad);
 		if (!ret)
@@ -896,6 +917,24 @@ static int vb_send(struct xport *xp, xport_peer_t peer, const void *buf,
 				.lkey = x->tx_mr->lkey };
 	if (len <= VB_INLINE)
 		wr.send_flags = IBV_SEND_INLINE;
+	/*
+	 * Selective signalling: an inline send nobody waits for needs no
+	 * completion (the data went with the post), but one in every
+	 * VB_SEND_DEPTH / 2 is signalled so its completion frees the send
+	 * queue slots of the unsignalled ones before it.
+	 */
+	if ((wr.send_flags & IBV_SEND_INLINE) && !op_ctx && peer < x->nconns &&
+	    x->conns[peer].unsignaled < VB_SEND_DEPTH / 2) {
+		int ret = post(x, peer, NULL, &wr);
+
+		op->next = x->free_tx;
+		x->free_tx = op;
+		if (!ret)
+			x->conns[peer].unsignaled++;
+		return ret == -ENOMEM ? -EAGAIN : ret;
+	}
+	if (peer < x->nconns)
+		x->conns[peer].unsignaled = 0;
 	return post(x, peer, op, &wr);
 }
 
@@ -999,6 +1038,9 @@ static int complete(struct vb_xport *x, const struct ibv_wc *wc,
 {
 	struct vb_op *op = (struct vb_op *)(uintptr_t)wc->wr_id;
 	int status = wc_err(wc->status);
+
+	if (!op) /* an unsignalled send, flushed */
+		return 0;
 
 	memset(c, 0, sizeof(*c));
 	c->peer = XPORT_PEER_NONE;
