@@ -17,8 +17,8 @@
 # both sides in MB/s (10^6 bytes).
 #
 # Usage: deploy/bench-rxe.sh [-b BUILD_DIR] [-i ITERS] [-o OUT]
-#   BUILD_DIR  a build tree with node/shmnode and compute/shmext, outside
-#              /tmp (default: build/, configured Release and built if absent)
+#   BUILD_DIR  a build tree with node/shmnode and compute/shmext (default:
+#              build/, configured Release and built if absent)
 #   ITERS      latency iterations (default 2000)
 set -euo pipefail
 
@@ -49,6 +49,7 @@ printf 'BUILD=%s\nITERS=%s\nKEY=%s\n' "$build" "$iters" "$out/key" >"$out/env"
 
 rc=0
 "$repo/tests/rxe/cluster.sh" -n 2 -w "$work" -o "$out" -t 1500 -q -e "$out/env" \
+	-x "$repo" -x "$build" -x "$out" \
 	-s node="$repo/tests/rxe/bench-guest.sh" -s c1="$repo/tests/rxe/bench-guest.sh" || rc=$?
 [ $rc != 77 ] || { echo "bench-rxe: skipped: qemu cannot run here"; exit 77; }
 

@@ -30,8 +30,13 @@
 #   -m, --mem MIB           memory per VM (default 1024)
 #   -c, --cpus N            vCPUs per VM (default 1)
 #   -a, --append ARGS       extra guest kernel command line arguments
-#   -e, --env FILE          a file of VAR=value lines (a host path outside
-#                           /tmp) that scripts find as $SHMX_ENV
+#   -e, --env FILE          a file of VAR=value lines that scripts find as
+#                           $SHMX_ENV
+#   -x, --share DIR         show host directory DIR (read-only) at the same
+#                           path in the guests; needed for what lives under
+#                           /tmp or /run, which the guests have of their own
+#                           (the scripts' and env file's directories are
+#                           shared so automatically)
 #   -l, --link tcp|udp      how qemu carries a link (default udp): udp =
 #                           -netdev socket,udp=127.0.0.1:P,localaddr=127.0.0.1:Q
 #                           (two ports per link); tcp = listen=/connect=
@@ -55,6 +60,7 @@ usage() {
 	exit 2
 }
 
+shares=()
 nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0 envfile=
 declare -A script=()
 while [ $# -gt 0 ]; do
@@ -71,6 +77,7 @@ while [ $# -gt 0 ]; do
 	-m | --mem) mem=$2; shift 2 ;;
 	-c | --cpus) cpus=$2; shift 2 ;;
 	-a | --append) extra=$2; shift 2 ;;
+	-x | --share) shares+=("$(realpath -e "$2")") || { echo "cluster: no such directory: $2" >&2; exit 2; }; shift 2 ;;
 	-e | --env) envfile=$(realpath -e "$2") || { echo "cluster: no such file: $2" >&2; exit 2; }; shift 2 ;;
 	-l | --link) link=$2; shift 2 ;;
 	-p | --port-base) port_base=$2; shift 2 ;;
@@ -94,13 +101,31 @@ for n in "${!script[@]}"; do
 	[ $ok = 1 ] || { echo "cluster: no VM named '$n' (VMs: ${names[*]})" >&2; exit 2; }
 	p=$(realpath -e "${script[$n]}" 2>/dev/null) || { echo "cluster: no such script: ${script[$n]}" >&2; exit 2; }
 	case $p in
-	/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
-		echo "cluster: $p: /tmp, /run, /proc, /sys, /dev are not shared with the guests; put the script elsewhere" >&2
+	/proc/* | /sys/* | /dev/*)
+		echo "cluster: $p: /proc, /sys, /dev are the guests' own; put the script elsewhere" >&2
 		exit 2
 		;;
 	esac
+	shares+=("$(dirname "$p")")
 	case $p in *[[:space:]]*) echo "cluster: script path with spaces: $p" >&2; exit 2 ;; esac
 	script[$n]=$p
+done
+
+# The guests have /tmp and /run of their own: show them the host's
+# directories there that they need, at the same paths, read-only.
+[ -z "$envfile" ] || shares+=("$(dirname "$envfile")")
+share_args=() share_words=''
+if [ ${#shares[@]} -gt 0 ]; then
+	mapfile -t shares < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0) " " $0 }' | sort -n -u | cut -d' ' -f2-)
+fi
+i=0
+for d in "${shares[@]}"; do
+	case $d in /tmp/* | /tmp | /run/* | /run) ;; *) continue ;; esac
+	case $d in *[[:space:],]*) echo "cluster: cannot share a path with spaces or commas: $d" >&2; exit 2 ;; esac
+	share_args+=(-fsdev "local,path=$d,security_model=none,id=x$i,readonly=on,multidevs=remap"
+		-device "virtio-9p-pci,fsdev=x$i,mount_tag=x$i")
+	share_words+=" shmx.share=$d"
+	i=$((i + 1))
 done
 
 # setup.sh is idempotent and cached; it exits 77 if qemu cannot be had.
@@ -218,6 +243,7 @@ start_vm() { # NAME INDEX
 	local append="console=ttyS0 panic=-1 quiet shmx.name=$n shmx.ip=$ips shmx.timeout=$guest_timeout"
 	[ -z "${script[$n]:-}" ] || append+=" shmx.run=${script[$n]}"
 	[ -z "$envfile" ] || append+=" shmx.env=$envfile"
+	append+=$share_words
 	# The node bridges the compute VMs: it stays up until they are done.
 	[ "$n" != node ] || [ "$nvms" -lt 2 ] || append+=" shmx.hold=1"
 	[ -z "$extra" ] || append+=" $extra"
@@ -229,6 +255,7 @@ start_vm() { # NAME INDEX
 		-device virtio-9p-pci,fsdev=root,mount_tag=root \
 		-fsdev "local,path=$out/$n,security_model=none,id=out,multidevs=remap" \
 		-device virtio-9p-pci,fsdev=out,mount_tag=out \
+		"${share_args[@]}" \
 		"${args[@]}" </dev/null >"$out/$n.qemu.log" 2>&1 &
 	pid[$n]=$!
 	started[$n]=$SECONDS

@@ -23,7 +23,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/null >/dev/console 2>&1
 
-name=guest run='' ips='' timeout=600 hold=0 envfile=
+name=guest run='' ips='' timeout=600 hold=0 envfile='' shares=
 # shellcheck disable=SC2013 # words, indeed
 for w in $(cat /proc/cmdline); do
 	case $w in
@@ -33,6 +33,7 @@ for w in $(cat /proc/cmdline); do
 	shmx.timeout=*) timeout=${w#shmx.timeout=} ;;
 	shmx.hold=*) hold=${w#shmx.hold=} ;;
 	shmx.env=*) envfile=${w#shmx.env=} ;;
+	shmx.share=*) shares="$shares ${w#shmx.share=}" ;;
 	esac
 done
 
@@ -94,6 +95,15 @@ mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
 mount -t tmpfs -o mode=755 tmpfs /newroot/run
 mkdir -p /newroot/run/shmx/out /newroot/run/shmx/bin
 mount --bind /out /newroot/run/shmx/out
+# Host directories under /tmp or /run, shown at their own paths (9p tags
+# x0, x1, ... in the order given, shortest path first).
+i=0
+for d in $shares; do
+	mkdir -p "/newroot$d"
+	mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose "x$i" "/newroot$d" ||
+		fatal 125 "cannot mount the host's $d"
+	i=$((i + 1))
+done
 # busybox in the chroot, last on PATH, for tools the host lacks (ping, ...).
 cp /bin/busybox /newroot/run/shmx/bin/busybox
 for a in ping ping6 arping nc traceroute ifconfig route; do

@@ -41,7 +41,6 @@ esac
 	exit 2
 }
 build=$(cd "$build" && pwd)
-case $build in /tmp/* | /run/*) echo "scenarios: $build is not visible in the guests (tmpfs there)" >&2; exit 2 ;; esac
 [ -n "$out" ] || out=$work/runs/scenarios-$transport-$(date +%Y%m%d-%H%M%S)
 rm -rf "$out"
 mkdir -p "$out"
@@ -61,6 +60,7 @@ EOT
 
 rc=0
 "$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -q -e "$out/env" \
+	-x "$repo" -x "$build" -x "$out" \
 	-s node="$here/scenario-guest.sh" -s c1="$here/scenario-guest.sh" \
 	-s c2="$here/scenario-guest.sh" >"$out/cluster.log" 2>&1 || rc=$?
 if [ $rc = 77 ]; then
