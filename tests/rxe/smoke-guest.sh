@@ -6,7 +6,8 @@
 #         and ib_write_lat (18516) for c1;
 #   c1:   ib_atomic_lat and ib_write_lat clients against the node 10.77.1.1,
 #         then an ib_write_lat server (18517) for c2;
-#   c2:   fi_info -p verbs, then the ib_write_lat client against c1
+#   c2:   fi_info -p verbs, deploy/rxe-setup.sh --check, then the
+#         ib_write_lat client against c1
 #         10.77.1.2 (compute to compute, through the node's bridge).
 # Each perftest run leaves its output in $SHMX_OUT/<tool>[-c1].txt.
 # Clients retry (bounded) while the server's TCP port is not open yet; every
@@ -61,6 +62,13 @@ c2)
 		exit 1
 	}
 	echo "fi_info -p verbs: $(grep -c '^provider:' "$SHMX_OUT/fi_info-verbs.txt") entries"
+	# deploy/rxe-setup.sh, as on a real host, finds the rxe set up here.
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	timeout 60 "$here/../../deploy/rxe-setup.sh" --check >"$SHMX_OUT/rxe-setup-check.txt" 2>&1 || {
+		echo "deploy/rxe-setup.sh --check failed:"
+		cat "$SHMX_OUT/rxe-setup-check.txt"
+		exit 1
+	}
 	client ib_write_lat rxe0 18517 10.77.1.2 ib_write_lat-c1.txt
 	;;
 *)
