@@ -390,6 +390,294 @@ static void dec_root(struct rcur *r, struct shmx_msg *m)
 	m->u.root.gaddr = get_u64(r);
 }
 
+/* ---- memory management (version 2) ------------------------------------ */
+
+static void enc_grant_body(struct wcur *w, const struct shmx_grant *g)
+{
+	put_u64(w, g->start);
+	put_u64(w, g->len);
+	put_u64(w, g->key);
+	put_u64(w, g->rbase);
+	put_u64(w, g->epoch);
+	put_u32(w, g->access);
+}
+
+static void dec_grant_body(struct rcur *r, struct shmx_grant *g)
+{
+	g->start = get_u64(r);
+	g->len = get_u64(r);
+	g->key = get_u64(r);
+	g->rbase = get_u64(r);
+	g->epoch = get_u64(r);
+	g->access = get_u32(r);
+	/* A range that wraps, is empty, or rights that are none or unknown. */
+	if (!g->len || g->start + g->len < g->start || !g->access ||
+	    (g->access & ~SHMX_ACC_ALL))
+		r->bad = 1;
+}
+
+static void enc_grant(struct wcur *w, const struct shmx_msg *m)
+{
+	enc_grant_body(w, &m->u.grant);
+}
+
+static void dec_grant(struct rcur *r, struct shmx_msg *m)
+{
+	dec_grant_body(r, &m->u.grant);
+}
+
+static void enc_obj(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.obj.id);
+}
+
+static void dec_obj(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.obj.id = get_u64(r);
+	if (!m->u.obj.id)
+		r->bad = 1;
+}
+
+static void enc_addr(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.addr.gaddr);
+}
+
+static void dec_addr(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.addr.gaddr = get_u64(r);
+}
+
+static void enc_pool_open(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_pool_open *p = &m->u.pool_open;
+
+	put_u32(w, p->flags);
+	put_u64(w, p->size);
+	put_str(w, p->name, SHMX_NAME_MAX, 1);
+}
+
+static void dec_pool_open(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_pool_open *p = &m->u.pool_open;
+
+	p->flags = get_u32(r);
+	if (p->flags & ~(SHMX_WIRE_CREAT | SHMX_WIRE_EXCL))
+		r->bad = 1;
+	p->size = get_u64(r);
+	get_str(r, p->name, SHMX_NAME_MAX, 1);
+}
+
+static void enc_pool(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.pool.id);
+	put_u32(w, m->u.pool.created);
+	enc_grant_body(w, &m->u.pool.ro);
+}
+
+static void dec_pool(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.pool.id = get_u64(r);
+	m->u.pool.created = get_u32(r);
+	dec_grant_body(r, &m->u.pool.ro);
+	if (!m->u.pool.id || m->u.pool.created > 1)
+		r->bad = 1;
+}
+
+static void enc_pool_stat(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_pool_stat_rep *s = &m->u.pool_stat;
+
+	put_u64(w, s->total);
+	put_u64(w, s->free);
+	put_u64(w, s->largest_free);
+	put_u64(w, s->nr_alloc);
+	put_u64(w, s->nr_free_blocks);
+	put_u32(w, s->open_count);
+}
+
+static void dec_pool_stat(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_pool_stat_rep *s = &m->u.pool_stat;
+
+	s->total = get_u64(r);
+	s->free = get_u64(r);
+	s->largest_free = get_u64(r);
+	s->nr_alloc = get_u64(r);
+	s->nr_free_blocks = get_u64(r);
+	s->open_count = get_u32(r);
+	if (s->free > s->total || s->largest_free > s->free)
+		r->bad = 1;
+}
+
+static void enc_alloc(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.alloc.pool);
+	put_u64(w, m->u.alloc.size);
+	put_u64(w, m->u.alloc.align);
+}
+
+static void dec_alloc(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_alloc_req *a = &m->u.alloc;
+
+	a->pool = get_u64(r);
+	a->size = get_u64(r);
+	a->align = get_u64(r);
+	if (!a->pool || !a->size || (a->align & (a->align - 1)))
+		r->bad = 1;
+}
+
+static void enc_grant_req(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.grant_req.gaddr);
+	put_u32(w, m->u.grant_req.access);
+}
+
+static void dec_grant_req(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.grant_req.gaddr = get_u64(r);
+	m->u.grant_req.access = get_u32(r);
+	if (!m->u.grant_req.access || (m->u.grant_req.access & ~SHMX_ACC_ALL))
+		r->bad = 1;
+}
+
+static void enc_own(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_own_req *o = &m->u.own;
+
+	if (!o->count || o->count > SHMX_OWNERS_MAX) {
+		w->err = -EINVAL;
+		return;
+	}
+	put_u64(w, o->gaddr);
+	put_u32(w, o->count);
+	for (uint32_t i = 0; i < o->count; i++)
+		put_u32(w, o->nodes[i]);
+}
+
+static void dec_own(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_own_req *o = &m->u.own;
+
+	o->gaddr = get_u64(r);
+	o->count = get_u32(r);
+	if (!o->count || o->count > SHMX_OWNERS_MAX) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < o->count && !r->bad; i++) {
+		o->nodes[i] = get_u32(r);
+		if (!o->nodes[i])
+			r->bad = 1;
+		for (uint32_t j = 0; j < i; j++)
+			if (o->nodes[j] == o->nodes[i])
+				r->bad = 1; /* duplicates */
+	}
+}
+
+static void enc_seg_open(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_seg_open_req *s = &m->u.seg_open;
+
+	put_u32(w, s->flags);
+	put_u32(w, s->mode);
+	put_u64(w, s->size);
+	put_str(w, s->name, SHMX_NAME_MAX, 1);
+}
+
+static void dec_seg_open(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_seg_open_req *s = &m->u.seg_open;
+
+	s->flags = get_u32(r);
+	s->mode = get_u32(r);
+	s->size = get_u64(r);
+	get_str(r, s->name, SHMX_NAME_MAX, 1);
+	if ((s->flags &
+	     ~(SHMX_WIRE_CREAT | SHMX_WIRE_EXCL | SHMX_WIRE_RDONLY)) ||
+	    s->mode > 0777)
+		r->bad = 1;
+}
+
+static void enc_seg(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.seg.id);
+	put_u32(w, m->u.seg.created);
+	enc_grant_body(w, &m->u.seg.key);
+}
+
+static void dec_seg(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.seg.id = get_u64(r);
+	m->u.seg.created = get_u32(r);
+	dec_grant_body(r, &m->u.seg.key);
+	if (!m->u.seg.id || m->u.seg.created > 1)
+		r->bad = 1;
+}
+
+static void enc_seg_stat(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_seg_stat_rep *s = &m->u.seg_stat;
+
+	put_u64(w, s->size);
+	put_u32(w, s->uid);
+	put_u32(w, s->gid);
+	put_u32(w, s->mode);
+	put_u32(w, s->cuid);
+	put_u32(w, s->cgid);
+	put_u32(w, s->creator_node);
+	put_u32(w, s->last_attach_node);
+	put_u32(w, s->last_detach_node);
+	put_u32(w, s->nattch);
+	put_u32(w, s->removed);
+	put_u64(w, (uint64_t)s->atime);
+	put_u64(w, (uint64_t)s->dtime);
+	put_u64(w, (uint64_t)s->ctime);
+	put_str(w, s->name, SHMX_NAME_MAX, 1);
+}
+
+static void dec_seg_stat(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_seg_stat_rep *s = &m->u.seg_stat;
+
+	s->size = get_u64(r);
+	s->uid = get_u32(r);
+	s->gid = get_u32(r);
+	s->mode = get_u32(r);
+	s->cuid = get_u32(r);
+	s->cgid = get_u32(r);
+	s->creator_node = get_u32(r);
+	s->last_attach_node = get_u32(r);
+	s->last_detach_node = get_u32(r);
+	s->nattch = get_u32(r);
+	s->removed = get_u32(r);
+	s->atime = (int64_t)get_u64(r);
+	s->dtime = (int64_t)get_u64(r);
+	s->ctime = (int64_t)get_u64(r);
+	get_str(r, s->name, SHMX_NAME_MAX, 1);
+	if (s->mode > 0777 || s->removed > 1)
+		r->bad = 1;
+}
+
+static void enc_seg_set(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.seg_set.id);
+	put_u32(w, m->u.seg_set.uid);
+	put_u32(w, m->u.seg_set.gid);
+	put_u32(w, m->u.seg_set.mode);
+}
+
+static void dec_seg_set(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.seg_set.id = get_u64(r);
+	m->u.seg_set.uid = get_u32(r);
+	m->u.seg_set.gid = get_u32(r);
+	m->u.seg_set.mode = get_u32(r);
+	if (!m->u.seg_set.id || m->u.seg_set.mode > 0777)
+		r->bad = 1;
+}
+
 /* Payload codecs by opcode; [0] request, [1] reply; NULL = empty payload. */
 struct codec {
 	const char *name;
@@ -419,6 +707,57 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_ROOT_SET] = { "root_set",
 			       { enc_root, NULL },
 			       { dec_root, NULL } },
+	[SHMX_OP_POOL_OPEN] = { "pool_open",
+				{ enc_pool_open, enc_pool },
+				{ dec_pool_open, dec_pool } },
+	[SHMX_OP_POOL_CLOSE] = { "pool_close",
+				 { enc_obj, NULL },
+				 { dec_obj, NULL } },
+	[SHMX_OP_POOL_DESTROY] = { "pool_destroy",
+				   { enc_obj, NULL },
+				   { dec_obj, NULL } },
+	[SHMX_OP_POOL_STAT] = { "pool_stat",
+				{ enc_obj, enc_pool_stat },
+				{ dec_obj, dec_pool_stat } },
+	[SHMX_OP_ALLOC] = { "alloc",
+			    { enc_alloc, enc_grant },
+			    { dec_alloc, dec_grant } },
+	[SHMX_OP_RELEASE] = { "release",
+			      { enc_addr, NULL },
+			      { dec_addr, NULL } },
+	[SHMX_OP_GRANT] = { "grant",
+			    { enc_grant_req, enc_grant },
+			    { dec_grant_req, dec_grant } },
+	[SHMX_OP_OWN] = { "own",
+			  { enc_own, enc_grant },
+			  { dec_own, dec_grant } },
+	[SHMX_OP_OWN_TRANSFER] = { "own_transfer",
+				   { enc_own, enc_grant },
+				   { dec_own, dec_grant } },
+	[SHMX_OP_DISOWN] = { "disown",
+			     { enc_addr, enc_grant },
+			     { dec_addr, dec_grant } },
+	[SHMX_OP_SEG_OPEN] = { "seg_open",
+			       { enc_seg_open, enc_seg },
+			       { dec_seg_open, dec_seg } },
+	[SHMX_OP_SEG_CLOSE] = { "seg_close",
+				{ enc_obj, NULL },
+				{ dec_obj, NULL } },
+	[SHMX_OP_SEG_STAT] = { "seg_stat",
+			       { enc_obj, enc_seg_stat },
+			       { dec_obj, dec_seg_stat } },
+	[SHMX_OP_SEG_SET] = { "seg_set",
+			      { enc_seg_set, NULL },
+			      { dec_seg_set, NULL } },
+	[SHMX_OP_SEG_REMOVE] = { "seg_remove",
+				 { enc_obj, NULL },
+				 { dec_obj, NULL } },
+	[SHMX_OP_SEG_FREEZE] = { "seg_freeze",
+				 { enc_obj, enc_grant },
+				 { dec_obj, dec_grant } },
+	[SHMX_OP_SEG_THAW] = { "seg_thaw",
+			       { enc_obj, NULL },
+			       { dec_obj, NULL } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

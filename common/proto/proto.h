@@ -40,6 +40,8 @@
  *
  * Versions (a changelog; reserved bits are never reused):
  *   1  first version: handshake, bye, ping, info, members, lookup, root.
+ *   2  memory management (docs/memory.md): pools, allocation, grants of
+ *      remote keys, ownership, named segments; status codes 15..20.
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -50,7 +52,7 @@
 #include "shmext/shmext.h"
 
 #define SHMX_WIRE_MAGIC 0x584d4853u /* 'S' 'H' 'M' 'X' little-endian */
-#define SHMX_PROTO_VERSION 1
+#define SHMX_PROTO_VERSION 2
 #define SHMX_HDR_LEN 40
 #define SHMX_WIRE_MAX 4096
 #define SHMX_HDR_REPLY 0x1u
@@ -71,6 +73,23 @@ enum shmx_opcode {
 	SHMX_OP_LOOKUP = 7,
 	SHMX_OP_ROOT_GET = 8,
 	SHMX_OP_ROOT_SET = 9,
+	SHMX_OP_POOL_OPEN = 10,	   /* pool_open -> pool */
+	SHMX_OP_POOL_CLOSE = 11,   /* obj_ref -> - */
+	SHMX_OP_POOL_DESTROY = 12, /* obj_ref -> - */
+	SHMX_OP_POOL_STAT = 13,	   /* obj_ref -> pool_stat */
+	SHMX_OP_ALLOC = 14,	   /* alloc -> grant */
+	SHMX_OP_RELEASE = 15,	   /* addr -> - */
+	SHMX_OP_GRANT = 16,	   /* grant_req -> grant */
+	SHMX_OP_OWN = 17,	   /* own -> grant */
+	SHMX_OP_OWN_TRANSFER = 18, /* own -> grant */
+	SHMX_OP_DISOWN = 19,	   /* addr -> grant */
+	SHMX_OP_SEG_OPEN = 20,	   /* seg_open -> seg */
+	SHMX_OP_SEG_CLOSE = 21,	   /* obj_ref -> - */
+	SHMX_OP_SEG_STAT = 22,	   /* obj_ref -> seg_stat */
+	SHMX_OP_SEG_SET = 23,	   /* seg_set -> - */
+	SHMX_OP_SEG_REMOVE = 24,   /* obj_ref -> - */
+	SHMX_OP_SEG_FREEZE = 25,   /* obj_ref -> grant (read-only key) */
+	SHMX_OP_SEG_THAW = 26,	   /* obj_ref -> - */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -91,6 +110,12 @@ enum shmx_status {
 	SHMX_ST_NOMEM = 12,	 /* node out of memory */
 	SHMX_ST_STATE = 13,	 /* message not allowed in this state */
 	SHMX_ST_INTERNAL = 14,	 /* node-side failure */
+	SHMX_ST_EXISTS = 15,	 /* exclusive create of what exists */
+	SHMX_ST_DENIED = 16,	 /* permission bits or access refuse it */
+	SHMX_ST_NOT_OWNER = 17,	 /* only an owner, creator... may do it */
+	SHMX_ST_BUSY = 18,	 /* in use, or frozen for a moment */
+	SHMX_ST_QUOTA = 19,	 /* the member's memory cap is reached */
+	SHMX_ST_MIDDLE = 20,	 /* address inside an object, not its start */
 	SHMX_ST_MAX
 };
 
@@ -189,6 +214,122 @@ struct shmx_root {
 	uint64_t gaddr; /* u64, SHMX_GADDR_NULL = unset */
 };
 
+/* ---- memory management (version 2; docs/memory.md) ------------------- */
+
+/* Most owners one OWN message carries. */
+#define SHMX_OWNERS_MAX 64
+
+/* Access bits of a grant (the key's remote rights). */
+#define SHMX_ACC_READ 0x1u
+#define SHMX_ACC_WRITE 0x2u
+#define SHMX_ACC_ATOMIC 0x4u
+#define SHMX_ACC_ALL (SHMX_ACC_READ | SHMX_ACC_WRITE | SHMX_ACC_ATOMIC)
+
+/* Open flags of POOL_OPEN and SEG_OPEN. */
+#define SHMX_WIRE_CREAT 0x1u
+#define SHMX_WIRE_EXCL 0x2u
+#define SHMX_WIRE_RDONLY 0x4u /* SEG_OPEN only */
+
+/*
+ * A remote key for a range: the object's whole range, the key, the remote
+ * address that corresponds to @start (the transport's address for
+ * start + n is rbase + n), the rights, and the ownership epoch (1 for
+ * objects that are never owned).
+ */
+struct shmx_grant {
+	uint64_t start;	 /* u64: gaddr of the object */
+	uint64_t len;	 /* u64: bytes, > 0 */
+	uint64_t key;	 /* u64 */
+	uint64_t rbase;	 /* u64 */
+	uint64_t epoch;	 /* u64 */
+	uint32_t access; /* u32: SHMX_ACC_* bits, nonzero, no others */
+};
+
+/* A pool or segment by id (POOL_CLOSE/DESTROY/STAT, SEG_CLOSE/...). */
+struct shmx_obj_ref {
+	uint64_t id; /* u64, nonzero */
+};
+
+/* An address (RELEASE, DISOWN). */
+struct shmx_addr {
+	uint64_t gaddr; /* u64 */
+};
+
+/* POOL_OPEN request and reply. */
+struct shmx_pool_open {
+	uint32_t flags;		  /* u32: SHMX_WIRE_CREAT | EXCL */
+	uint64_t size;		  /* u64: bytes; 0 = as it is (open) */
+	char name[SHMX_NAME_MAX]; /* str, 1..63 */
+};
+struct shmx_pool {
+	uint64_t id;	      /* u64, nonzero */
+	uint32_t created;     /* u32: 1 if this call created it */
+	struct shmx_grant ro; /* read-only key over the whole pool */
+};
+
+/* POOL_STAT reply. */
+struct shmx_pool_stat_rep {
+	uint64_t total;		 /* u64: bytes */
+	uint64_t free;		 /* u64 */
+	uint64_t largest_free;	 /* u64 */
+	uint64_t nr_alloc;	 /* u64 */
+	uint64_t nr_free_blocks; /* u64 */
+	uint32_t open_count;	 /* u32: members that have it open */
+};
+
+/* ALLOC request: its reply is a grant (read/write/atomic). */
+struct shmx_alloc_req {
+	uint64_t pool;	/* u64: pool id */
+	uint64_t size;	/* u64: bytes, > 0 */
+	uint64_t align; /* u64: power of two, 0 = 8 */
+};
+
+/* GRANT request: the best key this member may have for @gaddr. */
+struct shmx_grant_req {
+	uint64_t gaddr;	 /* u64 */
+	uint32_t access; /* u32: SHMX_ACC_* bits wanted */
+};
+
+/* OWN and OWN_TRANSFER request: the new owner set. */
+struct shmx_own_req {
+	uint64_t gaddr;			 /* u64: an allocation's start */
+	uint32_t count;			 /* u32: 1..SHMX_OWNERS_MAX */
+	uint32_t nodes[SHMX_OWNERS_MAX]; /* u32 each, nonzero, distinct */
+};
+
+/* SEG_OPEN request and reply. */
+struct shmx_seg_open_req {
+	uint32_t flags;		  /* u32: SHMX_WIRE_CREAT | EXCL | RDONLY */
+	uint32_t mode;		  /* u32: permission bits, <= 0777 */
+	uint64_t size;		  /* u64: bytes; 0 = as it is (attach) */
+	char name[SHMX_NAME_MAX]; /* str, 1..63 */
+};
+struct shmx_seg {
+	uint64_t id;	       /* u64, nonzero */
+	uint32_t created;      /* u32: 1 if this call created it */
+	struct shmx_grant key; /* RW, or RO for a read-only attach */
+};
+
+/* SEG_STAT reply. */
+struct shmx_seg_stat_rep {
+	uint64_t size;		   /* u64 */
+	uint32_t uid, gid, mode;   /* u32 each: owner and permissions */
+	uint32_t cuid, cgid;	   /* u32 each: creator */
+	uint32_t creator_node;	   /* u32 */
+	uint32_t last_attach_node; /* u32, 0 = never */
+	uint32_t last_detach_node; /* u32, 0 = never */
+	uint32_t nattch;	   /* u32 */
+	uint32_t removed; /* u32: 1 = name gone, freed at last detach */
+	int64_t atime, dtime, ctime; /* i64 each: seconds, 0 = never */
+	char name[SHMX_NAME_MAX];    /* str, 1..63 */
+};
+
+/* SEG_SET request. */
+struct shmx_seg_set_req {
+	uint64_t id;		 /* u64 */
+	uint32_t uid, gid, mode; /* u32 each; mode <= 0777 */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -203,6 +344,19 @@ struct shmx_msg {
 		struct shmx_lookup_req lookup_req;
 		struct shmx_lookup_rep lookup;
 		struct shmx_root root;
+		struct shmx_grant grant;
+		struct shmx_obj_ref obj;
+		struct shmx_addr addr;
+		struct shmx_pool_open pool_open;
+		struct shmx_pool pool;
+		struct shmx_pool_stat_rep pool_stat;
+		struct shmx_alloc_req alloc;
+		struct shmx_grant_req grant_req;
+		struct shmx_own_req own;
+		struct shmx_seg_open_req seg_open;
+		struct shmx_seg seg;
+		struct shmx_seg_stat_rep seg_stat;
+		struct shmx_seg_set_req seg_set;
 	} u;
 };
 

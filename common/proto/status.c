@@ -26,6 +26,12 @@ static const struct {
 	[SHMX_ST_NOMEM] = { "out of memory", ENOMEM },
 	[SHMX_ST_STATE] = { "wrong state", EPROTO },
 	[SHMX_ST_INTERNAL] = { "internal error", EIO },
+	[SHMX_ST_EXISTS] = { "exists", EEXIST },
+	[SHMX_ST_DENIED] = { "access denied", EACCES },
+	[SHMX_ST_NOT_OWNER] = { "not allowed to this member", EPERM },
+	[SHMX_ST_BUSY] = { "busy", EBUSY },
+	[SHMX_ST_QUOTA] = { "member's memory cap reached", EDQUOT },
+	[SHMX_ST_MIDDLE] = { "not the start of an object", EINVAL },
 };
 
 int shmx__status_to_errno(int status)
@@ -41,6 +47,11 @@ enum shmx_status shmx__errno_to_status(int err)
 		err = -err;
 	if (err == 0)
 		return SHMX_ST_OK;
+	/* Outside the handshake, these mean a refused permission. */
+	if (err == -EACCES)
+		return SHMX_ST_DENIED;
+	if (err == -EPERM)
+		return SHMX_ST_NOT_OWNER;
 	/* First match wins: EPROTO maps to VERSION, never to STATE. */
 	for (int st = 1; st < SHMX_ST_MAX; st++)
 		if (-status_map[st].err == err)

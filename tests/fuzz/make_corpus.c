@@ -69,5 +69,36 @@ int main(int argc, char **argv)
 	req = m;
 	shmx__msg_reply(&m, &req, SHMX_ST_RANGE);
 	emit(dir, "error_reply", &m);
+	/* Version 2: memory management. */
+	shmx__msg_init(&m, SHMX_OP_POOL_OPEN, 6, 3, 99);
+	m.u.pool_open.flags = SHMX_WIRE_CREAT;
+	m.u.pool_open.size = 1 << 20;
+	strcpy(m.u.pool_open.name, "pool");
+	emit(dir, "pool_open", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.pool.id = 1;
+	m.u.pool.ro = (struct shmx_grant){ .start = 4096,
+					   .len = 1 << 20,
+					   .key = 7,
+					   .epoch = 1,
+					   .access = SHMX_ACC_READ };
+	emit(dir, "pool", &m);
+	shmx__msg_init(&m, SHMX_OP_ALLOC, 7, 3, 99);
+	m.u.alloc.pool = 1;
+	m.u.alloc.size = 64;
+	emit(dir, "alloc", &m);
+	shmx__msg_init(&m, SHMX_OP_OWN, 8, 3, 99);
+	m.u.own.gaddr = 4096;
+	m.u.own.count = 2;
+	m.u.own.nodes[0] = 3;
+	m.u.own.nodes[1] = 4;
+	emit(dir, "own", &m);
+	shmx__msg_init(&m, SHMX_OP_SEG_OPEN, 9, 3, 99);
+	m.u.seg_open.flags = SHMX_WIRE_CREAT | SHMX_WIRE_RDONLY;
+	m.u.seg_open.mode = 0600;
+	m.u.seg_open.size = 4096;
+	strcpy(m.u.seg_open.name, "seg");
+	emit(dir, "seg_open", &m);
 	return 0;
 }

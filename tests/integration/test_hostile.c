@@ -186,6 +186,14 @@ static void test_forged_sessions(void **state)
 			if (op == SHMX_OP_LOOKUP)
 				snprintf(m.u.lookup_req.name,
 					 sizeof(m.u.lookup_req.name), "victim");
+			/* Payloads the encoder accepts (names, owner sets). */
+			strcpy(m.u.pool_open.name, "victims-pool");
+			if (op == SHMX_OP_SEG_OPEN)
+				strcpy(m.u.seg_open.name, "victims-seg");
+			if (op == SHMX_OP_OWN || op == SHMX_OP_OWN_TRANSFER) {
+				m.u.own.count = 1;
+				m.u.own.nodes[0] = shmx_self(victim);
+			}
 			len = shmx__proto_encode(&m, buf, sizeof(buf));
 			assert_true(len > 0);
 			send_raw(buf, (size_t)len);
@@ -211,12 +219,12 @@ static void test_other_protocol_version(void **state)
 	int len = hello(buf, "from-the-future");
 
 	drain();
-	buf[4] = 2; /* version 2 */
+	buf[4] = SHMX_PROTO_VERSION + 1; /* a version from the future */
 	send_raw(buf, (size_t)len);
 	assert_true(recv_msg(&rep, 3000));
 	assert_int_equal(rep.hdr.status, SHMX_ST_VERSION);
 	assert_int_equal(rep.hdr.req_id, 77);
-	assert_true(node_log_contains(&node, "protocol version 2"));
+	assert_true(node_log_contains(&node, "protocol version 3"));
 }
 
 static void test_half_open_handshakes(void **state)

@@ -17,6 +17,16 @@
 
 static uint8_t buf[SHMX_WIRE_MAX + 16];
 
+static void sample_grant(struct shmx_grant *g, uint32_t access)
+{
+	g->start = 0x200000;
+	g->len = 4096;
+	g->key = 0xdeadbeef12345678ull;
+	g->rbase = 0x7f1234560000ull;
+	g->epoch = 42;
+	g->access = access;
+}
+
 /* One fully populated message of @opcode, request or reply. */
 static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 {
@@ -91,6 +101,95 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 	case SHMX_OP_ROOT_SET * 2:
 		m->u.root.gaddr = 0x100000;
 		break;
+	case SHMX_OP_POOL_OPEN * 2:
+		m->u.pool_open.flags = SHMX_WIRE_CREAT | SHMX_WIRE_EXCL;
+		m->u.pool_open.size = 64ull << 20;
+		strcpy(m->u.pool_open.name, "pool-a");
+		break;
+	case SHMX_OP_POOL_OPEN * 2 + 1:
+		m->u.pool.id = 3;
+		m->u.pool.created = 1;
+		sample_grant(&m->u.pool.ro, SHMX_ACC_READ);
+		break;
+	case SHMX_OP_POOL_CLOSE * 2:
+	case SHMX_OP_POOL_DESTROY * 2:
+	case SHMX_OP_POOL_STAT * 2:
+	case SHMX_OP_SEG_CLOSE * 2:
+	case SHMX_OP_SEG_STAT * 2:
+	case SHMX_OP_SEG_REMOVE * 2:
+	case SHMX_OP_SEG_FREEZE * 2:
+	case SHMX_OP_SEG_THAW * 2:
+		m->u.obj.id = 0x1000000007ull;
+		break;
+	case SHMX_OP_POOL_STAT * 2 + 1:
+		m->u.pool_stat.total = 1 << 20;
+		m->u.pool_stat.free = 1 << 19;
+		m->u.pool_stat.largest_free = 1 << 18;
+		m->u.pool_stat.nr_alloc = 5;
+		m->u.pool_stat.nr_free_blocks = 2;
+		m->u.pool_stat.open_count = 4;
+		break;
+	case SHMX_OP_ALLOC * 2:
+		m->u.alloc.pool = 3;
+		m->u.alloc.size = 4096;
+		m->u.alloc.align = 1 << 20;
+		break;
+	case SHMX_OP_ALLOC * 2 + 1:
+	case SHMX_OP_GRANT * 2 + 1:
+	case SHMX_OP_OWN * 2 + 1:
+	case SHMX_OP_OWN_TRANSFER * 2 + 1:
+	case SHMX_OP_DISOWN * 2 + 1:
+	case SHMX_OP_SEG_FREEZE * 2 + 1:
+		sample_grant(&m->u.grant, SHMX_ACC_ALL);
+		break;
+	case SHMX_OP_RELEASE * 2:
+	case SHMX_OP_DISOWN * 2:
+		m->u.addr.gaddr = 0x200000;
+		break;
+	case SHMX_OP_GRANT * 2:
+		m->u.grant_req.gaddr = 0x200008;
+		m->u.grant_req.access = SHMX_ACC_READ | SHMX_ACC_WRITE;
+		break;
+	case SHMX_OP_OWN * 2:
+	case SHMX_OP_OWN_TRANSFER * 2:
+		m->u.own.gaddr = 0x200000;
+		m->u.own.count = SHMX_OWNERS_MAX;
+		for (uint32_t i = 0; i < SHMX_OWNERS_MAX; i++)
+			m->u.own.nodes[i] = 1000 + i;
+		break;
+	case SHMX_OP_SEG_OPEN * 2:
+		m->u.seg_open.flags = SHMX_WIRE_CREAT | SHMX_WIRE_RDONLY;
+		m->u.seg_open.mode = 0640;
+		m->u.seg_open.size = 12345;
+		strcpy(m->u.seg_open.name, "key:0x1234");
+		break;
+	case SHMX_OP_SEG_OPEN * 2 + 1:
+		m->u.seg.id = 8;
+		sample_grant(&m->u.seg.key, SHMX_ACC_READ);
+		break;
+	case SHMX_OP_SEG_STAT * 2 + 1:
+		m->u.seg_stat.size = 12345;
+		m->u.seg_stat.uid = 1000;
+		m->u.seg_stat.gid = 100;
+		m->u.seg_stat.mode = 0640;
+		m->u.seg_stat.cuid = 1001;
+		m->u.seg_stat.cgid = 101;
+		m->u.seg_stat.creator_node = 2;
+		m->u.seg_stat.last_attach_node = 3;
+		m->u.seg_stat.last_detach_node = 4;
+		m->u.seg_stat.nattch = 5;
+		m->u.seg_stat.removed = 1;
+		m->u.seg_stat.atime = 1795600000;
+		m->u.seg_stat.dtime = -1;
+		m->u.seg_stat.ctime = 1795500000;
+		memset(m->u.seg_stat.name, 'z', SHMX_NAME_MAX - 1);
+		break;
+	case SHMX_OP_SEG_SET * 2:
+		m->u.seg_set.id = 8;
+		m->u.seg_set.uid = 0;
+		m->u.seg_set.gid = 4294967295u;
+		m->u.seg_set.mode = 0777;
+		break;
 	default:
 		break;
 	}
@@ -161,7 +260,7 @@ static void test_header_layout_is_pinned(void **state)
 {
 	static const uint8_t want[SHMX_HDR_LEN] = {
 		'S',  'H',  'M',  'X',	/* magic */
-		0x01, 0x00,		/* version 1 */
+		0x02, 0x00,		/* version 2 */
 		0x04, 0x00,		/* opcode PING */
 		0x28, 0x00, 0x00, 0x00, /* length 40 */
 		0x00, 0x00, 0x00, 0x00, /* status */
@@ -244,9 +343,9 @@ static void test_bad_headers(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	len = encoded(SHMX_OP_HELLO, 0);
-	buf[4] = 2; /* version */
+	buf[4] = 3; /* a version this build does not speak */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_VERSION);
-	assert_int_equal(d.hdr.version, 2);
+	assert_int_equal(d.hdr.version, 3);
 	assert_int_equal(d.hdr.opcode, SHMX_OP_HELLO);
 	assert_int_equal(d.hdr.req_id, 0x1122334455667788ull);
 
@@ -324,6 +423,76 @@ static void test_bad_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 }
 
+/* Version 2 payloads: each validation rule refuses a bad field. */
+static void test_bad_memory_fields(void **state)
+{
+	struct shmx_msg d;
+	size_t len;
+	uint8_t *p = buf + SHMX_HDR_LEN;
+
+	/* A grant: empty range, wrapping range, no rights, unknown right. */
+	len = encoded(SHMX_OP_GRANT, 1);
+	memset(p + 8, 0, 8); /* len 0 */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_GRANT, 1);
+	memset(p, 0xff, 8); /* start near 2^64: wraps */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_ALLOC, 1);
+	memset(p + 40, 0, 4); /* access 0 */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_ALLOC, 1);
+	p[40] |= 0x8; /* unknown right */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* Object id 0. */
+	len = encoded(SHMX_OP_POOL_STAT, 0);
+	memset(p, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* POOL_OPEN: unknown flag (RDONLY is for segments). */
+	len = encoded(SHMX_OP_POOL_OPEN, 0);
+	p[0] |= SHMX_WIRE_RDONLY;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* ALLOC: size 0, alignment not a power of two. */
+	len = encoded(SHMX_OP_ALLOC, 0);
+	memset(p + 8, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_ALLOC, 0);
+	p[16] = 3;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* OWN: count 0, count past the limit, node 0, a duplicate. */
+	len = encoded(SHMX_OP_OWN, 0);
+	memset(p + 8, 0, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_OWN, 0);
+	p[8] = SHMX_OWNERS_MAX + 1;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_OWN, 0);
+	memset(p + 12 + 4 * 5, 0, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_OWN_TRANSFER, 0);
+	memcpy(p + 12 + 4 * 9, p + 12 + 4 * 3, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* SEG_OPEN and SEG_SET: mode past 0777, unknown flag. */
+	len = encoded(SHMX_OP_SEG_OPEN, 0);
+	p[5] = 0x02; /* mode 0x2xx > 0777 */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_SEG_OPEN, 0);
+	p[0] |= 0x80;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_SEG_SET, 0);
+	p[8 + 8 + 1] = 0x10;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* POOL_STAT reply: free above total. */
+	len = encoded(SHMX_OP_POOL_STAT, 1);
+	p[8 + 7] = 0x01;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+}
+
 static void test_encoder_errors(void **state)
 {
 	struct shmx_msg m;
@@ -383,17 +552,24 @@ static void test_names(void **state)
 static void test_status_errno_mapping(void **state)
 {
 	static const int want[SHMX_ST_MAX] = {
-		0,	 -EBADMSG, -EPROTO,	-EOPNOTSUPP, -ENOTCONN,
-		-EACCES, -EPERM,   -EADDRINUSE, -EUSERS,     -ENOENT,
-		-EFAULT, -EINVAL,  -ENOMEM,	-EPROTO,     -EIO,
+		0,	 -EBADMSG,    -EPROTO, -EOPNOTSUPP, -ENOTCONN, -EACCES,
+		-EPERM,	 -EADDRINUSE, -EUSERS, -ENOENT,	    -EFAULT,   -EINVAL,
+		-ENOMEM, -EPROTO,     -EIO,    -EEXIST,	    -EACCES,   -EPERM,
+		-EBUSY,	 -EDQUOT,     -EINVAL,
 	};
 
 	for (int st = 0; st < SHMX_ST_MAX; st++) {
 		assert_int_equal(shmx__status_to_errno(st), want[st]);
-		/* Back again, except STATE, which shares EPROTO with VERSION. */
-		if (st != SHMX_ST_STATE)
+		/* Back again, except where two statuses share an errno: STATE
+		 * and VERSION (EPROTO), AUTH and DENIED (EACCES: DENIED),
+		 * NOT_LOCAL and NOT_OWNER (EPERM: NOT_OWNER), INVAL and
+		 * MIDDLE (EINVAL: INVAL). */
+		if (st != SHMX_ST_STATE && st != SHMX_ST_AUTH &&
+		    st != SHMX_ST_NOT_LOCAL && st != SHMX_ST_MIDDLE)
 			assert_int_equal(shmx__errno_to_status(want[st]), st);
 	}
+	assert_int_equal(shmx__errno_to_status(-EACCES), SHMX_ST_DENIED);
+	assert_int_equal(shmx__errno_to_status(-EPERM), SHMX_ST_NOT_OWNER);
 	assert_int_equal(shmx__errno_to_status(-EPROTO), SHMX_ST_VERSION);
 	assert_int_equal(shmx__errno_to_status(EFAULT), SHMX_ST_RANGE);
 	assert_int_equal(shmx__status_to_errno(-1), -EPROTO);
@@ -411,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_truncation_and_trailing_bytes),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_bad_memory_fields),
 		cmocka_unit_test(test_encoder_errors),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_errno_mapping),
