@@ -411,8 +411,9 @@ static void dec_grant_body(struct rcur *r, struct shmx_grant *g)
 	g->epoch = get_u64(r);
 	g->access = get_u32(r);
 	/* A range that wraps, is empty, or rights that are none or unknown. */
-	if (!g->len || g->start + g->len < g->start || !g->access ||
-	    (g->access & ~SHMX_ACC_ALL))
+	if (!g->len || g->start + g->len < g->start ||
+	    !(g->access & SHMX_ACC_ALL) ||
+	    (g->access & ~(SHMX_ACC_ALL | SHMX_ACC_OWNED)))
 		r->bad = 1;
 }
 

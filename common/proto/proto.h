@@ -41,7 +41,7 @@
  * Versions (a changelog; reserved bits are never reused):
  *   1  first version: handshake, bye, ping, info, members, lookup, root.
  *   2  memory management (docs/memory.md): pools, allocation, grants of
- *      remote keys, ownership, named segments; status codes 15..20.
+ *      remote keys, ownership, named segments; status codes 15..23.
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -116,6 +116,9 @@ enum shmx_status {
 	SHMX_ST_BUSY = 18,	 /* in use, or frozen for a moment */
 	SHMX_ST_QUOTA = 19,	 /* the member's memory cap is reached */
 	SHMX_ST_MIDDLE = 20,	 /* address inside an object, not its start */
+	SHMX_ST_NO_MEMBER = 21,	 /* a node id that is not a live member */
+	SHMX_ST_NO_SPACE = 22,	 /* no room in the region for the object */
+	SHMX_ST_TOO_BIG = 23,	 /* over a configured maximum size */
 	SHMX_ST_MAX
 };
 
@@ -224,6 +227,8 @@ struct shmx_root {
 #define SHMX_ACC_WRITE 0x2u
 #define SHMX_ACC_ATOMIC 0x4u
 #define SHMX_ACC_ALL (SHMX_ACC_READ | SHMX_ACC_WRITE | SHMX_ACC_ATOMIC)
+/* In a grant reply: the block is owned (with WRITE: you are an owner). */
+#define SHMX_ACC_OWNED 0x8u
 
 /* Open flags of POOL_OPEN and SEG_OPEN. */
 #define SHMX_WIRE_CREAT 0x1u
@@ -242,7 +247,7 @@ struct shmx_grant {
 	uint64_t key;	 /* u64 */
 	uint64_t rbase;	 /* u64 */
 	uint64_t epoch;	 /* u64 */
-	uint32_t access; /* u32: SHMX_ACC_* bits, nonzero, no others */
+	uint32_t access; /* u32: SHMX_ACC_* rights (nonzero), maybe OWNED */
 };
 
 /* A pool or segment by id (POOL_CLOSE/DESTROY/STAT, SEG_CLOSE/...). */

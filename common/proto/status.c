@@ -32,6 +32,9 @@ static const struct {
 	[SHMX_ST_BUSY] = { "busy", EBUSY },
 	[SHMX_ST_QUOTA] = { "member's memory cap reached", EDQUOT },
 	[SHMX_ST_MIDDLE] = { "not the start of an object", EINVAL },
+	[SHMX_ST_NO_MEMBER] = { "no such member", ESRCH },
+	[SHMX_ST_NO_SPACE] = { "no room in the region", ENOSPC },
+	[SHMX_ST_TOO_BIG] = { "over the configured maximum", EFBIG },
 };
 
 int shmx__status_to_errno(int status)
