@@ -441,7 +441,10 @@ static void test_bad_memory_fields(void **state)
 	memset(p + 40, 0, 4); /* access 0 */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 	len = encoded(SHMX_OP_ALLOC, 1);
-	p[40] |= 0x8; /* unknown right */
+	p[40] = SHMX_ACC_OWNED; /* owned, but no rights */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_ALLOC, 1);
+	p[40] |= 0x10; /* unknown bit */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	/* Object id 0. */
@@ -555,7 +558,7 @@ static void test_status_errno_mapping(void **state)
 		0,	 -EBADMSG,    -EPROTO, -EOPNOTSUPP, -ENOTCONN, -EACCES,
 		-EPERM,	 -EADDRINUSE, -EUSERS, -ENOENT,	    -EFAULT,   -EINVAL,
 		-ENOMEM, -EPROTO,     -EIO,    -EEXIST,	    -EACCES,   -EPERM,
-		-EBUSY,	 -EDQUOT,     -EINVAL,
+		-EBUSY,	 -EDQUOT,     -EINVAL, -ESRCH,	    -ENOSPC,   -EFBIG,
 	};
 
 	for (int st = 0; st < SHMX_ST_MAX; st++) {
