@@ -226,6 +226,21 @@ static int check_provider(const char *prov)
 	return 0;
 }
 
+/*
+ * libfabric 1.17's rxm on a verbs core closes a connection's
+ * endpoint and then drains the completion queue, reposting receive buffers
+ * into the endpoint it just freed: a peer that goes away at the wrong
+ * moment crashes the process (seen in shmnode when a member timed out).
+ * With a shared receive context the buffers belong to the context, which
+ * lives as long as the endpoint, so that path is safe; ask for it unless
+ * the user chose otherwise (FI_OFI_RXM_USE_SRX is read at every getinfo).
+ */
+static void provider_defaults(const char *prov)
+{
+	if (!strcmp(prov, "verbs;ofi_rxm"))
+		setenv("FI_OFI_RXM_USE_SRX", "1", 0);
+}
+
 static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 {
 	struct fi_cq_attr cq_attr = { .format = FI_CQ_FORMAT_DATA };
@@ -243,6 +258,7 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 	ret = check_provider(prov);
 	if (ret)
 		return ret;
+	provider_defaults(prov);
 	if (attr->bind) {
 		if (split_host_port(attr->bind, host, sizeof(host), port,
 				    sizeof(port)))

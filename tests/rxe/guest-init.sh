@@ -12,7 +12,8 @@
 # powers off a guest whose script hangs.
 # Files in the results share: init.log, uname.txt, ibv_devinfo.txt,
 # versions.txt, rdma-link.txt, script.log, rc (script exit status; 124 on
-# watchdog, 125/126 when the guest could not be set up), done.
+# watchdog, with watchdog-ps.txt and watchdog-dmesg.txt beside it; 125/126
+# when the guest could not be set up), done.
 # Not `set -e`: PID 1 must reach poweroff whatever fails.
 # shellcheck disable=SC3040,SC3045 # busybox ash has pipefail and ulimit -l
 export PATH=/bin:/sbin
@@ -56,6 +57,9 @@ off() {
 	echo "shmx-init[$name]: WATCHDOG after ${timeout}s" >/dev/console
 	if mounted /out; then
 		echo "watchdog after ${timeout}s" >>/out/init.log
+		# What was running and what the kernel said, for the post-mortem.
+		ps >/out/watchdog-ps.txt 2>&1
+		dmesg >/out/watchdog-dmesg.txt 2>&1
 		echo 124 >/out/rc
 		: >/out/done
 	fi

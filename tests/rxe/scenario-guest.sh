@@ -92,11 +92,7 @@ node)
 	export SHMEXT_TRANSPORT
 	timeout 900 "$BUILD/tests/rxe/node_agent" --listen "$agent" \
 		--shmnode "$BUILD/node/shmnode" --quits "$CLIENTS" \
-		--dir /tmp/shmx-agent 2>&1
-	rc=$?
-	# Keep the nodes' logs with the results.
-	cp /tmp/shmx-agent/node-*.log "$SHMX_OUT/" 2>/dev/null
-	exit $rc
+		--dir "$SHMX_OUT/agent" 2>&1
 	;;
 *)
 	var=SCEN_$SHMX_NAME
