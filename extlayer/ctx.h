@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "keymap.h"
 #include "proto/proto.h"
 #include "shmext/shmext.h"
 #include "xport/xport.h"
@@ -96,9 +97,10 @@ struct shmx_ctx {
 	struct shmx_req *reqs; /* every live request */
 	struct shmx_op *free_ops;
 	struct shmx_op_slab *slabs;
-	int async_err;	      /* first error of a non-blocking transfer */
-	int busy_polling;     /* a thread is inside xport_poll */
-	uint64_t wait_avg_ns; /* usual time to a completion (spin window) */
+	int async_err;		  /* first error of a non-blocking transfer */
+	int busy_polling;	  /* a thread is inside xport_poll */
+	uint64_t wait_avg_ns;	  /* usual time to a completion (spin window) */
+	struct shmx__keymap keys; /* keys held for ranges (grants.c) */
 
 	/* Heartbeat thread. */
 	pthread_t hb_thread;
@@ -131,6 +133,20 @@ int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 	      int timeout_ms);
 /* Mark the context lost (first reason wins).  Caller holds ctx->lock. */
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
+
+/* grants.c: the key map, ctx->keys (each takes ctx->lock). */
+/* Put the key of a reply in the map (replacing what it overlaps). */
+void shmx__grant_learn(struct shmx_ctx *ctx, const struct shmx_grant *g);
+/* Drop the key of the range that holds @gaddr. */
+void shmx__grant_forget(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
+/* GRANT: the best key for @gaddr with at least @access (SHMX_ACC_*),
+ * learnt and copied to *@g.  0 or -errno. */
+int shmx__grant_get(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint32_t access,
+		    struct shmx_grant *g);
+
+/* pools.c */
+/* 1..SHMX_NAME_MAX - 1 printable ASCII bytes?  0 or -EINVAL. */
+int shmx__name_check(const char *name);
 
 /* data.c */
 /* Complete one op of a request (progress engine, ctx->lock held). */

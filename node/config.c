@@ -79,6 +79,24 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "max-pool-size") || !strcmp(key, "member-cap") ||
+	    !strcmp(key, "max-seg-size")) {
+		uint64_t *v = &cfg->member_cap;
+
+		if (!strcmp(key, "max-pool-size"))
+			v = &cfg->max_pool_size;
+		else if (!strcmp(key, "max-seg-size"))
+			v = &cfg->max_seg_size;
+
+		if (shmx__parse_size(value, v)) {
+			snprintf(err, errlen,
+				 "%s: '%s' is not a size (suffixes K, M, G; "
+				 "0 = no limit)",
+				 key, value);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "key-file"))
 		return set_str(cfg->key_file, sizeof(cfg->key_file), key, value,
 			       err, errlen);

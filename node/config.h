@@ -24,6 +24,9 @@ struct node_config {
 	uint32_t max_members;
 	uint32_t client_timeout_ms; /* silent this long = gone */
 	uint32_t heartbeat_ms;	    /* clients ping this often */
+	uint64_t max_pool_size;	    /* bytes a pool may have; 0 = any */
+	uint64_t member_cap;	    /* bytes one member may hold; 0 = any */
+	uint64_t max_seg_size;	    /* bytes a segment may have; 0 = any */
 	int log_level;		    /* enum shmx_log_level */
 };
 

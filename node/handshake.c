@@ -127,9 +127,10 @@ enum shmx_status handshake_bye(struct server *srv, struct member *m,
 
 void member_end(struct server *srv, struct member *m, const char *why)
 {
-	if (m->state == MEMBER_LIVE)
+	if (m->state == MEMBER_LIVE) {
 		log_info("member %u '%s' %s", m->info.id, m->info.name, why);
-	else
+		mem_member_gone(srv, m->info.id);
+	} else
 		log_warn("client '%s' (pid %u on %s) %s", m->info.name,
 			 m->info.pid, m->info.host, why);
 	registry_free(&srv->reg, m);

@@ -50,6 +50,13 @@ static void usage(FILE *out)
 		"this (default %d)\n"
 		"      --heartbeat MS         clients ping this often (default "
 		"%d)\n"
+		"      --max-pool-size SIZE   largest pool a member may create "
+		"(default: any)\n"
+		"      --member-cap SIZE      most bytes of blocks one member "
+		"may hold\n"
+		"                             (default: any)\n"
+		"      --max-seg-size SIZE    largest named segment (default: "
+		"any)\n"
 		"  -c, --config PATH          read 'key = value' settings "
 		"first; keys are\n"
 		"                             the long option names\n"
@@ -71,6 +78,9 @@ static const struct option long_opts[] = {
 	{ "max-members", required_argument, NULL, 1 },
 	{ "client-timeout", required_argument, NULL, 2 },
 	{ "heartbeat", required_argument, NULL, 3 },
+	{ "max-pool-size", required_argument, NULL, 4 },
+	{ "member-cap", required_argument, NULL, 5 },
+	{ "max-seg-size", required_argument, NULL, 6 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },

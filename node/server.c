@@ -41,6 +41,16 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_LOOKUP] = query_lookup,
 	[SHMX_OP_ROOT_GET] = query_root_get,
 	[SHMX_OP_ROOT_SET] = query_root_set,
+	[SHMX_OP_POOL_OPEN] = mem_pool_open,
+	[SHMX_OP_POOL_CLOSE] = mem_pool_close,
+	[SHMX_OP_POOL_DESTROY] = mem_pool_destroy,
+	[SHMX_OP_POOL_STAT] = mem_pool_stat,
+	[SHMX_OP_ALLOC] = mem_alloc,
+	[SHMX_OP_RELEASE] = mem_release,
+	[SHMX_OP_GRANT] = mem_grant,
+	[SHMX_OP_OWN] = mem_own,
+	[SHMX_OP_OWN_TRANSFER] = mem_own,
+	[SHMX_OP_DISOWN] = mem_disown,
 };
 
 /* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */
@@ -207,7 +217,9 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 		return;
 	}
 	shmx__msg_reply(&rep, &req, SHMX_ST_OK);
-	rep.hdr.status = handlers[req.hdr.opcode](srv, m, &req, &rep);
+	rep.hdr.status = handlers[req.hdr.opcode]
+				 ? handlers[req.hdr.opcode](srv, m, &req, &rep)
+				 : SHMX_ST_UNKNOWN_OP;
 	end = req.hdr.opcode == SHMX_OP_BYE ||
 	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
 	server_send(srv, m->peer, &rep, end);
@@ -243,6 +255,42 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 		log_debug("unexpected completion %d", c->op);
 		break;
 	}
+}
+
+/* The region's free space, its keys and the object tables.  0 or -errno. */
+static int memory_init(struct server *srv)
+{
+	struct node_pools_limits pl = {
+		.max_pool_size = srv->cfg.max_pool_size,
+		.member_cap = srv->cfg.member_cap,
+	};
+	struct node_segs_limits sl = { .max_seg_size = srv->cfg.max_seg_size };
+	uint64_t hdr = srv->region_size < NODE_HDR_SIZE ? srv->region_size
+							: NODE_HDR_SIZE;
+	int ret;
+
+	ret = shmx__alloc_init(&srv->space, hdr, srv->region_size - hdr);
+	if (ret)
+		return ret;
+	regkeys_init(&srv->keys, srv->xp, srv->region, srv->region_size);
+	ret = node_pools_init(&srv->pools, &srv->space, &srv->keys.ops, &pl);
+	if (!ret)
+		ret = node_segs_init(&srv->segs, &srv->space, &srv->keys.ops,
+				     &sl);
+	if (ret) {
+		log_error("cannot set up the memory tables: %s",
+			  shmx__strerror(ret));
+		shmx__alloc_fini(&srv->space);
+	}
+	return ret;
+}
+
+static void memory_fini(struct server *srv)
+{
+	node_segs_fini(&srv->segs);
+	node_pools_fini(&srv->pools);
+	regkeys_fini(&srv->keys);
+	shmx__alloc_fini(&srv->space);
 }
 
 int server_init(struct server *srv, const struct node_config *cfg,
@@ -310,8 +358,13 @@ int server_init(struct server *srv, const struct node_config *cfg,
 					 : "");
 		goto out_unmap;
 	}
+	ret = memory_init(srv);
+	if (ret)
+		goto out_dereg;
 	return 0;
 
+out_dereg:
+	xport_mr_dereg(srv->xp, srv->region_mr);
 out_unmap:
 	munmap(srv->region, cfg->size);
 out_close_xport:
@@ -375,6 +428,7 @@ void server_fini(struct server *srv)
 		srv->outq = o->next;
 		free(o);
 	}
+	memory_fini(srv);
 	xport_mr_dereg(srv->xp, srv->region_mr);
 	srv->xp->ops->close(srv->xp);
 	munmap(srv->region, srv->region_size);

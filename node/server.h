@@ -9,11 +9,21 @@
 
 #include <signal.h>
 
+#include "alloc.h"
 #include "config.h"
+#include "pools.h"
 #include "proto/auth.h"
 #include "proto/proto.h"
+#include "regkeys.h"
 #include "registry.h"
+#include "segments.h"
 #include "xport/xport.h"
+
+/*
+ * The first bytes of the region are kept for the node's own structures
+ * (docs/memory.md); pools and segments are carved from the rest.
+ */
+#define NODE_HDR_SIZE ((uint64_t)64 << 10)
 
 /* A reply waiting for room in the transport's send queue. */
 struct outmsg {
@@ -36,6 +46,13 @@ struct server {
 	uint64_t region_size;
 	struct xport_mr *region_mr;
 	shmx_gaddr_t root;
+
+	/* Memory management: the free space of the region past the header,
+	 * keys for its ranges, and the objects carved from it. */
+	struct shmx__alloc space;
+	struct regkeys keys;
+	struct node_pools pools;
+	struct node_segs segs;
 
 	struct outmsg *outq, **outq_tail;
 	unsigned outq_len;	 /* bounded by OUTQ_MAX */
@@ -93,5 +110,32 @@ enum shmx_status query_root_get(struct server *srv, struct member *m,
 enum shmx_status query_root_set(struct server *srv, struct member *m,
 				const struct shmx_msg *req,
 				struct shmx_msg *rep);
+
+/* mem_ops.c: pools, allocation, grants, ownership. */
+enum shmx_status mem_pool_open(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status mem_pool_close(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep);
+enum shmx_status mem_pool_destroy(struct server *srv, struct member *m,
+				  const struct shmx_msg *req,
+				  struct shmx_msg *rep);
+enum shmx_status mem_pool_stat(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status mem_alloc(struct server *srv, struct member *m,
+			   const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status mem_release(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status mem_grant(struct server *srv, struct member *m,
+			   const struct shmx_msg *req, struct shmx_msg *rep);
+/* OWN and OWN_TRANSFER. */
+enum shmx_status mem_own(struct server *srv, struct member *m,
+			 const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status mem_disown(struct server *srv, struct member *m,
+			    const struct shmx_msg *req, struct shmx_msg *rep);
+/* A live member left: its opens end, its ownerships pass.  */
+void mem_member_gone(struct server *srv, uint32_t id);
 
 #endif /* SHMX_NODE_SERVER_H */

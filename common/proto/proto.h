@@ -266,7 +266,7 @@ struct shmx_pool_open {
 	uint64_t size;		  /* u64: bytes; 0 = as it is (open) */
 	char name[SHMX_NAME_MAX]; /* str, 1..63 */
 };
-struct shmx_pool {
+struct shmx_pool_rep {
 	uint64_t id;	      /* u64, nonzero */
 	uint32_t created;     /* u32: 1 if this call created it */
 	struct shmx_grant ro; /* read-only key over the whole pool */
@@ -309,7 +309,7 @@ struct shmx_seg_open_req {
 	uint64_t size;		  /* u64: bytes; 0 = as it is (attach) */
 	char name[SHMX_NAME_MAX]; /* str, 1..63 */
 };
-struct shmx_seg {
+struct shmx_seg_rep {
 	uint64_t id;	       /* u64, nonzero */
 	uint32_t created;      /* u32: 1 if this call created it */
 	struct shmx_grant key; /* RW, or RO for a read-only attach */
@@ -353,13 +353,13 @@ struct shmx_msg {
 		struct shmx_obj_ref obj;
 		struct shmx_addr addr;
 		struct shmx_pool_open pool_open;
-		struct shmx_pool pool;
+		struct shmx_pool_rep pool;
 		struct shmx_pool_stat_rep pool_stat;
 		struct shmx_alloc_req alloc;
 		struct shmx_grant_req grant_req;
 		struct shmx_own_req own;
 		struct shmx_seg_open_req seg_open;
-		struct shmx_seg seg;
+		struct shmx_seg_rep seg;
 		struct shmx_seg_stat_rep seg_stat;
 		struct shmx_seg_set_req seg_set;
 	} u;

@@ -304,6 +304,136 @@ SHMX_EXPORT int shmx_cas64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 SHMX_EXPORT int shmx_fadd64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			    uint64_t add, uint64_t *old);
 
+/* --------------------------------------------------------------------- */
+/* Pools and allocation                                                   */
+/* --------------------------------------------------------------------- */
+
+/*
+ * A pool is a named, fixed-size stretch of the node's memory from which
+ * members allocate contiguous blocks.  The allocator runs in shmnode (best
+ * fit, coalescing, O(log n)); its bookkeeping is out of every client's
+ * reach.  An allocation is shared memory: any member may read and write it
+ * by its global address (the library asks the node for the key the first
+ * time), until it is owned (shmx_own).
+ */
+struct shmx_pool;
+
+/* Open flags of shmx_pool_open (and shmx_seg_open). */
+#define SHMX_CREAT 0x1u	 /* create it if it does not exist */
+#define SHMX_EXCL 0x2u	 /* with SHMX_CREAT: fail if it exists */
+#define SHMX_RDONLY 0x4u /* shmx_seg_open: attach read-only */
+
+/* Largest alignment shmx_alloc accepts (1 MiB). */
+#define SHMX_ALIGN_MAX ((uint64_t)1 << 20)
+
+/*
+ * shmx_pool_open - open the pool @name (1 to SHMX_NAME_MAX - 1 printable
+ * ASCII characters), creating it with @size bytes when @flags has
+ * SHMX_CREAT and it does not exist.  @size 0 opens a pool whatever its
+ * size.  The pool stays until shmx_pool_destroy, whoever opened it.
+ * Returns 0 with *@pool set, or
+ *  -EINVAL   bad name, flags, or @size 0 with SHMX_CREAT
+ *  -ENOENT   no such pool and no SHMX_CREAT
+ *  -EEXIST   SHMX_CREAT | SHMX_EXCL and it exists
+ *  -ENOSPC   the node has no room for a pool of that size (or the size is
+ *            over the node's maximum pool size: -EFBIG)
+ *  -ETIMEDOUT, -ENOTCONN, -ENOMEM
+ * Thread safety: safe; the handle may be used by every thread of @ctx.
+ */
+SHMX_EXPORT int shmx_pool_open(struct shmx_ctx *ctx, const char *name,
+			       uint64_t size, unsigned flags,
+			       struct shmx_pool **pool);
+
+/* shmx_pool_close - forget the handle (the pool and its blocks stay).
+ * Returns 0, -ETIMEDOUT or -ENOTCONN (the handle is freed all the same). */
+SHMX_EXPORT int shmx_pool_close(struct shmx_pool *pool);
+
+/*
+ * shmx_pool_destroy - give the pool's memory back to the node and free the
+ * handle.  Returns 0, -EBUSY (blocks are still allocated in it: release
+ * them first; the handle stays valid), -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_pool_destroy(struct shmx_pool *pool);
+
+struct shmx_pool_stat {
+	uint64_t total;		 /* bytes */
+	uint64_t free;		 /* bytes not allocated */
+	uint64_t largest_free;	 /* the largest contiguous free block */
+	uint64_t nr_alloc;	 /* allocated blocks */
+	uint64_t nr_free_blocks; /* free fragments */
+	uint32_t open_count;	 /* members that have it open */
+	shmx_gaddr_t base;	 /* the pool's first byte */
+};
+
+/* shmx_pool_stat - the pool's numbers, now.  Returns 0, -EINVAL (NULL),
+ * -ETIMEDOUT, -ENOTCONN, -ENOENT (destroyed meanwhile). */
+SHMX_EXPORT int shmx_pool_stat(struct shmx_pool *pool,
+			       struct shmx_pool_stat *st);
+
+/*
+ * shmx_alloc - allocate @size bytes (any size from 1 to the pool's; rounded
+ * up to a multiple of 8), contiguous, starting at a multiple of @align (a
+ * power of two up to SHMX_ALIGN_MAX; 0 means 8), and return its global
+ * address in *@gaddr.  This member gets read, write and atomic access to
+ * it at once.  Costs one round trip to the node.
+ * Returns 0, or
+ *  -EINVAL   size 0, bad alignment, NULL argument
+ *  -ENOMEM   no free block of that size (and alignment) in the pool
+ *  -EDQUOT   this member would hold more than the node allows one member
+ *  -ENOENT   the pool was destroyed
+ *  -ETIMEDOUT, -ENOTCONN
+ */
+SHMX_EXPORT int shmx_alloc(struct shmx_pool *pool, uint64_t size,
+			   uint64_t align, shmx_gaddr_t *gaddr);
+
+/*
+ * shmx_release - give back the block that starts at @gaddr.  Allowed to the
+ * member that allocated it or, while it is owned, to its owners.
+ * Returns 0, or
+ *  -ENOENT   no block there: never allocated, or already released
+ *  -EINVAL   @gaddr is inside a block but not its start
+ *  -EPERM    this member may not release it
+ *  -ETIMEDOUT, -ENOTCONN
+ */
+SHMX_EXPORT int shmx_release(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
+
+/* --------------------------------------------------------------------- */
+/* Ownership                                                              */
+/* --------------------------------------------------------------------- */
+
+/*
+ * shmx_own - make the block that starts at @gaddr exclusive to the @n
+ * members in @nodes (1 to 64 distinct node ids; the caller need not be one
+ * of them).  From then on only they can write it: the node revokes every
+ * earlier write key to the block (the fabric refuses them) before it hands
+ * the new key to the owners.  Non-owners may still read it.  *@epoch (may
+ * be NULL) receives the block's ownership epoch, which grows by one at
+ * every change of owners: a fencing token.
+ * shmx_own_transfer - an owner passes the block to a new owner set; the
+ * old owners' write access is revoked first.
+ * shmx_disown - an owner makes the block shared again (everyone may write).
+ * shmx_own_epoch - the block's current epoch (and whether this member is
+ * an owner: 1 or 0 in *@owner, may be NULL).
+ * Returns 0, or
+ *  -ENOENT   no block starts at @gaddr (-EINVAL: inside a block)
+ *  -EINVAL   @n is 0 or over 64, a node id repeats, NULL argument
+ *  -EBUSY    shmx_own on a block that is already owned (use transfer)
+ *  -EPERM    transfer or disown by a member that is not an owner
+ *  -ESRCH    a node id in @nodes is not a live member
+ *  -ETIMEDOUT, -ENOTCONN
+ * A write by a member whose key was revoked fails with -EACCES and leaves
+ * the memory unchanged.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_own(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			 const shmx_node_t *nodes, unsigned n, uint64_t *epoch);
+SHMX_EXPORT int shmx_own_transfer(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+				  const shmx_node_t *nodes, unsigned n,
+				  uint64_t *epoch);
+SHMX_EXPORT int shmx_disown(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			    uint64_t *epoch);
+SHMX_EXPORT int shmx_own_epoch(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
+			       uint64_t *epoch, int *owner);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mem_ops.c - shmnode's answers about memory: pools, allocation, grants of
+ * remote keys, and ownership (docs/memory.md).  The tables (pools.c,
+ * segments.c) keep the books; this file checks who asks, turns their
+ * results into replies and their errors into statuses, and ends a leaving
+ * member's holdings.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "server.h"
+#include "util/log.h"
+
+/* Status of a table's -errno (0 -> OK). */
+static enum shmx_status st_of(int ret)
+{
+	return shmx__errno_to_status(ret);
+}
+
+/* Fill a wire grant from a table's, with the transport's remote base. */
+static enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
+				  uint64_t start, uint64_t len, uint64_t key,
+				  unsigned access, uint64_t epoch, int owned)
+{
+	uint64_t rbase;
+
+	if (regkeys_rbase(&srv->keys, key, start, &rbase)) {
+		log_error("no registration behind key %#llx of [%#llx, +%llu)",
+			  (unsigned long long)key, (unsigned long long)start,
+			  (unsigned long long)len);
+		return SHMX_ST_INTERNAL;
+	}
+	w->start = start;
+	w->len = len;
+	w->key = key;
+	w->rbase = rbase;
+	w->epoch = epoch;
+	w->access = access | (owned ? SHMX_ACC_OWNED : 0);
+	return SHMX_ST_OK;
+}
+
+static enum shmx_status put_node_grant(struct server *srv, struct shmx_grant *w,
+				       const struct node_grant *g)
+{
+	return put_grant(srv, w, g->start, g->len, g->key, g->access, g->epoch,
+			 g->owned);
+}
+
+enum shmx_status mem_pool_open(struct server *srv, struct member *m,
+			       const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	const struct shmx_pool_open *o = &req->u.pool_open;
+	struct node_grant ro;
+	uint64_t id;
+	int created, ret;
+
+	ret = node_pool_open(&srv->pools, m->info.id, o->name, o->size,
+			     o->flags, &id, &created, &ro);
+	if (ret)
+		return st_of(ret);
+	if (created)
+		log_info("member %u '%s' created pool %llu '%s' of %llu bytes",
+			 m->info.id, m->info.name, (unsigned long long)id,
+			 o->name, (unsigned long long)ro.len);
+	rep->u.pool.id = id;
+	rep->u.pool.created = (uint32_t)created;
+	return put_node_grant(srv, &rep->u.pool.ro, &ro);
+}
+
+enum shmx_status mem_pool_close(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep)
+{
+	return st_of(node_pool_close(&srv->pools, req->u.obj.id, m->info.id));
+}
+
+enum shmx_status mem_pool_destroy(struct server *srv, struct member *m,
+				  const struct shmx_msg *req,
+				  struct shmx_msg *rep)
+{
+	int ret = node_pool_destroy(&srv->pools, req->u.obj.id, m->info.id);
+
+	if (!ret)
+		log_info("member %u '%s' destroyed pool %llu", m->info.id,
+			 m->info.name, (unsigned long long)req->u.obj.id);
+	return st_of(ret);
+}
+
+enum shmx_status mem_pool_stat(struct server *srv, struct member *m,
+			       const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	struct shmx_pool_stat_rep *s = &rep->u.pool_stat;
+	struct node_pool_info info;
+	int ret;
+
+	ret = node_pool_stat(&srv->pools, req->u.obj.id, &info);
+	if (ret)
+		return st_of(ret);
+	s->total = info.st.total;
+	s->free = info.st.free;
+	s->largest_free = info.st.largest_free;
+	s->nr_alloc = info.st.nr_alloc;
+	s->nr_free_blocks = info.st.nr_free_blocks;
+	s->open_count = info.open_count;
+	return SHMX_ST_OK;
+}
+
+enum shmx_status mem_alloc(struct server *srv, struct member *m,
+			   const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	const struct shmx_alloc_req *a = &req->u.alloc;
+	struct node_grant g;
+	int ret;
+
+	ret = node_pool_alloc(&srv->pools, a->pool, m->info.id, a->size,
+			      a->align, &g);
+	if (ret)
+		return st_of(ret);
+	return put_node_grant(srv, &rep->u.grant, &g);
+}
+
+enum shmx_status mem_release(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	int ret =
+		node_block_release(&srv->pools, m->info.id, req->u.addr.gaddr);
+
+	/* A middle address has its own status: the client says -EINVAL. */
+	if (ret == -EINVAL)
+		return SHMX_ST_MIDDLE;
+	return st_of(ret);
+}
+
+enum shmx_status mem_grant(struct server *srv, struct member *m,
+			   const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	const struct shmx_grant_req *q = &req->u.grant_req;
+	int want_write = !!(q->access & (SHMX_ACC_WRITE | SHMX_ACC_ATOMIC));
+	struct node_grant g;
+	int ret;
+
+	if (!q->access || (q->access & ~SHMX_ACC_ALL))
+		return SHMX_ST_INVAL;
+	ret = node_block_grant(&srv->pools, m->info.id, q->gaddr, want_write,
+			       &g);
+	if (ret == -EFAULT) {
+		struct node_seg_grant sg;
+
+		ret = node_seg_grant(&srv->segs, m->info.id, q->gaddr,
+				     want_write, &sg);
+		if (!ret)
+			return put_grant(srv, &rep->u.grant, sg.start, sg.len,
+					 sg.key, sg.access, 1, 0);
+	}
+	if (ret)
+		return st_of(ret);
+	return put_node_grant(srv, &rep->u.grant, &g);
+}
+
+/* Every id of an owner list must be a live member: -ESRCH otherwise. */
+static int owners_live(struct server *srv, const struct shmx_own_req *o)
+{
+	for (uint32_t i = 0; i < o->count; i++) {
+		struct member *x = registry_get(&srv->reg, o->nodes[i]);
+
+		if (!x || x->state != MEMBER_LIVE)
+			return -ESRCH;
+	}
+	return 0;
+}
+
+/* OWN and OWN_TRANSFER. */
+enum shmx_status mem_own(struct server *srv, struct member *m,
+			 const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	const struct shmx_own_req *o = &req->u.own;
+	struct node_grant g;
+	int ret;
+
+	ret = owners_live(srv, o);
+	if (ret)
+		return st_of(ret);
+	if (req->hdr.opcode == SHMX_OP_OWN)
+		ret = node_block_own(&srv->pools, m->info.id, o->gaddr,
+				     o->nodes, o->count, &g);
+	else
+		ret = node_block_own_transfer(&srv->pools, m->info.id, o->gaddr,
+					      o->nodes, o->count, &g);
+	if (ret)
+		return st_of(ret);
+	return put_node_grant(srv, &rep->u.grant, &g);
+}
+
+enum shmx_status mem_disown(struct server *srv, struct member *m,
+			    const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	struct node_grant g;
+	int ret;
+
+	ret = node_block_disown(&srv->pools, m->info.id, req->u.addr.gaddr, &g);
+	if (ret == -EINVAL)
+		return SHMX_ST_MIDDLE;
+	if (ret)
+		return st_of(ret);
+	return put_node_grant(srv, &rep->u.grant, &g);
+}
+
+void mem_member_gone(struct server *srv, uint32_t id)
+{
+	node_pools_member_gone(&srv->pools, id);
+	node_segs_member_gone(&srv->segs, id, (int64_t)time(NULL));
+}

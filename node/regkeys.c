@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regkeys.c - remote keys for ranges of the region: one transport
+ * registration per key (exact access rights), found again by key to compute
+ * the remote address a grant carries.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "regkeys.h"
+#include "util/errstr.h"
+#include "util/log.h"
+
+struct regkey {
+	struct shmx__rb_node node; /* in by_key */
+	struct xport_mr *mr;
+	uint64_t gaddr; /* first byte of the range */
+};
+
+static struct regkey *find(const struct regkeys *rk, uint64_t key)
+{
+	struct shmx__rb_node *n = rk->by_key.node;
+
+	while (n) {
+		struct regkey *r = shmx__rb_entry(n, struct regkey, node);
+
+		if (key == r->mr->key)
+			return r;
+		n = key < r->mr->key ? n->left : n->right;
+	}
+	return NULL;
+}
+
+static int insert(struct regkeys *rk, struct regkey *r)
+{
+	struct shmx__rb_node **link = &rk->by_key.node, *parent = NULL;
+
+	while (*link) {
+		struct regkey *o = shmx__rb_entry(*link, struct regkey, node);
+
+		if (r->mr->key == o->mr->key)
+			return -EEXIST;
+		parent = *link;
+		link = r->mr->key < o->mr->key ? &parent->left : &parent->right;
+	}
+	shmx__rb_link(&r->node, parent, link);
+	shmx__rb_insert_color(&r->node, &rk->by_key);
+	return 0;
+}
+
+static int rk_reg(void *arg, uint64_t gaddr, uint64_t len, unsigned access,
+		  void **handle, uint64_t *key)
+{
+	struct regkeys *rk = arg;
+	struct regkey *r;
+	int ret;
+
+	if (!len || gaddr >= rk->size || len > rk->size - gaddr)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	ret = xport_mr_reg(rk->xp, rk->region + gaddr, len, access, &r->mr);
+	if (ret) {
+		log_warn("cannot register [%#llx, +%llu) for remote access: %s",
+			 (unsigned long long)gaddr, (unsigned long long)len,
+			 shmx__strerror(ret));
+		free(r);
+		return ret;
+	}
+	r->gaddr = gaddr;
+	/* A transport that hands out a key twice would make grants lie. */
+	ret = insert(rk, r);
+	if (ret) {
+		log_error("the transport gave key %#llx twice",
+			  (unsigned long long)r->mr->key);
+		xport_mr_dereg(rk->xp, r->mr);
+		free(r);
+		return -EIO;
+	}
+	rk->count++;
+	*handle = r;
+	*key = r->mr->key;
+	return 0;
+}
+
+static void rk_unreg(void *arg, void *handle)
+{
+	struct regkeys *rk = arg;
+	struct regkey *r = handle;
+
+	if (!r)
+		return;
+	shmx__rb_erase(&r->node, &rk->by_key);
+	xport_mr_dereg(rk->xp, r->mr);
+	free(r);
+	rk->count--;
+}
+
+void regkeys_init(struct regkeys *rk, struct xport *xp, void *region,
+		  uint64_t size)
+{
+	rk->ops.reg = rk_reg;
+	rk->ops.unreg = rk_unreg;
+	rk->ops.arg = rk;
+	rk->xp = xp;
+	rk->region = region;
+	rk->size = size;
+	rk->by_key.node = NULL;
+	rk->count = 0;
+}
+
+void regkeys_fini(struct regkeys *rk)
+{
+	struct shmx__rb_node *n;
+
+	if (rk->count)
+		log_warn("%llu remote keys left at exit",
+			 (unsigned long long)rk->count);
+	while ((n = shmx__rb_first(&rk->by_key)))
+		rk_unreg(rk, shmx__rb_entry(n, struct regkey, node));
+}
+
+int regkeys_rbase(const struct regkeys *rk, uint64_t key, uint64_t gaddr,
+		  uint64_t *rbase)
+{
+	const struct regkey *r = find(rk, key);
+
+	if (!r)
+		return -ENOENT;
+	if (gaddr < r->gaddr || gaddr - r->gaddr >= r->mr->len)
+		return -ERANGE;
+	*rbase = r->mr->base + (gaddr - r->gaddr);
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regkeys.h - the server's struct node_keys: every key an object table asks
+ * for is a registration of that range of the region with the transport
+ * (xport_mr_reg), kept in a tree by key so a grant can say which remote
+ * address the key gives a range (rbase: the transport's address of the
+ * range's first byte).
+ */
+#ifndef SHMX_NODE_REGKEYS_H
+#define SHMX_NODE_REGKEYS_H
+
+#include <stdint.h>
+
+#include "keys.h"
+#include "rbtree.h"
+#include "xport/xport.h"
+
+struct regkeys {
+	struct node_keys ops; /* what the tables are given */
+	struct xport *xp;
+	uint8_t *region; /* local address of gaddr 0 */
+	uint64_t size;	 /* region bytes */
+	struct shmx__rb_root by_key;
+	uint64_t count; /* registrations alive */
+};
+
+/* Serve keys over @region (@size bytes) through @xp.  Returns nothing. */
+void regkeys_init(struct regkeys *rk, struct xport *xp, void *region,
+		  uint64_t size);
+
+/* Drop every registration still alive (the tables' fini calls should have
+ * dropped them all; a leftover is logged).  Returns nothing. */
+void regkeys_fini(struct regkeys *rk);
+
+/*
+ * The remote address, under @key, of gaddr @gaddr (which must lie in the
+ * range @key was registered for).  Returns 0 with *@rbase set, or -ENOENT
+ * (no such key) / -ERANGE (@gaddr outside its range).
+ */
+int regkeys_rbase(const struct regkeys *rk, uint64_t key, uint64_t gaddr,
+		  uint64_t *rbase);
+
+#endif /* SHMX_NODE_REGKEYS_H */
