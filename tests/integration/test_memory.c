@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_memory.c - pools, allocation and ownership against a real shmnode:
+ * creating and opening pools, every size and alignment, the errors of bad
+ * releases, coalescing seen through the stats, several processes
+ * allocating and writing at once without ever sharing a byte, the node's
+ * limits, and the ownership state machine with its epochs, including an
+ * owner that leaves.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define NPROC 4
+#define ROUNDS 300
+#define LIVE_MAX 64
+
+static struct node_proc node;
+static struct shmx_ctx *ctx;
+
+static int group_setup(void **state)
+{
+	static const char *const args[] = {
+		"--size", "32M", "--member-cap", "8M", "--max-pool-size",
+		"16M",	  NULL
+	};
+
+	if (node_start(&node, args))
+		return -1;
+	return client_open(&node, "test-pools", 0, &ctx);
+}
+
+static int group_teardown(void **state)
+{
+	shmx_close(ctx);
+	return node_stop(&node) == 0 ? 0 : -1;
+}
+
+static void stat_of(struct shmx_pool *p, struct shmx_pool_stat *st)
+{
+	assert_int_equal(shmx_pool_stat(p, st), 0);
+}
+
+static void test_open_create_stat(void **state)
+{
+	struct shmx_pool *p, *q, *r;
+	struct shmx_pool_stat st;
+	struct shmx_ctx *other;
+
+	assert_int_equal(shmx_pool_open(ctx, "p-open", 1 << 20,
+					SHMX_CREAT | SHMX_EXCL, &p),
+			 0);
+	stat_of(p, &st);
+	assert_int_equal(st.total, 1 << 20);
+	assert_int_equal(st.free, 1 << 20);
+	assert_int_equal(st.largest_free, 1 << 20);
+	assert_int_equal(st.nr_alloc, 0);
+	assert_int_equal(st.open_count, 1);
+	assert_true(st.base != SHMX_GADDR_NULL);
+	assert_int_equal(st.base % 4096, 0);
+
+	/* Another member opens it by name, whatever its size. */
+	assert_int_equal(client_open(&node, "p-open-2", 0, &other), 0);
+	assert_int_equal(shmx_pool_open(other, "p-open", 0, 0, &q), 0);
+	stat_of(q, &st);
+	assert_int_equal(st.open_count, 2);
+	assert_int_equal(st.total, 1 << 20);
+	/* CREAT without EXCL opens what exists. */
+	assert_int_equal(
+		shmx_pool_open(other, "p-open", 1 << 20, SHMX_CREAT, &r), 0);
+	assert_int_equal(shmx_pool_close(r), 0);
+
+	assert_int_equal(shmx_pool_open(ctx, "p-open", 1 << 20,
+					SHMX_CREAT | SHMX_EXCL, &r),
+			 -EEXIST);
+	assert_int_equal(shmx_pool_open(ctx, "p-absent", 0, 0, &r), -ENOENT);
+	assert_int_equal(shmx_pool_open(ctx, "", 4096, SHMX_CREAT, &r),
+			 -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, "bad\nname", 4096, SHMX_CREAT, &r),
+			 -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, "p-zero", 0, SHMX_CREAT, &r),
+			 -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, "p-excl", 4096, SHMX_EXCL, &r),
+			 -EINVAL);
+	/* An existing pool of another size. */
+	assert_int_equal(shmx_pool_open(ctx, "p-open", 4096, SHMX_CREAT, &r),
+			 -EINVAL);
+	/* Over the node's maximum pool size (16M), and over its room. */
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-huge", 20 << 20, SHMX_CREAT, &r),
+		-EFBIG);
+
+	assert_int_equal(shmx_pool_close(q), 0);
+	shmx_close(other);
+	stat_of(p, &st);
+	assert_int_equal(st.open_count, 1);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+static void test_sizes_and_alignment(void **state)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+	shmx_gaddr_t a, b, c, d, whole;
+	uint64_t v = 0x0123456789abcdefull, w = 0;
+
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-sizes", 4 << 20, SHMX_CREAT, &p), 0);
+	stat_of(p, &st);
+
+	/* The smallest block, and it is memory one can use. */
+	assert_int_equal(shmx_alloc(p, 8, 0, &a), 0);
+	assert_true(a >= st.base && a < st.base + st.total);
+	assert_int_equal(shmx_write(ctx, a, &v, 8), 0);
+	assert_int_equal(shmx_read(ctx, a, &w, 8), 0);
+	assert_int_equal(w, v);
+	assert_int_equal(shmx_fadd64(ctx, a, 1, NULL), 0);
+
+	/* One byte is rounded up; the next block does not overlap. */
+	assert_int_equal(shmx_alloc(p, 1, 0, &b), 0);
+	assert_true(b >= a + 8 || b + 8 <= a);
+
+	/* Alignment up to 1 MiB. */
+	assert_int_equal(shmx_alloc(p, 100, SHMX_ALIGN_MAX, &c), 0);
+	assert_int_equal(c % SHMX_ALIGN_MAX, 0);
+	assert_int_equal(shmx_alloc(p, 24, 4096, &d), 0);
+	assert_int_equal(d % 4096, 0);
+	assert_int_equal(shmx_alloc(p, 8, 3, &whole), -EINVAL);
+	assert_int_equal(shmx_alloc(p, 8, SHMX_ALIGN_MAX * 2, &whole), -EINVAL);
+	assert_int_equal(shmx_alloc(p, 0, 0, &whole), -EINVAL);
+
+	/* Too big while blocks are out, then the whole pool once free. */
+	assert_int_equal(shmx_alloc(p, 4 << 20, 0, &whole), -ENOMEM);
+	stat_of(p, &st);
+	assert_int_equal(st.nr_alloc, 4);
+	assert_int_equal(shmx_release(ctx, a), 0);
+	assert_int_equal(shmx_release(ctx, b), 0);
+	assert_int_equal(shmx_release(ctx, c), 0);
+	assert_int_equal(shmx_release(ctx, d), 0);
+	/* Coalesced back into one block. */
+	stat_of(p, &st);
+	assert_int_equal(st.nr_alloc, 0);
+	assert_int_equal(st.free, st.total);
+	assert_int_equal(st.largest_free, st.total);
+	assert_int_equal(st.nr_free_blocks, 1);
+	assert_int_equal(shmx_alloc(p, 4 << 20, 0, &whole), 0);
+	assert_int_equal(whole, st.base);
+	assert_int_equal(shmx_release(ctx, whole), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+static void test_bad_release(void **state)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat before, after;
+	shmx_gaddr_t a, b;
+
+	assert_int_equal(shmx_pool_open(ctx, "p-bad", 1 << 20, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, 4096, 0, &a), 0);
+	assert_int_equal(shmx_alloc(p, 64, 0, &b), 0);
+	stat_of(p, &before);
+
+	/* A middle address, a never-allocated one, one outside any pool. */
+	assert_int_equal(shmx_release(ctx, a + 8), -EINVAL);
+	assert_int_equal(shmx_release(ctx, before.base + before.total - 8),
+			 -ENOENT);
+	assert_int_equal(shmx_release(ctx, 0), -ENOENT);
+	assert_int_equal(shmx_release(ctx, SHMX_GADDR_NULL), -ENOENT);
+	stat_of(p, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* Twice: the second says it is gone and changes nothing. */
+	assert_int_equal(shmx_release(ctx, a), 0);
+	stat_of(p, &before);
+	assert_int_equal(shmx_release(ctx, a), -ENOENT);
+	stat_of(p, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* Destroy waits for the last block. */
+	assert_int_equal(shmx_pool_destroy(p), -EBUSY);
+	assert_int_equal(shmx_release(ctx, b), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+static void test_limits(void **state)
+{
+	struct shmx_pool *p;
+	shmx_gaddr_t a, b;
+
+	/* The member cap is 8M of blocks. */
+	assert_int_equal(shmx_pool_open(ctx, "p-cap", 16 << 20, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, 6 << 20, 0, &a), 0);
+	assert_int_equal(shmx_alloc(p, 3 << 20, 0, &b), -EDQUOT);
+	assert_int_equal(shmx_alloc(p, 2 << 20, 0, &b), 0);
+	assert_int_equal(shmx_release(ctx, a), 0);
+	assert_int_equal(shmx_release(ctx, b), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+/* A block this process holds, and the pattern it wrote there. */
+struct held {
+	shmx_gaddr_t at;
+	uint64_t len;
+	uint8_t seed;
+};
+
+static void pattern(uint8_t *buf, uint64_t len, uint8_t seed)
+{
+	for (uint64_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seed + i * 7);
+}
+
+static int check_held(struct shmx_ctx *c, const struct held *h, uint8_t *buf,
+		      uint8_t *want)
+{
+	if (shmx_read(c, h->at, buf, h->len))
+		return -1;
+	pattern(want, h->len, h->seed);
+	return memcmp(buf, want, h->len) ? -1 : 0;
+}
+
+/*
+ * Allocate and release blocks of random sizes, writing a pattern of its
+ * own into each; every block still held must keep its pattern to the end,
+ * which fails if the allocator ever handed one byte to two holders.
+ */
+static int churn_client(int me, void *arg)
+{
+	const struct node_proc *n = arg;
+	static uint8_t buf[8192], want[8192];
+	struct held live[LIVE_MAX];
+	struct shmx_pool *p;
+	struct shmx_ctx *c;
+	unsigned nlive = 0, seed = 1234u + (unsigned)me;
+	char name[32];
+	int bad = 0;
+
+	snprintf(name, sizeof(name), "churn-%d", me);
+	if (client_open(n, name, 0, &c) ||
+	    shmx_pool_open(c, "p-churn", 0, 0, &p))
+		return 1;
+	for (int r = 0; r < ROUNDS && !bad; r++) {
+		seed = seed * 1103515245u + 12345u;
+		if (nlive == LIVE_MAX || (nlive && (seed >> 16) % 3 == 0)) {
+			unsigned i = (seed >> 8) % nlive;
+
+			bad |= check_held(c, &live[i], buf, want);
+			bad |= shmx_release(c, live[i].at) != 0;
+			live[i] = live[--nlive];
+			continue;
+		}
+		struct held *h = &live[nlive];
+
+		h->len = 8 + (seed >> 4) % (sizeof(buf) - 8);
+		h->seed = (uint8_t)(me * 50 + r);
+		if (shmx_alloc(p, h->len, (seed & 1) ? 64 : 0, &h->at)) {
+			bad = 2;
+			break;
+		}
+		pattern(buf, h->len, h->seed);
+		bad |= shmx_write(c, h->at, buf, h->len) != 0;
+		nlive++;
+	}
+	for (unsigned i = 0; i < nlive; i++) {
+		bad |= check_held(c, &live[i], buf, want) ? 4 : 0;
+		bad |= shmx_release(c, live[i].at) ? 8 : 0;
+	}
+	if (bad)
+		fprintf(stderr, "%s: failed (%d)\n", name, bad);
+	shmx_pool_close(p);
+	shmx_close(c);
+	return bad;
+}
+
+static void test_processes_never_share_a_byte(void **state)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-churn", 4 << 20, SHMX_CREAT, &p), 0);
+	assert_int_equal(run_clients(NPROC, churn_client, &node, 120), 0);
+	stat_of(p, &st);
+	assert_int_equal(st.nr_alloc, 0);
+	assert_int_equal(st.free, st.total);
+	assert_int_equal(st.nr_free_blocks, 1);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+static void test_ownership(void **state)
+{
+	struct shmx_ctx *b;
+	struct shmx_pool *p;
+	shmx_node_t me = shmx_self(ctx), other, both[2], dup[2], ghost = 999;
+	uint64_t e, e2;
+	shmx_gaddr_t at;
+	int owner;
+
+	assert_int_equal(client_open(&node, "p-owner-b", 0, &b), 0);
+	other = shmx_self(b);
+	both[0] = me;
+	both[1] = other;
+	dup[0] = dup[1] = other;
+	assert_int_equal(shmx_pool_open(ctx, "p-own", 1 << 20, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, 256, 0, &at), 0);
+
+	/* Unowned: epoch 1, nobody an owner. */
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), 0);
+	assert_int_equal(e, 1);
+	assert_int_equal(owner, 0);
+
+	/* Bad owner lists and addresses. */
+	assert_int_equal(shmx_own(ctx, at, &ghost, 1, &e), -ESRCH);
+	assert_int_equal(shmx_own(ctx, at, dup, 2, &e), -EINVAL);
+	assert_int_equal(shmx_own(ctx, at, both, 0, &e), -EINVAL);
+	assert_int_equal(shmx_own(ctx, at + 8, &other, 1, &e), -EINVAL);
+	assert_int_equal(shmx_disown(ctx, at, &e), -EPERM);
+	assert_int_equal(shmx_own_transfer(ctx, at, &other, 1, &e), -EPERM);
+
+	/* Give it to b: epoch 2; we are not an owner, b is. */
+	assert_int_equal(shmx_own(ctx, at, &other, 1, &e), 0);
+	assert_int_equal(e, 2);
+	assert_int_equal(shmx_own(ctx, at, &me, 1, &e2), -EBUSY);
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), 0);
+	assert_int_equal(e, 2);
+	assert_int_equal(owner, 0);
+	assert_int_equal(shmx_own_epoch(b, at, &e, &owner), 0);
+	assert_int_equal(owner, 1);
+	/* Only owners free an owned block. */
+	assert_int_equal(shmx_release(ctx, at), -EPERM);
+	assert_int_equal(shmx_own_transfer(ctx, at, &me, 1, &e), -EPERM);
+
+	/* b hands it to both of us: epoch 3. */
+	assert_int_equal(shmx_own_transfer(b, at, both, 2, &e), 0);
+	assert_int_equal(e, 3);
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), 0);
+	assert_int_equal(owner, 1);
+
+	/* b leaves: the owner set shrinks to us, epoch 4. */
+	assert_int_equal(shmx_close(b), 0);
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), 0);
+	assert_int_equal(e, 4);
+	assert_int_equal(owner, 1);
+
+	/* Shared again: epoch 5, and the owner may release it. */
+	assert_int_equal(shmx_disown(ctx, at, &e), 0);
+	assert_int_equal(e, 5);
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), 0);
+	assert_int_equal(owner, 0);
+	assert_int_equal(shmx_own(ctx, at, &me, 1, &e), 0);
+	assert_int_equal(e, 6);
+	assert_int_equal(shmx_release(ctx, at), 0);
+	assert_int_equal(shmx_own_epoch(ctx, at, &e, &owner), -EFAULT);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+/* Blocks outlive the member that allocated them; then anyone frees them. */
+static int leave_a_block(int fd, void *arg)
+{
+	const struct node_proc *n = arg;
+	struct shmx_pool *p;
+	struct shmx_ctx *c;
+	shmx_gaddr_t at;
+	uint64_t v = 0xfeedull;
+
+	if (client_open(n, "leaver", 0, &c) ||
+	    shmx_pool_open(c, "p-left", 0, 0, &p) ||
+	    shmx_alloc(p, 64, 0, &at) || shmx_write(c, at, &v, 8) ||
+	    write(fd, &at, sizeof(at)) != sizeof(at))
+		return 1;
+	/* Die without closing anything: the node notices and cleans up. */
+	_exit(0);
+}
+
+static void test_blocks_outlive_their_allocator(void **state)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+	shmx_gaddr_t at;
+	uint64_t v = 0;
+	int sv[2];
+	pid_t pid;
+
+	assert_int_equal(shmx_pool_open(ctx, "p-left", 1 << 20, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(pipe(sv), 0);
+	pid = spawn_client(leave_a_block, sv[1], &node);
+	close(sv[1]);
+	assert_int_equal(reap(pid, 30), 0);
+	assert_int_equal(read(sv[0], &at, sizeof(at)), sizeof(at));
+	close(sv[0]);
+	assert_int_equal(shmx_read(ctx, at, &v, 8), 0);
+	assert_int_equal(v, 0xfeedull);
+	stat_of(p, &st);
+	assert_int_equal(st.nr_alloc, 1);
+	/* Its allocator may still come back: nobody else frees it yet. */
+	assert_int_equal(shmx_release(ctx, at), -EPERM);
+	/* Once the node has seen it die (client timeout), anyone may. */
+	for (int i = 0; i < 200; i++) {
+		shmx_node_t id;
+
+		if (shmx_lookup(ctx, "leaver", &id) == -ENOENT)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(shmx_read(ctx, at, &v, 8), 0);
+	assert_int_equal(v, 0xfeedull);
+	assert_int_equal(shmx_release(ctx, at), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+	shmx_gaddr_t at;
+	uint64_t e;
+
+	assert_int_equal(shmx_pool_open(NULL, "x", 8, SHMX_CREAT, &p), -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, NULL, 8, SHMX_CREAT, &p), -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, "x", 8, SHMX_CREAT, NULL),
+			 -EINVAL);
+	assert_int_equal(shmx_pool_open(ctx, "x", 8, 0x100, &p), -EINVAL);
+	assert_int_equal(shmx_pool_stat(NULL, &st), -EINVAL);
+	assert_int_equal(shmx_alloc(NULL, 8, 0, &at), -EINVAL);
+	assert_int_equal(shmx_release(NULL, 0), -EINVAL);
+	assert_int_equal(shmx_own(ctx, 0, NULL, 1, &e), -EINVAL);
+	assert_int_equal(shmx_own_epoch(ctx, 0, NULL, NULL), -EINVAL);
+	assert_int_equal(shmx_pool_close(NULL), -EINVAL);
+	assert_int_equal(shmx_pool_destroy(NULL), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_create_stat),
+		cmocka_unit_test(test_sizes_and_alignment),
+		cmocka_unit_test(test_bad_release),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_processes_never_share_a_byte),
+		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_blocks_outlive_their_allocator),
+		cmocka_unit_test(test_bad_arguments),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
