@@ -19,10 +19,9 @@ static enum shmx_status st_of(int ret)
 	return shmx__errno_to_status(ret);
 }
 
-/* Fill a wire grant from a table's, with the transport's remote base. */
-static enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
-				  uint64_t start, uint64_t len, uint64_t key,
-				  unsigned access, uint64_t epoch, int owned)
+enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
+			   uint64_t start, uint64_t len, uint64_t key,
+			   unsigned access, uint64_t epoch, int owned)
 {
 	uint64_t rbase;
 

@@ -51,6 +51,13 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_OWN] = mem_own,
 	[SHMX_OP_OWN_TRANSFER] = mem_own,
 	[SHMX_OP_DISOWN] = mem_disown,
+	[SHMX_OP_SEG_OPEN] = seg_op_open,
+	[SHMX_OP_SEG_CLOSE] = seg_op_close,
+	[SHMX_OP_SEG_STAT] = seg_op_stat,
+	[SHMX_OP_SEG_SET] = seg_op_set,
+	[SHMX_OP_SEG_REMOVE] = seg_op_remove,
+	[SHMX_OP_SEG_FREEZE] = seg_op_freeze,
+	[SHMX_OP_SEG_THAW] = seg_op_thaw,
 };
 
 /* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */

@@ -112,6 +112,14 @@ enum shmx_status query_root_set(struct server *srv, struct member *m,
 				struct shmx_msg *rep);
 
 /* mem_ops.c: pools, allocation, grants, ownership. */
+/*
+ * Fill the wire grant *@w from a table's (@start, @len, @key, @access,
+ * @epoch, @owned), with the transport's remote base of @key.  Returns
+ * SHMX_ST_OK, or SHMX_ST_INTERNAL when no registration is behind @key.
+ */
+enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
+			   uint64_t start, uint64_t len, uint64_t key,
+			   unsigned access, uint64_t epoch, int owned);
 enum shmx_status mem_pool_open(struct server *srv, struct member *m,
 			       const struct shmx_msg *req,
 			       struct shmx_msg *rep);
@@ -137,5 +145,23 @@ enum shmx_status mem_disown(struct server *srv, struct member *m,
 			    const struct shmx_msg *req, struct shmx_msg *rep);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
+
+/* seg_ops.c: named segments (SysV shmget/shmat/shmdt/shmctl). */
+enum shmx_status seg_op_open(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status seg_op_close(struct server *srv, struct member *m,
+			      const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status seg_op_stat(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status seg_op_set(struct server *srv, struct member *m,
+			    const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status seg_op_remove(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status seg_op_freeze(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status seg_op_thaw(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep);
 
 #endif /* SHMX_NODE_SERVER_H */

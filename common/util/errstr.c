@@ -10,11 +10,19 @@ static const struct {
 	const char *text;
 } texts[] = {
 	{ EINVAL, "Invalid argument" },
-	{ EFAULT, "Bad address (outside the shared region)" },
+	{ EFAULT, "Bad address (outside the shared region, or in no "
+		  "allocated object)" },
 	{ EACCES, "Permission denied (key refused, or access not allowed)" },
-	{ EPERM, "Operation not permitted (a node without a key accepts "
-		 "loopback clients only)" },
-	{ ENOENT, "No such file, name or member" },
+	{ EPERM, "Operation not permitted (not allowed to this member: not "
+		 "an owner, creator or opener; or a node without a key "
+		 "refused a non-loopback client)" },
+	{ ENOENT, "No such file, name, member or object" },
+	{ EEXIST, "Already exists" },
+	{ EBUSY, "Busy (still in use, already owned, or frozen)" },
+	{ EDQUOT, "Over this member's memory cap at the node" },
+	{ ENOSPC, "No room left in the node's memory" },
+	{ EFBIG, "Over the node's maximum size" },
+	{ ESRCH, "No such live member" },
 	{ ECONNREFUSED, "Connection refused (no shmnode answers there)" },
 	{ ECONNRESET, "Connection reset (the memory node went away)" },
 	{ ENOTCONN, "Not connected (the connection to shmnode is lost)" },

@@ -412,8 +412,9 @@ SHMX_EXPORT int shmx_release(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
  * shmx_own_transfer - an owner passes the block to a new owner set; the
  * old owners' write access is revoked first.
  * shmx_disown - an owner makes the block shared again (everyone may write).
- * shmx_own_epoch - the block's current epoch (and whether this member is
- * an owner: 1 or 0 in *@owner, may be NULL).
+ * shmx_own_epoch - the current epoch of the block that holds @gaddr (any
+ * address inside it), and whether this member is an owner (1 or 0 in
+ * *@owner, may be NULL); -EFAULT when no block holds @gaddr.
  * Returns 0, or
  *  -ENOENT   no block starts at @gaddr (-EINVAL: inside a block)
  *  -EINVAL   @n is 0 or over 64, a node id repeats, NULL argument
@@ -433,6 +434,129 @@ SHMX_EXPORT int shmx_disown(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			    uint64_t *epoch);
 SHMX_EXPORT int shmx_own_epoch(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			       uint64_t *epoch, int *owner);
+
+/* --------------------------------------------------------------------- */
+/* Named segments                                                         */
+/* --------------------------------------------------------------------- */
+
+/*
+ * A named segment is a stretch of the node's memory with System V
+ * semantics (shmget, shmat, shmdt, shmctl): created once under a name with
+ * a size and permission bits, attached by any member those bits allow,
+ * read and written by its global address, and destroyed only after it was
+ * removed and its last attachment ended.  A handle is one attachment.
+ *
+ * Permissions are checked by the node against the uid and gid this
+ * process claimed when it joined (its real uid and primary gid), as Linux
+ * does: the owner bits for the owner or the creator uid, else the group
+ * bits for the owner or creator gid, else the other bits; a read-only
+ * attach needs r, any other needs r and w; uid 0 passes every check.
+ * The x bits are kept but mean nothing.
+ *
+ * A member that leaves or dies (no heartbeat within the node's client
+ * timeout) is detached from every segment it held.
+ */
+struct shmx_seg;
+
+/*
+ * shmx_seg_open - attach the segment @name (1 to SHMX_NAME_MAX - 1
+ * printable ASCII characters; a numeric SysV key is just a name, e.g.
+ * "key:0x1234"), creating it when it does not exist and @flags has
+ * SHMX_CREAT.
+ * @size: creating, the segment's size in bytes (rounded up to a multiple
+ *        of 8; it starts at a 4096-byte boundary); attaching, 0 for any
+ *        size, else at most the segment's size.
+ * @flags: SHMX_CREAT, SHMX_EXCL (with SHMX_CREAT: fail if it exists),
+ *        SHMX_RDONLY (attach for reading only; else read and write).
+ * @mode: creating, its permission bits (0 to 0777; this member is its
+ *        owner and creator, and must itself be allowed the access it
+ *        asks for); attaching, ignored (but still at most 0777).
+ * @seg: receives the attachment.
+ * Returns 0 with *@seg set, or
+ *  -EINVAL   NULL argument, bad name, unknown flag, SHMX_EXCL without
+ *            SHMX_CREAT, @mode over 0777; creating: @size 0 or over the
+ *            node's maximum segment size; attaching: @size over the
+ *            segment's size
+ *  -ENOENT   no segment of that name and no SHMX_CREAT
+ *  -EEXIST   SHMX_CREAT | SHMX_EXCL and it exists
+ *  -EACCES   the permission bits refuse this member the access
+ *  -EBUSY    a read-write attach while the segment is frozen for a save
+ *  -ENOSPC   the node has no room for a segment of that size
+ *  -ENOMEM   out of memory (here or at the node), or the node is out of
+ *            remote registrations
+ *  -EIO      the node failed to hand out the segment's key (nothing is
+ *            attached or created)
+ *  -ETIMEDOUT, -ENOTCONN
+ * Thread safety: safe; the handle may be used by every thread of @ctx.
+ */
+SHMX_EXPORT int shmx_seg_open(struct shmx_ctx *ctx, const char *name,
+			      uint64_t size, unsigned flags, unsigned mode,
+			      struct shmx_seg **seg);
+
+/*
+ * shmx_seg_addr / shmx_seg_size - the global address of the segment's
+ * first byte, and its size in bytes.  No call to the node.  For a NULL
+ * handle: SHMX_GADDR_NULL and 0.
+ */
+SHMX_EXPORT shmx_gaddr_t shmx_seg_addr(const struct shmx_seg *seg);
+SHMX_EXPORT uint64_t shmx_seg_size(const struct shmx_seg *seg);
+
+/*
+ * shmx_seg_close - detach (shmdt) and free the handle.  The segment stays
+ * unless it was removed and this was its last attachment, in which case
+ * the node destroys it.  Returns 0, -EINVAL (NULL), -ETIMEDOUT or
+ * -ENOTCONN (the handle is freed all the same; a member that is gone is
+ * detached by the node).
+ */
+SHMX_EXPORT int shmx_seg_close(struct shmx_seg *seg);
+
+/*
+ * shmx_seg_remove - remove the segment (shmctl IPC_RMID): its name is free
+ * at once (a new segment may be created under it, and opening the name no
+ * longer finds this one); the segment and its memory stay while anyone is
+ * attached and go at the last detach.  @seg stays attached and valid
+ * (close it as usual).  Removing twice is harmless.  Allowed to the
+ * owner uid, the creator uid and uid 0.
+ * Returns 0, or -EINVAL (NULL), -EPERM (this member's uid may not),
+ * -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_seg_remove(struct shmx_seg *seg);
+
+/* What shmx_seg_stat reports (SysV struct shmid_ds, and more). */
+struct shmx_seg_stat {
+	shmx_gaddr_t addr;	      /* first byte */
+	uint64_t size;		      /* bytes */
+	uint32_t uid, gid;	      /* owner */
+	uint32_t mode;		      /* permission bits, 0..0777 */
+	uint32_t cuid, cgid;	      /* creator (never changes) */
+	shmx_node_t creator_node;     /* member that created it */
+	shmx_node_t last_attach_node; /* 0 = never (SysV shm_lpid) */
+	shmx_node_t last_detach_node; /* 0 = never */
+	uint32_t nattch;	      /* attachments, every member's */
+	int removed;		      /* 1: name gone, freed at last detach */
+	/* Last attach, last detach, last change (create, set, remove):
+	 * seconds since the epoch, 0 = never. */
+	int64_t atime, dtime, ctime;
+	char name[SHMX_NAME_MAX]; /* kept after removal */
+};
+
+/*
+ * shmx_seg_stat - the segment's numbers, now (shmctl IPC_STAT).  Works
+ * after shmx_seg_remove too.  Returns 0, -EINVAL (NULL), -ETIMEDOUT,
+ * -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st);
+
+/*
+ * shmx_seg_set - give the segment the owner @uid / @gid and the permission
+ * bits @mode (shmctl IPC_SET); the creator stays the creator, and ctime is
+ * set.  Attachments already made keep their access.  Allowed to the owner
+ * uid, the creator uid and uid 0.
+ * Returns 0, or -EINVAL (NULL, @mode over 0777, @uid or @gid is
+ * (uint32_t)-1), -EPERM (this member's uid may not), -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_seg_set(struct shmx_seg *seg, uint32_t uid, uint32_t gid,
+			     unsigned mode);
 
 #ifdef __cplusplus
 }
