@@ -93,5 +93,14 @@ int cmd_cas(struct cli *cli, int argc, char **argv);
 int cmd_fadd(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
 int cmd_bench(struct cli *cli, int argc, char **argv);
+int cmd_pool_create(struct cli *cli, int argc, char **argv);
+int cmd_pool_stat(struct cli *cli, int argc, char **argv);
+int cmd_pool_destroy(struct cli *cli, int argc, char **argv);
+int cmd_alloc(struct cli *cli, int argc, char **argv);
+int cmd_release(struct cli *cli, int argc, char **argv);
+int cmd_own(struct cli *cli, int argc, char **argv);
+int cmd_transfer(struct cli *cli, int argc, char **argv);
+int cmd_disown(struct cli *cli, int argc, char **argv);
+int cmd_epoch(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

@@ -16,7 +16,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct command {
-	const char *name;
+	const char *name; /* one word, or two: "pool stat" */
 	int (*fn)(struct cli *cli, int argc, char **argv);
 	unsigned flags; /* enum cli_flag bits it accepts */
 	const char *args;
@@ -37,6 +37,24 @@ static const struct command {
 	  "worker processes share memory; PASS or FAIL" },
 	{ "bench", cmd_bench, CLI_F_ITERS, "",
 	  "latency and bandwidth of reads, writes, atomics" },
+	{ "pool create", cmd_pool_create, 0, "NAME SIZE",
+	  "create a pool of SIZE bytes; its base and size" },
+	{ "pool stat", cmd_pool_stat, 0, "NAME",
+	  "a pool's size, free space and blocks" },
+	{ "pool destroy", cmd_pool_destroy, 0, "NAME",
+	  "give a pool without blocks back to the node" },
+	{ "alloc", cmd_alloc, 0, "POOL SIZE [ALIGN]",
+	  "allocate a block in POOL; print its ADDR" },
+	{ "release", cmd_release, 0, "ADDR",
+	  "free the block that starts at ADDR" },
+	{ "own", cmd_own, 0, "ADDR NODE...",
+	  "make the block at ADDR exclusive to the NODEs" },
+	{ "transfer", cmd_transfer, 0, "ADDR NODE...",
+	  "an owner passes the block to other NODEs" },
+	{ "disown", cmd_disown, 0, "ADDR",
+	  "an owner makes the block shared again" },
+	{ "epoch", cmd_epoch, 0, "ADDR",
+	  "the block's ownership epoch; am I an owner" },
 };
 
 static const struct {
@@ -53,13 +71,17 @@ static const struct {
 
 static void usage(FILE *f)
 {
+	char line[64];
+
 	fputs("usage: shmext [OPTION]... COMMAND [ARG]... [OPTION]...\n"
 	      "Use the shared memory of a memory node (shmnode) from the "
 	      "shell.\n\nCommands:\n",
 	      f);
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-8s %-14s %s\n", commands[i].name,
-			commands[i].args, commands[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		snprintf(line, sizeof(line), "%s %s", commands[i].name,
+			 commands[i].args);
+		fprintf(f, "  %-24s %s\n", line, commands[i].help);
+	}
 	fprintf(f,
 		"\nConnection (default: environment, then built-in):\n"
 		"  -n, --node HOST:PORT   memory node (SHMEXT_NODE, %s)\n"
@@ -88,10 +110,15 @@ static void usage(FILE *f)
 		"  bench --iters N        samples per latency figure (10000)\n"
 		"\nOptions may come before or after COMMAND; '--' ends them "
 		"(for DATA or N\nstarting with '-').  ADDR, LEN, OLD, NEW, N: "
-		"decimal or 0x-hex; ADDR and\nLEN also take K, M, G, T "
-		"(binary).  cas and fadd need an 8-byte aligned ADDR.\n"
+		"decimal or 0x-hex; ADDR, LEN,\nSIZE and ALIGN also take K, "
+		"M, G, T (binary).  cas and fadd need an 8-byte\naligned "
+		"ADDR.  ALIGN is a power of two up to 1M (default 8).  NODE "
+		"is a node\nid, or the name of a live member (see members).\n"
 		"demo uses gaddr 1 MiB up to 1.3 MiB and sets the root "
-		"pointer; bench\noverwrites the last 8 MiB of the region.\n"
+		"pointer; bench\noverwrites the last 8 MiB of the region.  "
+		"Pools and blocks stay after the\nshmext that made them "
+		"exits; any member may release a block whose allocator\n"
+		"has left, unless the block has owners.\n"
 		"\nExit status: 0 ok, 1 failure (demo: FAIL), 2 bad command "
 		"line,\n3 cas --expect-swap without a swap.\n",
 		SHMX_DEFAULT_NODE, SHMX_DEFAULT_PROVIDER,
@@ -242,20 +269,65 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * How many of the @argc words at @argv name @c: 1, or 2 for a command of
+ * two words ("pool stat"); -1 when only the first word does, 0 when even
+ * that does not.
+ */
+static int cmd_words(const struct command *c, int argc, char **argv)
+{
+	size_t n = strcspn(c->name, " ");
+
+	if (strncmp(argv[0], c->name, n) || argv[0][n])
+		return 0;
+	if (!c->name[n])
+		return 1;
+	return argc > 1 && !strcmp(argv[1], c->name + n + 1) ? 2 : -1;
+}
+
+/* The second words of the commands that start with @word: "a, b, c". */
+static const char *actions(const char *word, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(commands) && o < len; i++) {
+		const char *name = commands[i].name;
+		size_t n = strcspn(name, " ");
+
+		if (name[n] && !strncmp(word, name, n) && !word[n])
+			o += (size_t)snprintf(buf + o, len - o, "%s%s",
+					      o ? ", " : "", name + n + 1);
+	}
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .workers = 4, .rounds = 1000, .iters = 10000 };
 	const struct command *cmd = NULL;
+	int ret, words = 0, group = 0;
+	char acts[128];
 	unsigned stray;
-	int ret;
 
 	if (parse_opts(&cli, argc, argv))
 		return CLI_USAGE;
 	if (optind >= argc)
 		return cli_usage(&cli, "no command given");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[optind], commands[i].name))
+	for (size_t i = 0; i < ARRAY_SIZE(commands) && !cmd; i++) {
+		words = cmd_words(&commands[i], argc - optind, argv + optind);
+		if (words > 0)
 			cmd = &commands[i];
+		else if (words < 0)
+			group = 1;
+	}
+	if (!cmd && group && optind + 1 >= argc)
+		return cli_usage(&cli, "%s: needs an action: %s", argv[optind],
+				 actions(argv[optind], acts, sizeof(acts)));
+	if (!cmd && group)
+		return cli_usage(&cli, "%s: unknown action '%s' (one of: %s)",
+				 argv[optind], argv[optind + 1],
+				 actions(argv[optind], acts, sizeof(acts)));
 	if (!cmd)
 		return cli_usage(&cli, "unknown command '%s'", argv[optind]);
 	cli.cmd = cmd->name;
@@ -264,7 +336,7 @@ int main(int argc, char **argv)
 		if (stray & flag_names[i].flag)
 			return cli_usage(&cli, "%s does not apply to %s",
 					 flag_names[i].name, cmd->name);
-	ret = cmd->fn(&cli, argc - optind - 1, argv + optind + 1);
+	ret = cmd->fn(&cli, argc - optind - words, argv + optind + words);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "shmext: %s: cannot write to stdout\n",
 			cmd->name);
