@@ -164,27 +164,35 @@ if [ -z "$port_base" ]; then
 	done
 fi
 
-# qemu's socket netdevs use the host's default receive buffer (208 KiB):
-# a burst of rxe packets (a 1 MiB RDMA READ is 1024 of them) overflows it,
-# and every loss costs a retransmission timeout (measured: 1 MiB reads at
-# 1.4 MB/s, 37 MB/s with 16 MiB buffers).  Raise it for the run, if we may.
-rmem_saved=
+# qemu's socket netdevs use the host's default socket buffers (208 KiB):
+# a burst of rxe packets (a 1 MiB RDMA READ is 1024 of them) overflows the
+# receiver's, and every loss costs a retransmission timeout (measured: 1 MiB
+# reads at 1.4 MB/s, 37 MB/s with 16 MiB buffers).  On loopback a datagram
+# is charged to its sender until the receiver reads it, so the send buffer
+# must be as large, or a sender whose peer lags stays unwritable (its
+# virtio queue stalled: "NETDEV WATCHDOG ... transmit queue timed out" in
+# the guest).  Raise both for the run, if we may.
+mem_saved=
 raise_rmem() {
-	local d m want=16777216
-	d=$(sysctl -n net.core.rmem_default 2>/dev/null) || return 0
-	m=$(sysctl -n net.core.rmem_max 2>/dev/null) || return 0
-	[ "$d" -lt $want ] || return 0
-	if sysctl -q -w net.core.rmem_default=$want net.core.rmem_max=$((m > want ? m : want)) 2>/dev/null; then
-		rmem_saved="$d $m"
-		echo "cluster: net.core.rmem_default $d -> $want for the run"
-	else
-		echo "cluster: cannot raise net.core.rmem_default ($d): expect packet loss on large transfers" >&2
-	fi
+	local want=16777216 k d m saved=''
+	for k in rmem wmem; do
+		d=$(sysctl -n net.core.${k}_default 2>/dev/null) || return 0
+		m=$(sysctl -n net.core.${k}_max 2>/dev/null) || return 0
+		saved+="net.core.${k}_default=$d net.core.${k}_max=$m "
+		[ "$d" -lt $want ] || continue
+		if sysctl -q -w net.core.${k}_default=$want net.core.${k}_max=$((m > want ? m : want)) 2>/dev/null; then
+			echo "cluster: net.core.${k}_default $d -> $want for the run"
+		else
+			echo "cluster: cannot raise net.core.${k}_default ($d): expect packet loss on large transfers" >&2
+		fi
+	done
+	mem_saved=$saved
 }
 restore_rmem() {
-	[ -n "$rmem_saved" ] || return 0
-	sysctl -q -w net.core.rmem_default="${rmem_saved% *}" net.core.rmem_max="${rmem_saved#* }" 2>/dev/null || true
-	rmem_saved=
+	[ -n "$mem_saved" ] || return 0
+	# shellcheck disable=SC2086 # one argument per setting
+	sysctl -q -w $mem_saved 2>/dev/null || true
+	mem_saved=
 }
 
 declare -A pid=() qrc=() started=()
