@@ -237,8 +237,18 @@ static int check_provider(const char *prov)
  */
 static void provider_defaults(const char *prov)
 {
-	if (!strcmp(prov, "verbs;ofi_rxm"))
-		setenv("FI_OFI_RXM_USE_SRX", "1", 0);
+	if (strcmp(prov, "verbs;ofi_rxm"))
+		return;
+	setenv("FI_OFI_RXM_USE_SRX", "1", 0);
+	/*
+	 * The verbs provider's registration cache hands back the cached MR
+	 * (same key) when a range is registered again, and keeps a
+	 * "deregistered" MR alive: shmnode's keys must be new at every
+	 * registration and dead once dropped (ownership revokes by
+	 * deregistering).  Read when libfabric initialises, which for
+	 * shmnode is the getinfo below.
+	 */
+	setenv("FI_MR_CACHE_MAX_COUNT", "0", 0);
 }
 
 static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
