@@ -31,7 +31,7 @@ t1=$(date +%s.%N)
 [ -n "$out" ] || out=$work/runs/smoke-$(date +%Y%m%d-%H%M%S)
 
 rc=0
-"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -l "$link" -q \
+"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -l "$link" -q -x "$repo" \
 	-s node="$here/smoke-guest.sh" -s c1="$here/smoke-guest.sh" -s c2="$here/smoke-guest.sh" || rc=$?
 [ $rc != 77 ] || exit 77
 t2=$(date +%s.%N)
