@@ -3,8 +3,8 @@
  * cmd_bench.c - shmext bench: latency of shmx_read and shmx_write (8 B and
  * 4 KiB), shmx_cas64 and shmx_fadd64 (median, 99th percentile, mean), and
  * the bandwidth of 1 MiB reads and writes, blocking and with several
- * non-blocking transfers in flight.  Works in the last 8 MiB of the region,
- * clear of the demo's area.  A benchmark, not a test: deploy/bench-ofi.sh
+ * non-blocking transfers in flight.  Works in an 8 MiB block of the pool
+ * "shmext-bench" (created if need be), released at the end.  A benchmark, not a test: deploy/bench-ofi.sh
  * sets the numbers beside fi_pingpong's.
  */
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include "output.h"
 #include "util/clock.h"
 
-#define SCRATCH (8u << 20) /* bytes at the end of the region we may use */
-#define MIN_REGION (16u << 20)
+#define BENCH_POOL "shmext-bench"
+#define SCRATCH (8u << 20) /* the block the measurements use */
 #define BW_SIZE (1u << 20) /* bandwidth: bytes per transfer */
 #define BW_WINDOW 8	   /* bandwidth: non-blocking transfers in flight */
 
@@ -258,9 +258,10 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	uint64_t warmup = iters / 10 < 1000 ? iters / 10 : 1000;
 	unsigned n_bw = iters / 20 < 64 ? 64 : (unsigned)(iters / 20);
 	struct shmx_info info;
+	struct shmx_pool *pool;
 	struct shmx_ctx *ctx;
-	shmx_gaddr_t scratch;
-	char msg[160], size[32];
+	shmx_gaddr_t scratch = SHMX_GADDR_NULL;
+	char msg[160], size[32], region[32];
 	uint64_t *t = NULL;
 	const char *what = NULL;
 	uint8_t *buf = NULL;
@@ -276,15 +277,24 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	ret = shmx_info(ctx, &info);
 	if (ret)
 		goto out_fail;
-	if (info.region_size < MIN_REGION) {
+	ret = shmx_pool_open(ctx, BENCH_POOL, SCRATCH, SHMX_CREAT, &pool);
+	if (ret == -ENOSPC || ret == -EFBIG) {
 		snprintf(msg, sizeof(msg),
-			 "the region is too small: it has %s, bench needs "
-			 "16 MiB or more (it works in the last 8 MiB)",
-			 out_bytes(info.region_size, size, sizeof(size)));
+			 "the node has no room for the bench's pool '%s' of %s "
+			 "(the region has %s)",
+			 BENCH_POOL, out_bytes(SCRATCH, size, sizeof(size)),
+			 out_bytes(info.region_size, region, sizeof(region)));
 		shmx_close(ctx);
-		return cli_fail_msg(cli, -ENOSPC, msg);
+		return cli_fail_msg(cli, ret, msg);
 	}
-	scratch = info.region_size - SCRATCH;
+	what = "cannot allocate the bench's block";
+	if (ret)
+		goto out_fail;
+	ret = shmx_alloc(pool, SCRATCH, 0, &scratch);
+	shmx_pool_close(pool);
+	if (ret)
+		goto out_fail;
+	what = NULL;
 	t = calloc(iters, sizeof(*t));
 	buf = malloc((size_t)BW_WINDOW * BW_SIZE);
 	if (!t || !buf) {
@@ -304,6 +314,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		if (ret)
 			goto out_fail;
 	}
+	shmx_release(ctx, scratch);
 	shmx_close(ctx);
 	if (cli->json)
 		print_json(&info, scratch, iters, warmup, n_bw, lat,
@@ -318,6 +329,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 
 out_fail:
+	if (scratch != SHMX_GADDR_NULL)
+		shmx_release(ctx, scratch);
 	shmx_close(ctx);
 	free(t);
 	free(buf);

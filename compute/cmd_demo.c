@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_demo.c - shmext demo: several compute processes share the node's
- * memory.  The parent lays out the demo's area at gaddr 1 MiB and publishes
- * it as the root pointer; each forked worker joins on its own, finds the
+ * memory.  The parent allocates the demo's area from the pool "shmext-demo"
+ * (created if need be), lays it out and publishes it as the root pointer; each forked worker joins on its own, finds the
  * area through the root pointer, writes its own 4 KiB slot, waits at a
  * fetch-add barrier, reads and checks every other slot, and bumps a shared
  * fetch-add counter R times.  The total must come out exactly N * R.
@@ -19,8 +19,9 @@
 #include "output.h"
 #include "util/clock.h"
 
-#define DEMO_BASE (1ull << 20) /* the area; the root pointer names it */
-#define DEMO_SLOT 4096ull      /* one slot per worker, after the header */
+#define DEMO_POOL "shmext-demo"
+#define DEMO_POOL_SIZE (1ull << 20) /* room for the area of 64 workers */
+#define DEMO_SLOT 4096ull	    /* one slot per worker, after the header */
 #define DEMO_MAX_WORKERS 64
 #define DEMO_BARRIER_S 30 /* how long a worker waits for the others */
 #define DEMO_MAGIC 0x6f6d6564786d6873ull /* "shmxdemo" */
@@ -36,7 +37,10 @@ struct demo_hdr {
 	uint64_t abort;	  /* fetch-add: non-zero once a worker failed */
 };
 
-#define HDR(field) (DEMO_BASE + offsetof(struct demo_hdr, field))
+/* The area: allocated by the parent, found by workers at the root. */
+static shmx_gaddr_t area = SHMX_GADDR_NULL;
+
+#define HDR(field) (area + offsetof(struct demo_hdr, field))
 
 enum demo_stage {
 	ST_JOIN,
@@ -132,6 +136,7 @@ static int worker_run(struct shmx_ctx *ctx, unsigned me, struct demo_report *r)
 			      : shmx_read(ctx, root, &h, sizeof(h));
 	if (ret)
 		return ret;
+	area = root;
 	if (h.magic != DEMO_MAGIC || me >= h.workers) {
 		snprintf(r->detail, sizeof(r->detail),
 			 "no demo area for worker %u at the root pointer "
@@ -224,7 +229,8 @@ worker(const struct cli *cli, unsigned me, int go, int fd)
 	if (!r.status) {
 		r.status = worker_run(ctx, me, &r);
 		/* Do not let the others wait for us until their timeout. */
-		if (r.status && r.stage <= ST_BARRIER && r.status != -ECANCELED)
+		if (r.status && r.stage <= ST_BARRIER &&
+		    r.status != -ECANCELED && area != SHMX_GADDR_NULL)
 			shmx_fadd64(ctx, HDR(abort), 1, NULL);
 		shmx_close(ctx);
 	}
@@ -234,9 +240,9 @@ worker(const struct cli *cli, unsigned me, int go, int fd)
 }
 
 /*
- * Lay out the area (header, then zeroed slots so that stale bytes of an
- * earlier run cannot pass for a peer's) and publish it as the root
- * pointer.
+ * Allocate the area from the demo's pool, lay it out (header, then zeroed
+ * slots so that stale bytes of an earlier run cannot pass for a peer's)
+ * and publish it as the root pointer.
  */
 static int demo_prepare(struct cli *cli, shmx_gaddr_t *prev_root)
 {
@@ -245,47 +251,52 @@ static int demo_prepare(struct cli *cli, shmx_gaddr_t *prev_root)
 		.magic = DEMO_MAGIC,
 		.workers = cli->workers,
 		.rounds = cli->rounds,
-		.slots = DEMO_BASE + DEMO_SLOT,
 	};
-	struct shmx_info info;
+	struct shmx_pool *pool;
 	struct shmx_ctx *ctx;
 	char msg[160], size[32];
-	uint8_t *area;
+	uint8_t *buf;
 	int ret;
 
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
-	ret = shmx_info(ctx, &info);
+	ret = shmx_pool_open(ctx, DEMO_POOL, DEMO_POOL_SIZE, SHMX_CREAT, &pool);
+	if (ret == -ENOSPC || ret == -EFBIG) {
+		snprintf(msg, sizeof(msg),
+			 "the node has no room for the demo's pool '%s' of %s",
+			 DEMO_POOL,
+			 out_bytes(DEMO_POOL_SIZE, size, sizeof(size)));
+		shmx_close(ctx);
+		return cli_fail_msg(cli, ret, msg);
+	}
 	if (ret)
 		goto out_fail;
-	if (info.region_size < DEMO_BASE + len) {
-		snprintf(msg, sizeof(msg),
-			 "the region is too small: it has %s, %u workers need "
-			 "%llu bytes",
-			 out_bytes(info.region_size, size, sizeof(size)),
-			 cli->workers, (unsigned long long)(DEMO_BASE + len));
-		shmx_close(ctx);
-		return cli_fail_msg(cli, -ENOSPC, msg);
-	}
-	area = calloc(1, len);
-	if (!area) {
+	ret = shmx_alloc(pool, len, 0, &area);
+	shmx_pool_close(pool);
+	if (ret)
+		goto out_fail;
+	h.slots = area + DEMO_SLOT;
+	buf = calloc(1, len);
+	if (!buf) {
 		ret = -ENOMEM;
 		goto out_fail;
 	}
-	memcpy(area, &h, sizeof(h));
+	memcpy(buf, &h, sizeof(h));
 	ret = shmx_root_get(ctx, prev_root);
 	if (!ret)
-		ret = shmx_write(ctx, DEMO_BASE, area, len);
+		ret = shmx_write(ctx, area, buf, len);
 	if (!ret)
-		ret = shmx_root_set(ctx, DEMO_BASE);
-	free(area);
+		ret = shmx_root_set(ctx, area);
+	free(buf);
 	if (ret)
 		goto out_fail;
 	shmx_close(ctx);
 	return 0;
 
 out_fail:
+	if (area != SHMX_GADDR_NULL)
+		shmx_release(ctx, area);
 	shmx_close(ctx);
 	return cli_fail(cli, ret, "cannot prepare the demo's area");
 }
@@ -465,7 +476,8 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		printf("demo: %u workers x %llu rounds on %s; area at 0x%llx "
 		       "(the root pointer), %llu-byte slots from 0x%llx\n",
 		       n, (unsigned long long)cli->rounds, cli_node(cli),
-		       DEMO_BASE, DEMO_SLOT, DEMO_BASE + DEMO_SLOT);
+		       (unsigned long long)area, DEMO_SLOT,
+		       (unsigned long long)(area + DEMO_SLOT));
 	fflush(NULL);
 	t0 = shmx__now_ns();
 	for (unsigned i = 0; i < started; i++)
@@ -498,13 +510,15 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 
 	if (!mon)
 		return CLI_FAIL;
-	ret = shmx_read(mon, DEMO_BASE, &h, sizeof(h));
+	ret = shmx_read(mon, area, &h, sizeof(h));
 	if (!ret)
 		ret = shmx_root_get(mon, &root);
 	/* Leave the root pointer to whoever had set it before us. */
-	if (!ret && root == DEMO_BASE && prev_root != SHMX_GADDR_NULL &&
-	    prev_root != DEMO_BASE)
+	if (!ret && root == area && prev_root != area)
 		ret = shmx_root_set(mon, prev_root);
+	/* The area goes back to the pool (the allocator may have left). */
+	if (!ret)
+		ret = shmx_release(mon, area);
 	shmx_close(mon);
 	if (ret)
 		return cli_fail(cli, ret, "cannot read the demo's counter");
@@ -520,8 +534,8 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		jw_str(&w, "node", cli_node(cli));
 		jw_u64(&w, "workers", n);
 		jw_u64(&w, "rounds", cli->rounds);
-		jw_u64(&w, "area", DEMO_BASE);
-		jw_u64(&w, "slots", DEMO_BASE + DEMO_SLOT);
+		jw_u64(&w, "area", area);
+		jw_u64(&w, "slots", area + DEMO_SLOT);
 		jw_u64(&w, "slot_size", DEMO_SLOT);
 		jw_arr(&w, "results");
 		for (unsigned i = 0; i < n; i++)

@@ -165,8 +165,6 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
 	if (w->node_id != ctx->id)
 		return -EPROTO;
 	ctx->region_size = w->region_size;
-	ctx->data_key = w->data_key;
-	ctx->data_base = w->data_base;
 	ctx->authenticated = (int)w->authenticated;
 	ctx->heartbeat_ms = w->heartbeat_ms ? w->heartbeat_ms : 500;
 	shmx__strlcpy(ctx->node_version, w->version, sizeof(ctx->node_version));

@@ -79,8 +79,6 @@ struct shmx_ctx {
 	shmx_node_t id;
 	uint64_t token;
 	uint64_t region_size;
-	uint64_t data_key;
-	uint64_t data_base;
 	int authenticated;
 	int timeout_ms;
 	unsigned heartbeat_ms;

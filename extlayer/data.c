@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * data.c - the data plane: one-sided reads, writes and 64-bit atomics on
- * the memory node's region, blocking and non-blocking, split into chunks
- * the transport accepts.  shmnode's CPU is not on this path.
+ * the memory node's region, blocking and non-blocking, split at object
+ * boundaries and into chunks the transport accepts.  Each piece goes with
+ * the key this client holds for its object (the key map, grants.c); a
+ * range without one is asked for first (GRANT), and the node answers with
+ * the object's key or refuses (-EACCES, -EFAULT).  shmnode's CPU is not
+ * on this path.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -104,8 +108,8 @@ static void req_free(struct shmx_ctx *ctx, struct shmx_req *req)
 
 /* Post one op, progressing while the queue is full.  Lock held. */
 static int post_op(struct shmx_ctx *ctx, struct shmx_req *req,
-		   enum data_kind kind, uint64_t raddr, void *buf, size_t len,
-		   uint64_t a, uint64_t b, uint64_t deadline)
+		   enum data_kind kind, uint64_t raddr, uint64_t key, void *buf,
+		   size_t len, uint64_t a, uint64_t b, uint64_t deadline)
 {
 	struct shmx_op *op = op_get(ctx);
 	void *desc = req->mr ? req->mr->desc : NULL;
@@ -128,21 +132,19 @@ static int post_op(struct shmx_ctx *ctx, struct shmx_req *req,
 		switch (kind) {
 		case DATA_READ:
 			ret = xport_read(ctx->xp, ctx->node, buf, len, desc,
-					 raddr, ctx->data_key, op);
+					 raddr, key, op);
 			break;
 		case DATA_WRITE:
 			ret = xport_write(ctx->xp, ctx->node, buf, len, desc,
-					  raddr, ctx->data_key, op);
+					  raddr, key, op);
 			break;
 		case DATA_CAS:
-			ret = xport_cas64(ctx->xp, ctx->node, raddr,
-					  ctx->data_key, a, b, &op->result,
-					  op->desc, op);
+			ret = xport_cas64(ctx->xp, ctx->node, raddr, key, a, b,
+					  &op->result, op->desc, op);
 			break;
 		default:
-			ret = xport_fadd64(ctx->xp, ctx->node, raddr,
-					   ctx->data_key, a, &op->result,
-					   op->desc, op);
+			ret = xport_fadd64(ctx->xp, ctx->node, raddr, key, a,
+					   &op->result, op->desc, op);
 			break;
 		}
 		if (ret != -EAGAIN)
@@ -160,6 +162,62 @@ static int post_op(struct shmx_ctx *ctx, struct shmx_req *req,
 		return ret;
 	}
 	req->pending++;
+	return 0;
+}
+
+/* The rights a kind of operation needs (SHMX_KM_*). */
+static uint32_t need_of(enum data_kind kind)
+{
+	switch (kind) {
+	case DATA_READ:
+		return SHMX_KM_READ;
+	case DATA_WRITE:
+		return SHMX_KM_WRITE;
+	default:
+		return SHMX_KM_ATOMIC;
+	}
+}
+
+/* Most GRANTs one call may need before giving up (objects it spans). */
+#define KEYS_ASK_MAX 64
+
+/*
+ * Make sure the key map covers [@gaddr, @gaddr + @len) with the rights
+ * @kind needs, asking the node (GRANT) for each range it lacks.  Caller
+ * holds no lock.  Returns 0, or the node's refusal: -EFAULT (no object
+ * there: unallocated memory), -EACCES (this member may not: an owned
+ * block, a read-only attach), or -ETIMEDOUT, -ENOTCONN, -ENOMEM, -EAGAIN
+ * (the range spans more than KEYS_ASK_MAX objects the map lacks).
+ */
+static int keys_ensure(struct shmx_ctx *ctx, enum data_kind kind,
+		       shmx_gaddr_t gaddr, uint64_t len)
+{
+	uint32_t need = need_of(kind);
+	uint64_t off = 0;
+	int asks = 0;
+
+	while (off < len) {
+		struct shmx__km_entry e;
+		struct shmx_grant g;
+		uint64_t cover;
+		int ret;
+
+		pthread_mutex_lock(&ctx->lock);
+		ret = shmx__km_lookup(&ctx->keys, gaddr + off, len - off, need,
+				      &e, &cover);
+		pthread_mutex_unlock(&ctx->lock);
+		if (!ret) {
+			off += cover;
+			continue;
+		}
+		if (++asks > KEYS_ASK_MAX)
+			return -EAGAIN;
+		ret = shmx__grant_get(ctx, gaddr + off, need, &g);
+		if (ret)
+			return ret;
+		if (!(g.access & need))
+			return -EACCES;
+	}
 	return 0;
 }
 
@@ -201,18 +259,26 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 	if (ctx->reqs)
 		ctx->reqs->prev = req;
 	ctx->reqs = req;
-	if (kind == DATA_CAS || kind == DATA_FADD)
-		ret = post_op(ctx, req, kind, ctx->data_base + gaddr, NULL, 8,
-			      a, b, deadline);
-	while (kind == DATA_READ || kind == DATA_WRITE) {
-		size_t n = len - off < max ? len - off : max;
+	/* Piece by piece: each within one object's key, and at most what
+	 * the transport takes at once.  An atomic is one 8-byte piece. */
+	do {
+		struct shmx__km_entry e;
+		uint64_t cover;
+		size_t n;
 
-		ret = post_op(ctx, req, kind, ctx->data_base + gaddr + off,
-			      (char *)buf + off, n, a, b, deadline);
-		off += n;
-		if (ret || off >= len)
+		if (shmx__km_lookup(&ctx->keys, gaddr + off, len - off,
+				    need_of(kind), &e, &cover) ||
+		    ((kind == DATA_CAS || kind == DATA_FADD) && cover < 8)) {
+			/* The map changed since keys_ensure(): again. */
+			ret = -EAGAIN;
 			break;
-	}
+		}
+		n = cover < max ? (size_t)cover : max;
+		ret = post_op(ctx, req, kind, shmx__km_raddr(&e, gaddr + off),
+			      e.key, buf ? (char *)buf + off : NULL, n, a, b,
+			      deadline);
+		off += n;
+	} while (!ret && off < len);
 	if (ret && !req->pending) {
 		req_free(ctx, req);
 		if (ret == -ETIMEDOUT)
@@ -270,17 +336,49 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 	return ret;
 }
 
-/* Run one operation to completion with the context's timeout. */
+/* Drop the keys of [@gaddr, @gaddr + @len): a fabric refused one. */
+static void keys_drop(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint64_t len)
+{
+	pthread_mutex_lock(&ctx->lock);
+	for (uint64_t off = 0; off < len;) {
+		struct shmx__km_entry e;
+
+		if (shmx__km_remove(&ctx->keys, gaddr + off, &e)) {
+			off += 8;
+			continue;
+		}
+		off = e.start + e.len - gaddr;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/*
+ * Run one operation to completion with the context's timeout.  Keys come
+ * first (keys_ensure).  A key the fabric refuses was revoked meanwhile (an
+ * ownership change re-keys a block): the keys are dropped and asked for
+ * once more, and the node's answer decides (a write by a member that is
+ * no longer an owner gets -EACCES from the node).  Reads and writes are
+ * idempotent, so repeating one is safe; an atomic the fabric refused was
+ * not executed, so it may be repeated too.
+ */
 static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 	       void *buf, size_t len, uint64_t a, uint64_t b, uint64_t *result)
 {
 	struct shmx_req *req;
-	int ret;
+	int ret = 0, tries = 0;
 
-	ret = req_start(ctx, kind, gaddr, buf, len, a, b, 0, &req);
-	if (ret)
-		return ret;
-	return req_wait(req, deadline_after(ctx->timeout_ms), 1, result);
+	do {
+		if (ret == -EACCES)
+			keys_drop(ctx, gaddr, len);
+		ret = keys_ensure(ctx, kind, gaddr, len);
+		if (ret)
+			return ret;
+		ret = req_start(ctx, kind, gaddr, buf, len, a, b, 0, &req);
+		if (!ret)
+			ret = req_wait(req, deadline_after(ctx->timeout_ms), 1,
+				       result);
+	} while ((ret == -EAGAIN || ret == -EACCES) && ++tries < 3);
+	return ret;
 }
 
 /* A blocking read or write: arguments checked, then run. */
@@ -312,11 +410,20 @@ static int start_nb(struct shmx_ctx *ctx, enum data_kind kind,
 		    shmx_gaddr_t gaddr, void *buf, size_t len,
 		    struct shmx_req **req)
 {
+	int ret, tries = 0;
+
 	if (!ctx || !req || (!buf && len))
 		return -EINVAL;
+
 	if (check_range(ctx, gaddr, len))
 		return -EFAULT;
-	return req_start(ctx, kind, gaddr, buf, len, 0, 0, 1, req);
+	do {
+		ret = keys_ensure(ctx, kind, gaddr, len);
+		if (!ret)
+			ret = req_start(ctx, kind, gaddr, buf, len, 0, 0, 1,
+					req);
+	} while (ret == -EAGAIN && ++tries < 3);
+	return ret;
 }
 
 SHMX_EXPORT int shmx_read_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,

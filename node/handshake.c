@@ -109,8 +109,9 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 	w->client_timeout_ms = srv->cfg.client_timeout_ms;
 	w->authenticated = (uint32_t)m->authenticated;
 	w->region_size = srv->region_size;
-	w->data_key = srv->region_mr->key;
-	w->data_base = srv->region_mr->base;
+	/* No key to the whole region: keys come with grants. */
+	w->data_key = 0;
+	w->data_base = 0;
 	snprintf(w->version, sizeof(w->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
 		 SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
 	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s", m->info.id,

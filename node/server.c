@@ -353,25 +353,13 @@ int server_init(struct server *srv, const struct node_config *cfg,
 			  (unsigned long long)cfg->size, shmx__strerror(ret));
 		goto out_close_xport;
 	}
-	ret = xport_mr_reg(srv->xp, srv->region, cfg->size,
-			   XPORT_REMOTE_READ | XPORT_REMOTE_WRITE |
-				   XPORT_REMOTE_ATOMIC,
-			   &srv->region_mr);
-	if (ret) {
-		log_error("cannot register the region with the fabric: %s%s",
-			  shmx__strerror(ret),
-			  ret == -ENOMEM ? " (raise the locked-memory limit: "
-					   "ulimit -l)"
-					 : "");
-		goto out_unmap;
-	}
+	/* No registration covers the whole region: each object gets its
+	 * own, with exact rights, when it is made (regkeys.c). */
 	ret = memory_init(srv);
 	if (ret)
-		goto out_dereg;
+		goto out_unmap;
 	return 0;
 
-out_dereg:
-	xport_mr_dereg(srv->xp, srv->region_mr);
 out_unmap:
 	munmap(srv->region, cfg->size);
 out_close_xport:
@@ -436,7 +424,6 @@ void server_fini(struct server *srv)
 		free(o);
 	}
 	memory_fini(srv);
-	xport_mr_dereg(srv->xp, srv->region_mr);
 	srv->xp->ops->close(srv->xp);
 	munmap(srv->region, srv->region_size);
 	registry_fini(&srv->reg);

@@ -44,7 +44,6 @@ struct server {
 	/* The exported region. */
 	void *region;
 	uint64_t region_size;
-	struct xport_mr *region_mr;
 	shmx_gaddr_t root;
 
 	/* Memory management: the free space of the region past the header,

@@ -162,14 +162,15 @@ struct shmx_auth {
 
 /* AUTH reply (WELCOME): the session is live. */
 struct shmx_welcome {
-	uint32_t node_id;		    /* u32, == session */
-	uint32_t heartbeat_ms;		    /* u32: ping at least this often */
-	uint32_t client_timeout_ms;	    /* u32: silent this long = gone */
-	uint32_t authenticated;		    /* u32: 1 if a key was verified */
-	uint64_t region_size;		    /* u64: bytes, gaddr 0.. */
-	uint64_t data_key;		    /* u64: remote key of the region */
-	uint64_t data_base;		    /* u64: remote address of gaddr 0 */
-	uint8_t mac[SHMX_MAC_LEN];	    /* node's proof (zeros if no key) */
+	uint32_t node_id;	    /* u32, == session */
+	uint32_t heartbeat_ms;	    /* u32: ping at least this often */
+	uint32_t client_timeout_ms; /* u32: silent this long = gone */
+	uint32_t authenticated;	    /* u32: 1 if a key was verified */
+	uint64_t region_size;	    /* u64: bytes, gaddr 0.. */
+	uint64_t data_key;	    /* u64: reserved, 0 (no key covers the whole
+			     * region: keys come with grants) */
+	uint64_t data_base;	    /* u64: reserved, 0 */
+	uint8_t mac[SHMX_MAC_LEN];  /* node's proof (zeros if no key) */
 	char version[SHMX_VERSION_STR_MAX]; /* str: shmnode version */
 };
 

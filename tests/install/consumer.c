@@ -12,7 +12,9 @@ int main(void)
 {
 	const char msg[] = "hello from an installed libshmext";
 	char back[sizeof(msg)] = "";
+	struct shmx_pool *pool = NULL;
 	struct shmx_ctx *ctx;
+	shmx_gaddr_t at;
 	uint64_t old;
 	int ret;
 
@@ -21,11 +23,19 @@ int main(void)
 		fprintf(stderr, "shmx_open: %s\n", shmx_strerror(ret));
 		return 1;
 	}
-	ret = shmx_write(ctx, 128, msg, sizeof(msg));
+	ret = shmx_pool_open(ctx, "consumer", 1 << 16, SHMX_CREAT, &pool);
 	if (!ret)
-		ret = shmx_read(ctx, 128, back, sizeof(back));
+		ret = shmx_alloc(pool, 4096, 0, &at);
 	if (!ret)
-		ret = shmx_fadd64(ctx, 0, 1, &old);
+		ret = shmx_write(ctx, at + 128, msg, sizeof(msg));
+	if (!ret)
+		ret = shmx_read(ctx, at + 128, back, sizeof(back));
+	if (!ret)
+		ret = shmx_fadd64(ctx, at, 1, &old);
+	if (!ret)
+		ret = shmx_release(ctx, at);
+	if (pool)
+		shmx_pool_close(pool);
 	shmx_close(ctx);
 	if (ret || strcmp(msg, back)) {
 		fprintf(stderr, "consumer: %s\n", shmx_strerror(ret));

@@ -499,3 +499,49 @@ int run_clients(int count, int (*fn)(int index, void *arg),
 	}
 	return failed;
 }
+
+int area_create(struct shmx_ctx *ctx, const char *name, uint64_t size,
+		shmx_gaddr_t *base)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+	int ret;
+
+	ret = shmx_pool_open(ctx, name, size, SHMX_CREAT | SHMX_EXCL, &p);
+	if (ret)
+		return ret;
+	ret = shmx_alloc(p, size, 0, base);
+	if (!ret && shmx_pool_stat(p, &st) == 0 && st.base != *base)
+		ret = -EUCLEAN; /* a fresh pool's only block starts it */
+	shmx_pool_close(p);
+	return ret;
+}
+
+int area_find(struct shmx_ctx *ctx, const char *name, shmx_gaddr_t *base)
+{
+	struct shmx_pool *p;
+	struct shmx_pool_stat st;
+	int ret;
+
+	ret = shmx_pool_open(ctx, name, 0, 0, &p);
+	if (ret)
+		return ret;
+	ret = shmx_pool_stat(p, &st);
+	if (!ret)
+		*base = st.base;
+	shmx_pool_close(p);
+	return ret;
+}
+
+int scratch_alloc(struct shmx_ctx *ctx, uint64_t size, shmx_gaddr_t *at)
+{
+	struct shmx_pool *p;
+	int ret;
+
+	ret = shmx_pool_open(ctx, "harness-scratch", 1 << 20, SHMX_CREAT, &p);
+	if (ret)
+		return ret;
+	ret = shmx_alloc(p, size, 0, at);
+	shmx_pool_close(p);
+	return ret;
+}

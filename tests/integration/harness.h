@@ -66,4 +66,19 @@ pid_t spawn_client(int (*fn)(int index, void *arg), int index,
 /* Wait for @pid up to @timeout_s; its exit status, or -1. */
 int reap(pid_t pid, int timeout_s);
 
+/*
+ * Memory for a test: no key covers memory outside an object, so tests
+ * that read and write at offsets of their own make a pool @name of @size
+ * bytes and allocate all of it as one block, which starts at the pool's
+ * base (*@base).  The pool handle is closed; the block stays until the
+ * node stops.  area_find: another process finds that block by the pool's
+ * name.  Both return 0 or -errno.
+ */
+int area_create(struct shmx_ctx *ctx, const char *name, uint64_t size,
+		shmx_gaddr_t *base);
+int area_find(struct shmx_ctx *ctx, const char *name, shmx_gaddr_t *base);
+/* A block of @size bytes from the shared 1 MiB pool "harness-scratch"
+ * (created on first use).  0 or -errno. */
+int scratch_alloc(struct shmx_ctx *ctx, uint64_t size, shmx_gaddr_t *at);
+
 #endif /* SHMX_TEST_HARNESS_H */

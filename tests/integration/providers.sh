@@ -29,8 +29,11 @@ for _ in $(seq 100); do
 done
 "$shmext" info | grep -q "provider $prov" || { "$shmext" info; exit 1; }
 "$shmext" demo --workers 3 --rounds 300
-"$shmext" write 4096 "over $prov" >/dev/null
-"$shmext" read 4096 16 | grep -q "over $prov" || exit 1
+"$shmext" pool create words 64K >/dev/null
+at=$("$shmext" alloc words 64)
+"$shmext" write "$at" "over $prov" >/dev/null
+"$shmext" read "$at" 16 | grep -q "over $prov" || exit 1
+"$shmext" release "$at"
 kill $pid
 wait $pid || { echo "shmnode did not shut down cleanly"; cat "$log"; exit 1; }
 pid=""

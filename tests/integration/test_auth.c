@@ -74,11 +74,14 @@ static void test_right_key_joins(void **state)
 {
 	struct shmx_info info;
 	struct shmx_ctx *ctx;
+	shmx_gaddr_t w;
 
 	assert_int_equal(open_with_key(good_key, "keyed", &ctx), 0);
 	assert_int_equal(shmx_info(ctx, &info), 0);
 	assert_int_equal(info.authenticated, 1);
-	assert_int_equal(shmx_fadd64(ctx, 0, 1, NULL), 0);
+	assert_int_equal(scratch_alloc(ctx, 8, &w), 0);
+	assert_int_equal(shmx_fadd64(ctx, w, 1, NULL), 0);
+	assert_int_equal(shmx_release(ctx, w), 0);
 	assert_int_equal(shmx_close(ctx), 0);
 }
 
@@ -86,9 +89,11 @@ static void test_wrong_or_missing_key_refused(void **state)
 {
 	struct shmx_ctx *member, *ctx = NULL;
 	uint64_t before, after;
+	shmx_gaddr_t w;
 
 	assert_int_equal(open_with_key(good_key, "member", &member), 0);
-	assert_int_equal(shmx_read(member, 0, &before, 8), 0);
+	assert_int_equal(scratch_alloc(member, 8, &w), 0);
+	assert_int_equal(shmx_read(member, w, &before, 8), 0);
 
 	assert_int_equal(open_with_key(bad_key, "intruder", &ctx), -EACCES);
 	assert_null(ctx);
@@ -99,8 +104,8 @@ static void test_wrong_or_missing_key_refused(void **state)
 	assert_true(node_log_contains(&node, "failed to authenticate"));
 
 	/* The member was never disturbed. */
-	assert_int_equal(shmx_fadd64(member, 0, 1, NULL), 0);
-	assert_int_equal(shmx_read(member, 0, &after, 8), 0);
+	assert_int_equal(shmx_fadd64(member, w, 1, NULL), 0);
+	assert_int_equal(shmx_read(member, w, &after, 8), 0);
 	assert_int_equal(after, before + 1);
 	/* A refused name is free to use. */
 	assert_int_equal(open_with_key(good_key, "intruder", &ctx), 0);

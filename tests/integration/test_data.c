@@ -18,17 +18,21 @@
 #include "harness.h"
 
 #define REGION (16u << 20)
+/* One block over a whole pool: the memory these tests use (no key covers
+ * memory outside an object). */
+#define AREA (15u << 20)
 
 static struct node_proc node;
 static struct shmx_ctx *ctx;
+static shmx_gaddr_t base;
 
 static int group_setup(void **state)
 {
 	static const char *const args[] = { "--size", "16M", NULL };
 
-	if (node_start(&node, args))
+	if (node_start(&node, args) || client_open(&node, "test-data", 0, &ctx))
 		return -1;
-	return client_open(&node, "test-data", 0, &ctx);
+	return area_create(ctx, "test-data", AREA, &base);
 }
 
 static int group_teardown(void **state)
@@ -98,17 +102,18 @@ static void test_read_write_shapes(void **state)
 		for (size_t j = 0; j < sizeof(offs) / sizeof(*offs); j++) {
 			fill(out, lens[i], (unsigned)(i * 10 + j));
 			memset(in, 0xee, lens[i]);
-			assert_int_equal(shmx_write(ctx, offs[j], out, lens[i]),
-					 0);
-			assert_int_equal(shmx_read(ctx, offs[j], in, lens[i]),
-					 0);
+			assert_int_equal(
+				shmx_write(ctx, base + offs[j], out, lens[i]),
+				0);
+			assert_int_equal(
+				shmx_read(ctx, base + offs[j], in, lens[i]), 0);
 			assert_memory_equal(in, out, lens[i]);
 		}
 	}
-	/* The very last byte of the region. */
+	/* The very last byte of the block. */
 	out[0] = 0x5a;
-	assert_int_equal(shmx_write(ctx, REGION - 1, out, 1), 0);
-	assert_int_equal(shmx_read(ctx, REGION - 1, in, 1), 0);
+	assert_int_equal(shmx_write(ctx, base + AREA - 1, out, 1), 0);
+	assert_int_equal(shmx_read(ctx, base + AREA - 1, in, 1), 0);
 	assert_int_equal(in[0], 0x5a);
 	free(out);
 	free(in);
@@ -125,6 +130,16 @@ static void test_bad_ranges(void **state)
 	assert_int_equal(shmx_write(ctx, 8, buf, SIZE_MAX), -EFAULT);
 	assert_int_equal(shmx_read_nb(ctx, REGION, buf, 1, &req), -EFAULT);
 	assert_null(req);
+	/* Inside the region but in no object: no key, nothing written. */
+	assert_int_equal(shmx_read(ctx, 0, buf, 8), -EFAULT);
+	assert_int_equal(shmx_write(ctx, base + AREA, buf, 8), -EFAULT);
+	assert_int_equal(shmx_fadd64(ctx, base + AREA, 1, NULL), -EFAULT);
+	assert_int_equal(shmx_write_nb(ctx, 0, buf, 8, &req), -EFAULT);
+	assert_null(req);
+	memset(buf, 0x77, sizeof(buf));
+	assert_int_equal(shmx_write(ctx, base + AREA - 8, buf, 16), -EFAULT);
+	assert_int_equal(shmx_read(ctx, base + AREA - 8, buf, 8), 0);
+	assert_int_not_equal(buf[0], 0x77);
 	assert_int_equal(shmx_read(ctx, 0, NULL, 1), -EINVAL);
 	assert_int_equal(shmx_write(NULL, 0, buf, 1), -EINVAL);
 	assert_int_equal(shmx_read(ctx, 0, NULL, 0), 0);
@@ -138,7 +153,7 @@ static void test_bad_ranges(void **state)
 	assert_int_equal(shmx_fadd64(ctx, REGION, 1, NULL), -EFAULT);
 	assert_int_equal(shmx_cas64(ctx, REGION - 4, 0, 1, NULL), -EINVAL);
 	/* The context still works after all of that. */
-	assert_int_equal(shmx_write(ctx, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(shmx_write(ctx, base, buf, sizeof(buf)), 0);
 }
 
 static void test_nonblocking(void **state)
@@ -153,7 +168,8 @@ static void test_nonblocking(void **state)
 	fill(out, (size_t)N * LEN, 99);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(
-			shmx_write_nb(ctx, 2u << 20 | (uint64_t)i * LEN,
+			shmx_write_nb(ctx,
+				      base + (2u << 20) + (uint64_t)i * LEN,
 				      out + (size_t)i * LEN, LEN, &req[i]),
 			0);
 	assert_int_equal(shmx_flush(ctx), 0);
@@ -162,10 +178,10 @@ static void test_nonblocking(void **state)
 		assert_int_equal(shmx_test(req[i]), 0);
 	}
 	for (int i = 0; i < N; i++)
-		assert_int_equal(shmx_read_nb(ctx, 2u << 20 | (uint64_t)i * LEN,
-					      in + (size_t)i * LEN, LEN,
-					      &req[i]),
-				 0);
+		assert_int_equal(
+			shmx_read_nb(ctx, base + (2u << 20) + (uint64_t)i * LEN,
+				     in + (size_t)i * LEN, LEN, &req[i]),
+			0);
 	for (int i = N - 1; i >= 0; i--) {
 		ret = shmx_test(req[i]);
 		if (ret == -EINPROGRESS)
@@ -179,7 +195,7 @@ static void test_nonblocking(void **state)
 
 static void test_atomics(void **state)
 {
-	const shmx_gaddr_t w = 8u << 20;
+	const shmx_gaddr_t w = base + (8u << 20);
 	uint64_t v = 41, old = 0;
 
 	assert_int_equal(shmx_write(ctx, w, &v, 8), 0);
@@ -193,14 +209,14 @@ static void test_atomics(void **state)
 	assert_int_equal(shmx_fadd64(ctx, w, (uint64_t)-50, NULL), 0);
 	assert_int_equal(shmx_read(ctx, w, &v, 8), 0);
 	assert_int_equal(v, 0);
-	/* Last aligned word of the region. */
-	assert_int_equal(shmx_fadd64(ctx, REGION - 8, 1, NULL), 0);
+	/* Last aligned word of the block. */
+	assert_int_equal(shmx_fadd64(ctx, base + AREA - 8, 1, NULL), 0);
 }
 
 static void *thread_fadd(void *arg)
 {
 	for (int i = 0; i < 2000; i++)
-		if (shmx_fadd64(ctx, 9u << 20, 1, NULL))
+		if (shmx_fadd64(ctx, base + (9u << 20), 1, NULL))
 			return (void *)1;
 	return NULL;
 }
@@ -211,7 +227,7 @@ static void test_threads_share_a_context(void **state)
 	uint64_t zero = 0, v;
 	void *r;
 
-	assert_int_equal(shmx_write(ctx, 9u << 20, &zero, 8), 0);
+	assert_int_equal(shmx_write(ctx, base + (9u << 20), &zero, 8), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, thread_fadd, NULL),
 				 0);
@@ -219,7 +235,7 @@ static void test_threads_share_a_context(void **state)
 		pthread_join(t[i], &r);
 		assert_null(r);
 	}
-	assert_int_equal(shmx_read(ctx, 9u << 20, &v, 8), 0);
+	assert_int_equal(shmx_read(ctx, base + (9u << 20), &v, 8), 0);
 	assert_int_equal(v, 8000);
 }
 

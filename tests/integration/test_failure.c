@@ -129,20 +129,21 @@ static int sleeper(int fd, void *arg)
 {
 	struct node_proc *n = arg;
 	struct shmx_ctx *ctx;
+	shmx_gaddr_t w;
 	uint64_t v;
 	char c = 'r';
 	int ret;
 
-	if (client_open(n, "victim", 0, &ctx))
+	if (client_open(n, "victim", 0, &ctx) || scratch_alloc(ctx, 8, &w))
 		return 1;
 	if (write(fd, &c, 1) != 1)
 		return 1;
 	/* Parent SIGSTOPs us here and SIGCONTs after the timeout. */
 	if (read(fd, &c, 1) != 1)
 		return 1;
-	ret = shmx_read(ctx, 0, &v, 8);
+	ret = shmx_read(ctx, w, &v, 8);
 	if (ret == 0)
-		ret = shmx_fadd64(ctx, 0, 1, NULL);
+		ret = shmx_fadd64(ctx, w, 1, NULL);
 	/* Either the data call already failed or the session is now gone. */
 	for (int i = 0; i < 50 && ret == 0; i++) {
 		shmx_node_t id;
@@ -193,22 +194,24 @@ static void test_node_killed_under_client(void **state)
 	struct node_proc n;
 	struct shmx_ctx *ctx;
 	uint64_t v = 7;
+	shmx_gaddr_t w;
 	double t0;
 	int ret = 0;
 
 	assert_int_equal(node_start(&n, fast_args), 0);
 	assert_int_equal(client_open(&n, "survivor", 2000, &ctx), 0);
-	assert_int_equal(shmx_write(ctx, 0, &v, 8), 0);
+	assert_int_equal(scratch_alloc(ctx, 8, &w), 0);
+	assert_int_equal(shmx_write(ctx, w, &v, 8), 0);
 	node_kill(&n);
 	t0 = now_s();
 	/* Keep using it: an error must come within the timeout. */
 	for (int i = 0; i < 100000 && ret == 0; i++)
-		ret = shmx_fadd64(ctx, 0, 1, NULL);
+		ret = shmx_fadd64(ctx, w, 1, NULL);
 	assert_true(ret < 0);
 	assert_true(now_s() - t0 < 5.0);
 	/* From then on every call fails fast. */
 	t0 = now_s();
-	assert_int_equal(shmx_read(ctx, 0, &v, 8), -ENOTCONN);
+	assert_int_equal(shmx_read(ctx, w, &v, 8), -ENOTCONN);
 	assert_int_equal(shmx_root_set(ctx, 0), -ENOTCONN);
 	assert_true(now_s() - t0 < 0.5);
 	shmx_close(ctx);

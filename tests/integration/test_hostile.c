@@ -113,10 +113,13 @@ static int hello(uint8_t *buf, const char *name)
 static void assert_node_serves(void)
 {
 	struct shmx_ctx *ctx;
+	shmx_gaddr_t w;
 	uint64_t v;
 
 	assert_int_equal(client_open(&node, NULL, 0, &ctx), 0);
-	assert_int_equal(shmx_fadd64(ctx, 0, 1, &v), 0);
+	assert_int_equal(scratch_alloc(ctx, 8, &w), 0);
+	assert_int_equal(shmx_fadd64(ctx, w, 1, &v), 0);
+	assert_int_equal(shmx_release(ctx, w), 0);
 	assert_int_equal(shmx_close(ctx), 0);
 }
 
@@ -207,7 +210,13 @@ static void test_forged_sessions(void **state)
 	len = shmx__proto_encode(&m, buf, sizeof(buf));
 	send_raw(buf, (size_t)len);
 	/* The victim is unharmed. */
-	assert_int_equal(shmx_fadd64(victim, 8, 1, NULL), 0);
+	{
+		shmx_gaddr_t w;
+
+		assert_int_equal(scratch_alloc(victim, 8, &w), 0);
+		assert_int_equal(shmx_fadd64(victim, w, 1, NULL), 0);
+		assert_int_equal(shmx_release(victim, w), 0);
+	}
 	assert_int_equal(shmx_close(victim), 0);
 	assert_node_serves();
 }

@@ -19,18 +19,28 @@
 
 #define NPROC 4
 #define SLOT (64u << 10)
-#define BARRIER (1u << 20)
+/* Offsets in the test's block (area_create), which children find by the
+ * pool's name. */
+#define AREA (4u << 20)
+#define BARRIER (base + (1u << 20))
 #define COUNTER (BARRIER + 8)
-#define SLOTS (2u << 20)
+#define SLOTS (base + (2u << 20))
 #define FADDS 10000
 
 static struct node_proc node;
+static shmx_gaddr_t base;
 
 static int group_setup(void **state)
 {
 	static const char *const args[] = { "--size", "32M", NULL };
+	struct shmx_ctx *ctx;
+	int ret;
 
-	return node_start(&node, args);
+	if (node_start(&node, args) || client_open(&node, "setup", 0, &ctx))
+		return -1;
+	ret = area_create(ctx, "multiproc", AREA, &base);
+	shmx_close(ctx);
+	return ret;
 }
 
 static int group_teardown(void **state)
@@ -69,7 +79,8 @@ static int disjoint_client(int me, void *arg)
 	int bad = 0;
 
 	snprintf(name, sizeof(name), "writer-%d", me);
-	if (!buf || client_open(n, name, 0, &ctx))
+	if (!buf || client_open(n, name, 0, &ctx) ||
+	    area_find(ctx, "multiproc", &base))
 		return 1;
 	for (size_t i = 0; i < SLOT; i++)
 		buf[i] = pattern(me, i);
@@ -113,7 +124,7 @@ static int fadd_client(int me, void *arg)
 	char name[32];
 
 	snprintf(name, sizeof(name), "adder-%d", me);
-	if (client_open(n, name, 0, &ctx))
+	if (client_open(n, name, 0, &ctx) || area_find(ctx, "multiproc", &base))
 		return 1;
 	for (int i = 0; i < FADDS; i++) {
 		if (shmx_fadd64(ctx, COUNTER, 1, &old))
