@@ -47,6 +47,11 @@ static enum shmx_status put_node_grant(struct server *srv, struct shmx_grant *w,
 			 g->owned);
 }
 
+void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len)
+{
+	memset((uint8_t *)srv->region + gaddr, 0, len);
+}
+
 enum shmx_status mem_pool_open(struct server *srv, struct member *m,
 			       const struct shmx_msg *req, struct shmx_msg *rep)
 {
@@ -59,10 +64,12 @@ enum shmx_status mem_pool_open(struct server *srv, struct member *m,
 			     o->flags, &id, &created, &ro);
 	if (ret)
 		return st_of(ret);
-	if (created)
+	if (created) {
+		mem_zero(srv, ro.start, ro.len);
 		log_info("member %u '%s' created pool %llu '%s' of %llu bytes",
 			 m->info.id, m->info.name, (unsigned long long)id,
 			 o->name, (unsigned long long)ro.len);
+	}
 	rep->u.pool.id = id;
 	rep->u.pool.created = (uint32_t)created;
 	return put_node_grant(srv, &rep->u.pool.ro, &ro);

@@ -41,11 +41,13 @@ enum shmx_status seg_op_open(struct server *srv, struct member *m,
 		(void)node_seg_close(&srv->segs, m->info.id, a.id, now_s());
 		return st;
 	}
-	if (a.created)
+	if (a.created) {
+		mem_zero(srv, a.g.start, a.g.len);
 		log_info("member %u '%s' created segment %llu '%s' of %llu "
 			 "bytes, mode %03o",
 			 m->info.id, m->info.name, (unsigned long long)a.id,
 			 o->name, (unsigned long long)a.g.len, o->mode);
+	}
 	rep->u.seg.id = a.id;
 	rep->u.seg.created = (uint32_t)a.created;
 	return SHMX_ST_OK;

@@ -142,6 +142,13 @@ enum shmx_status mem_own(struct server *srv, struct member *m,
 			 const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status mem_disown(struct server *srv, struct member *m,
 			    const struct shmx_msg *req, struct shmx_msg *rep);
+/*
+ * Zero [@gaddr, @gaddr + @len) of the region: a new pool or segment starts
+ * zeroed (SysV semantics, and no bytes of an earlier user leak).  Only
+ * before anyone holds a key to it: shmnode's CPU never writes memory
+ * clients may be using (design principle 3).
+ */
+void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
 

@@ -329,7 +329,8 @@ struct shmx_pool;
 /*
  * shmx_pool_open - open the pool @name (1 to SHMX_NAME_MAX - 1 printable
  * ASCII characters), creating it with @size bytes when @flags has
- * SHMX_CREAT and it does not exist.  @size 0 opens a pool whatever its
+ * SHMX_CREAT and it does not exist.  A new pool is zeroed; a block keeps
+ * whatever an earlier block of the same pool left there (as malloc).  @size 0 opens a pool whatever its
  * size.  The pool stays until shmx_pool_destroy, whoever opened it.
  * Returns 0 with *@pool set, or
  *  -EINVAL   bad name, flags, or @size 0 with SHMX_CREAT
@@ -464,7 +465,7 @@ struct shmx_seg;
  * "key:0x1234"), creating it when it does not exist and @flags has
  * SHMX_CREAT.
  * @size: creating, the segment's size in bytes (rounded up to a multiple
- *        of 8; it starts at a 4096-byte boundary); attaching, 0 for any
+ *        of 8; it starts at a 4096-byte boundary, zeroed); attaching, 0 for any
  *        size, else at most the segment's size.
  * @flags: SHMX_CREAT, SHMX_EXCL (with SHMX_CREAT: fail if it exists),
  *        SHMX_RDONLY (attach for reading only; else read and write).

@@ -366,6 +366,125 @@ static void test_ownership(void **state)
 	assert_int_equal(shmx_pool_destroy(p), 0);
 }
 
+/*
+ * A write through a key the node revoked: the fabric refuses it and the
+ * memory stays as it was.  On verbs (RC queue pairs) and on libfabric's
+ * tcp provider the refusal also ends the connection, so the call fails
+ * with -EACCES or with the connection's end; the context is not used
+ * again.
+ */
+static int refused(int ret)
+{
+	return ret == -EACCES || ret == -ECONNRESET || ret == -ECANCELED ||
+	       ret == -ENOTCONN || ret == -EIO;
+}
+
+/*
+ * Ownership is enforced: a member that is not an owner gets no write key
+ * (-EACCES from the node, its context unharmed), and a key taken before
+ * the block was owned is revoked, so the fabric refuses a write through it
+ * and the memory is unchanged.  Non-owners may still read.
+ */
+static void test_ownership_enforced(void **state)
+{
+	struct shmx_ctx *b, *old;
+	struct shmx_pool *p;
+	shmx_node_t me = shmx_self(ctx), other;
+	uint64_t e, v, mine = 0x1111, theirs = 0x2222, bad = 0xbad;
+	shmx_gaddr_t at, next;
+
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-enforce", 1 << 20, SHMX_CREAT, &p), 0);
+	assert_int_equal(shmx_alloc(p, 4096, 0, &at), 0);
+	assert_int_equal(shmx_alloc(p, 4096, 0, &next), 0);
+	assert_int_equal(shmx_write(ctx, at, &mine, 8), 0);
+
+	/* A member that held a key before the block was owned. */
+	assert_int_equal(client_open(&node, "p-enforce-old", 0, &old), 0);
+	assert_int_equal(shmx_write(old, at + 8, &theirs, 8), 0);
+	assert_int_equal(shmx_fadd64(old, at + 16, 1, NULL), 0);
+
+	/* Ours alone: every earlier key to the block is revoked. */
+	assert_int_equal(shmx_own(ctx, at, &me, 1, &e), 0);
+	assert_int_equal(e, 2);
+	assert_true(refused(shmx_write(old, at + 8, &bad, 8)));
+	shmx_close(old);
+
+	/* A member without a key is refused by the node, and carries on. */
+	assert_int_equal(client_open(&node, "p-enforce-b", 0, &b), 0);
+	assert_int_equal(shmx_write(b, at, &bad, 8), -EACCES);
+	assert_int_equal(shmx_fadd64(b, at + 16, 1, NULL), -EACCES);
+	assert_int_equal(shmx_cas64(b, at + 16, 1, 2, NULL), -EACCES);
+	/* Reading stays allowed (the pool's read-only key). */
+	assert_int_equal(shmx_read(b, at + 8, &v, 8), 0);
+	assert_int_equal(v, theirs);
+	/* Other blocks are not affected. */
+	assert_int_equal(shmx_write(b, next, &theirs, 8), 0);
+
+	/* Nothing the others tried changed the memory. */
+	assert_int_equal(shmx_read(ctx, at, &v, 8), 0);
+	assert_int_equal(v, mine);
+	assert_int_equal(shmx_read(ctx, at + 8, &v, 8), 0);
+	assert_int_equal(v, theirs);
+	assert_int_equal(shmx_read(ctx, at + 16, &v, 8), 0);
+	assert_int_equal(v, 1);
+
+	/* Transfers: each old owner loses write access (its reply carries
+	 * the read-only key), each new one gets it. */
+	assert_int_equal(client_open(&node, "p-enforce-old2", 0, &old), 0);
+	other = shmx_self(old);
+	assert_int_equal(shmx_own_transfer(ctx, at, &other, 1, &e), 0);
+	assert_int_equal(e, 3);
+	assert_int_equal(shmx_write(ctx, at, &bad, 8), -EACCES);
+	assert_int_equal(shmx_write(old, at, &theirs, 8), 0);
+	other = shmx_self(b);
+	assert_int_equal(shmx_own_transfer(old, at, &other, 1, &e), 0);
+	assert_int_equal(e, 4);
+	assert_int_equal(shmx_write(old, at, &bad, 8), -EACCES);
+	assert_int_equal(shmx_write(b, at, &mine, 8), 0);
+	assert_int_equal(shmx_read(ctx, at, &v, 8), 0);
+	assert_int_equal(v, mine);
+	shmx_close(old);
+	shmx_close(b);
+
+	/* The last owner left: shared again, and anyone may release it. */
+	for (int i = 0; i < 100; i++) {
+		int owner;
+
+		if (!shmx_own_epoch(ctx, at, &e, &owner) && e == 5)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(e, 5);
+	assert_int_equal(shmx_release(ctx, at), 0);
+	assert_int_equal(shmx_release(ctx, next), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
+/* A transfer that spans two blocks is split at their boundary. */
+static void test_transfer_across_blocks(void **state)
+{
+	static uint8_t out[8192], in[8192];
+	struct shmx_pool *p;
+	shmx_gaddr_t a, b;
+
+	assert_int_equal(shmx_pool_open(ctx, "p-span", 1 << 20, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, 4096, 0, &a), 0);
+	assert_int_equal(shmx_alloc(p, 4096, 0, &b), 0);
+	assert_int_equal(b, a + 4096);
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 11 + 3);
+	assert_int_equal(shmx_write(ctx, a + 100, out, 8000), 0);
+	assert_int_equal(shmx_read(ctx, a + 100, in, 8000), 0);
+	assert_memory_equal(in, out, 8000);
+	/* Past the second block: no key for the rest, nothing written. */
+	assert_int_equal(shmx_write(ctx, b + 4000, out, 200), -EFAULT);
+	assert_int_equal(shmx_release(ctx, a), 0);
+	assert_int_equal(shmx_release(ctx, b), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
 /* Blocks outlive the member that allocated them; then anyone frees them. */
 static int leave_a_block(int fd, void *arg)
 {
@@ -451,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_processes_never_share_a_byte),
 		cmocka_unit_test(test_ownership),
+		cmocka_unit_test(test_ownership_enforced),
+		cmocka_unit_test(test_transfer_across_blocks),
 		cmocka_unit_test(test_blocks_outlive_their_allocator),
 		cmocka_unit_test(test_bad_arguments),
 	};

@@ -194,6 +194,35 @@ static void test_data_between_processes(void **state)
 	assert_int_equal(shmx_seg_close(s), 0);
 }
 
+/* A read-only attachment holds a key that cannot write: the node hands
+ * out no other, so a write fails and leaves the memory as it was. */
+static void test_readonly_attach_cannot_write(void **state)
+{
+	struct shmx_seg *rw, *ro;
+	struct shmx_ctx *reader;
+	uint64_t v = 42, bad = 0xbad, got = 0;
+
+	assert_int_equal(
+		shmx_seg_open(ctx, "n-ro", 4096, SHMX_CREAT, 0644, &rw), 0);
+	assert_int_equal(shmx_write(ctx, shmx_seg_addr(rw), &v, 8), 0);
+	assert_int_equal(client_open(&node, "n-ro-reader", 0, &reader), 0);
+	assert_int_equal(shmx_seg_open(reader, "n-ro", 0, SHMX_RDONLY, 0, &ro),
+			 0);
+	assert_int_equal(shmx_read(reader, shmx_seg_addr(ro), &got, 8), 0);
+	assert_int_equal(got, 42);
+	assert_int_equal(shmx_write(reader, shmx_seg_addr(ro), &bad, 8),
+			 -EACCES);
+	assert_int_equal(shmx_fadd64(reader, shmx_seg_addr(ro), 1, NULL),
+			 -EACCES);
+	/* Still a working context, and the memory is unchanged. */
+	assert_int_equal(shmx_read(reader, shmx_seg_addr(ro), &got, 8), 0);
+	assert_int_equal(got, 42);
+	assert_int_equal(shmx_seg_close(ro), 0);
+	shmx_close(reader);
+	assert_int_equal(shmx_seg_remove(rw), 0);
+	assert_int_equal(shmx_seg_close(rw), 0);
+}
+
 static void test_remove_then_last_detach(void **state)
 {
 	struct shmx_seg *a, *b, *n, *x;
@@ -581,6 +610,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_attach_stat),
 		cmocka_unit_test(test_data_between_processes),
+		cmocka_unit_test(test_readonly_attach_cannot_write),
 		cmocka_unit_test(test_remove_then_last_detach),
 		cmocka_unit_test(test_member_dies_attached),
 		cmocka_unit_test(test_owner_permissions),
