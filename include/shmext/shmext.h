@@ -236,16 +236,32 @@ SHMX_EXPORT int shmx_root_set(struct shmx_ctx *ctx, shmx_gaddr_t root);
 /*
  * shmx_read / shmx_write - copy @len bytes between local memory and shared
  * memory at @gaddr, with one-sided RMA: the memory node's CPU is not on the
- * path.  Any alignment and any length that stays inside the region.  A
- * zero-length call succeeds without touching the fabric.  When shmx_write
- * returns, the data is in the node's memory and visible to every reader.
+ * path.  Any alignment and any length, over memory that belongs to objects
+ * (allocated blocks, pools, attached segments); a transfer that spans
+ * several objects is split at their boundaries.  A zero-length call
+ * succeeds without touching the fabric.  When shmx_write returns, the data
+ * is in the node's memory and visible to every reader.
+ *
+ * Access is enforced by the fabric: each object has its own remote key,
+ * and the library asks the node for it (one round trip) the first time
+ * this context touches the object.  Blocks that are not owned, and
+ * segments attached read-write, can be written by anyone who may; owned
+ * blocks only by their owners (others may read); read-only attachments
+ * only read.  An ownership change revokes every earlier key to the block:
+ * a write through a revoked key is refused by the fabric and the memory is
+ * unchanged, and on verbs (and libfabric's tcp provider) that refusal also
+ * ends this context's connection (-ECONNRESET, then -ENOTCONN): a member
+ * that may have written a block must not write it after giving it away.
  * Returns 0, or
  *  -EINVAL     NULL ctx, or NULL buf with a non-zero length
- *  -EFAULT     [gaddr, gaddr + len) is not inside the region
- *  -EACCES     the node's memory refused the access
+ *  -EFAULT     [gaddr, gaddr + len) is not inside the region, or part of it
+ *              is in no object (nothing is transferred)
+ *  -EACCES     this member may not (an owned block, a read-only attach),
+ *              or the fabric refused a revoked key
  *  -ETIMEDOUT  no completion within the context's timeout
  *  -ENOTCONN   the connection to the node is lost
- *  -ECONNRESET the node went away during the call
+ *  -ECONNRESET the node went away during the call, or ended the connection
+ *              after a refused key
  * Thread safety: safe; concurrent calls proceed in parallel.
  */
 SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
@@ -258,7 +274,8 @@ SHMX_EXPORT int shmx_write(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
  * @req receives a request handle that must be finished with shmx_wait or
  * shmx_test.  @buf must stay valid (and, for a read, untouched) until then.
  * Returns 0 (started), or the errors of shmx_read / shmx_write that can be
- * known before the transfer starts (-EINVAL, -EFAULT, -ENOTCONN, -ENOMEM).
+ * known before the transfer starts (-EINVAL, -EFAULT, -EACCES, -ENOTCONN,
+ * -ENOMEM; asking the node for a key may take one round trip).
  */
 SHMX_EXPORT int shmx_read_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			     void *buf, size_t len, struct shmx_req **req);
@@ -423,8 +440,9 @@ SHMX_EXPORT int shmx_release(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
  *  -EPERM    transfer or disown by a member that is not an owner
  *  -ESRCH    a node id in @nodes is not a live member
  *  -ETIMEDOUT, -ENOTCONN
- * A write by a member whose key was revoked fails with -EACCES and leaves
- * the memory unchanged.  Thread safety: safe.
+ * A write by a member that is not an owner fails with -EACCES and leaves
+ * the memory unchanged; one through a key taken before the change is
+ * refused by the fabric (see shmx_write).  Thread safety: safe.
  */
 SHMX_EXPORT int shmx_own(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			 const shmx_node_t *nodes, unsigned n, uint64_t *epoch);
