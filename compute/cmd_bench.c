@@ -3,8 +3,10 @@
  * cmd_bench.c - shmext bench: latency of shmx_read and shmx_write (8 B and
  * 4 KiB), shmx_cas64 and shmx_fadd64 (median, 99th percentile, mean), and
  * the bandwidth of 1 MiB reads and writes, blocking and with several
- * non-blocking transfers in flight.  Works in an 8 MiB block of the pool
- * "shmext-bench" (created if need be), released at the end.  A benchmark, not a test: deploy/bench-ofi.sh
+ * non-blocking transfers in flight, then the control plane: an RPC round
+ * trip, alloc+release pairs (64 B, 4 KiB, 1 MiB) and an ownership
+ * transfer.  Works in an 8 MiB block of the pool "shmext-bench" and the
+ * pool "shmext-bench-alloc" (created if need be), released at the end.  A benchmark, not a test: deploy/bench-ofi.sh
  * sets the numbers beside fi_pingpong's.
  */
 #include <errno.h>
@@ -20,7 +22,13 @@
 #define BW_SIZE (1u << 20) /* bandwidth: bytes per transfer */
 #define BW_WINDOW 8	   /* bandwidth: non-blocking transfers in flight */
 
-enum bench_op { B_READ, B_WRITE, B_CAS, B_FADD, B_RPC };
+enum bench_op { B_READ, B_WRITE, B_CAS, B_FADD, B_RPC, B_ALLOC, B_XFER };
+
+/* Allocation and ownership: a pool to allocate from, a block we own. */
+#define ALLOC_POOL "shmext-bench-alloc"
+#define ALLOC_POOL_SIZE (4u << 20)
+static struct shmx_pool *alloc_pool;
+static shmx_gaddr_t owned = SHMX_GADDR_NULL;
 
 struct lat {
 	const char *key;  /* JSON member */
@@ -71,6 +79,19 @@ static int one(struct shmx_ctx *ctx, enum bench_op op, shmx_gaddr_t at,
 
 		/* A control-plane round trip: request and reply messages. */
 		return shmx_root_get(ctx, &root);
+	}
+	case B_ALLOC: {
+		shmx_gaddr_t g;
+		int ret = shmx_alloc(alloc_pool, len, 0, &g);
+
+		/* A pair: two round trips to the node's allocator. */
+		return ret ? ret : shmx_release(ctx, g);
+	}
+	case B_XFER: {
+		shmx_node_t self = shmx_self(ctx);
+
+		/* Re-keyed at the node: a new key, the old one revoked. */
+		return shmx_own_transfer(ctx, owned, &self, 1, NULL);
 	}
 	}
 	return -EINVAL;
@@ -237,6 +258,19 @@ static void print_table(const struct shmx_info *info, shmx_gaddr_t scratch,
 		printf("%-20s %10.1f\n", bw[i].name, bw[i].mbs);
 }
 
+/* Give back what the bench took: its blocks and the pool handle. */
+static void bench_cleanup(struct shmx_ctx *ctx, shmx_gaddr_t scratch)
+{
+	if (scratch != SHMX_GADDR_NULL)
+		shmx_release(ctx, scratch);
+	if (owned != SHMX_GADDR_NULL)
+		shmx_release(ctx, owned);
+	owned = SHMX_GADDR_NULL;
+	if (alloc_pool)
+		shmx_pool_close(alloc_pool);
+	alloc_pool = NULL;
+}
+
 int cmd_bench(struct cli *cli, int argc, char **argv)
 {
 	struct lat lat[] = {
@@ -247,6 +281,10 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		LAT("cas64", "shmx_cas64", B_CAS, 8),
 		LAT("fadd64", "shmx_fadd64", B_FADD, 8),
 		LAT("rpc", "shmx_root_get (RPC)", B_RPC, 0),
+		LAT("alloc_64", "alloc+release 64 B", B_ALLOC, 64),
+		LAT("alloc_4k", "alloc+release 4 KiB", B_ALLOC, 4096),
+		LAT("alloc_1m", "alloc+release 1 MiB", B_ALLOC, 1u << 20),
+		LAT("own_transfer", "shmx_own_transfer", B_XFER, 0),
 	};
 	struct bw bw[] = {
 		BW("read_blocking", "read, blocking", 0, 0),
@@ -294,6 +332,18 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	shmx_pool_close(pool);
 	if (ret)
 		goto out_fail;
+	what = "cannot set up the allocation benchmark";
+	ret = shmx_pool_open(ctx, ALLOC_POOL, ALLOC_POOL_SIZE, SHMX_CREAT,
+			     &alloc_pool);
+	if (!ret)
+		ret = shmx_alloc(alloc_pool, 64, 0, &owned);
+	if (!ret) {
+		shmx_node_t self = shmx_self(ctx);
+
+		ret = shmx_own(ctx, owned, &self, 1, NULL);
+	}
+	if (ret)
+		goto out_fail;
 	what = NULL;
 	t = calloc(iters, sizeof(*t));
 	buf = malloc((size_t)BW_WINDOW * BW_SIZE);
@@ -314,7 +364,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		if (ret)
 			goto out_fail;
 	}
-	shmx_release(ctx, scratch);
+	bench_cleanup(ctx, scratch);
 	shmx_close(ctx);
 	if (cli->json)
 		print_json(&info, scratch, iters, warmup, n_bw, lat,
@@ -329,8 +379,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 
 out_fail:
-	if (scratch != SHMX_GADDR_NULL)
-		shmx_release(ctx, scratch);
+	bench_cleanup(ctx, scratch);
 	shmx_close(ctx);
 	free(t);
 	free(buf);

@@ -48,8 +48,9 @@
 #   -q, --quiet             print only the summary, not the logs
 # Environment: SHMX_RXE_QEMU (the qemu binary, default qemu-system-x86_64).
 # Exit: 0 if every VM ran its script with status 0; 1 if any script failed,
-# a VM timed out or did not report; 77 (skip) if qemu cannot run here;
-# 2 on usage errors.
+# a VM timed out or did not report; 75 if a VM's network stalled (a qemu
+# fault: the run was ended early, worth running again); 77 (skip) if qemu
+# cannot run here; 2 on usage errors.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -292,7 +293,7 @@ for ((i = 1; i < nvms; i++)); do start_vm "c$i" "$i"; done
 
 # Wait for all of them to power off, up to the deadline.
 declare -A took=()
-timed_out=0
+timed_out=0 stalled=
 while :; do
 	running=0
 	for n in "${names[@]}"; do
@@ -311,6 +312,23 @@ while :; do
 	# Every compute VM is down: let the node (which holds the bridge) go.
 	if [ -n "${pid[node]:-}" ] && [ "$running" = 1 ] && [ ! -e "$out/node/release" ]; then
 		: >"$out/node/release"
+	fi
+	# A VM whose virtio NIC stopped transmitting never recovers (a qemu
+	# fault seen under TCG: "NETDEV WATCHDOG ... transmit queue 0 timed
+	# out" on its console, every peer unreachable): end the run now and
+	# say so, rather than let every script run into its timeout.
+	if [ -z "$stalled" ] && stalled=$(grep -l 'NETDEV WATCHDOG' "$out"/*.console.log 2>/dev/null | head -1) && [ -n "$stalled" ]; then
+		stalled=$(basename "$stalled" .console.log)
+		echo "cluster: STALLED: the network of VM $stalled stopped (virtio transmit queue timed out: a qemu fault); ending the run" >&2
+		for n in "${names[@]}"; do
+			[ -n "${qrc[$n]:-}" ] && continue
+			kill "${pid[$n]}" 2>/dev/null || true
+			wait "${pid[$n]}" 2>/dev/null || true
+			qrc[$n]=killed
+			took[$n]=$((SECONDS - ${started[$n]}))
+			unset "pid[$n]"
+		done
+		break
 	fi
 	if [ $SECONDS -ge $deadline ]; then
 		timed_out=1
@@ -335,7 +353,10 @@ summary=()
 for n in "${names[@]}"; do
 	d=$out/$n
 	rcv=$(cat "$d/rc" 2>/dev/null || true)
-	if [ "${qrc[$n]}" = killed ]; then
+	if [ "${qrc[$n]}" = killed ] && [ -n "$stalled" ]; then
+		st="STOPPED (the network of VM $stalled stalled)"
+		status=1
+	elif [ "${qrc[$n]}" = killed ]; then
 		st="TIMEOUT (killed by the host after ${timeout}s)"
 		status=1
 	elif [ -z "$rcv" ]; then
@@ -366,4 +387,5 @@ done
 echo "=================== summary (wall ${total}s, results in $out)"
 printf '%s\n' "${summary[@]}"
 [ $timed_out = 0 ] || status=1
+[ -z "$stalled" ] || exit 75
 exit $status

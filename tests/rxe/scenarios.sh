@@ -61,11 +61,24 @@ SCEN_c1='$scen1'
 SCEN_c2='$scen2'
 EOT
 
-rc=0
-"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -q -e "$out/env" \
-	-x "$repo" -x "$build" -x "$out" \
-	-s node="$here/scenario-guest.sh" -s c1="$here/scenario-guest.sh" \
-	-s c2="$here/scenario-guest.sh" >"$out/cluster.log" 2>&1 || rc=$?
+# A run whose VM network stalled (cluster.sh: 75, a qemu fault, not a
+# result of the scenarios) is run once more; the first stays in
+# OUT/stalled-run/ and the summary says so.
+retried=''
+for attempt in 1 2; do
+	rc=0
+	"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -q -e "$out/env" \
+		-x "$repo" -x "$build" -x "$out" \
+		-s node="$here/scenario-guest.sh" -s c1="$here/scenario-guest.sh" \
+		-s c2="$here/scenario-guest.sh" >"$out/cluster.log" 2>&1 || rc=$?
+	[ $rc = 75 ] && [ $attempt = 1 ] || break
+	retried=$(grep -h 'STALLED' "$out/cluster.log" | head -1)
+	rm -rf "$out/stalled-run"
+	mkdir "$out/stalled-run"
+	for f in "$out"/*; do
+		case ${f##*/} in key | env | stalled-run) ;; *) mv "$f" "$out/stalled-run/" ;; esac
+	done
+done
 if [ $rc = 77 ]; then
 	grep -h 'SKIP' "$out/cluster.log" | head -1 >"$out/skipped"
 	[ -s "$out/skipped" ] || echo "qemu cannot run here" >"$out/skipped"
@@ -76,6 +89,7 @@ fi
 status=0 missing=0
 {
 	echo "transport $transport${provider:+ (provider $provider)}; node VM 10.77.1.1, clients c1 10.77.1.2, c2 10.77.1.3"
+	[ -z "$retried" ] || echo "run again after: $retried (first run in stalled-run/)"
 	cat "$out/node/uname.txt" "$out/node/versions.txt" 2>/dev/null | sed 's/^/  /'
 	for vm in c1 c2; do
 		var=scen${vm#c}

@@ -30,9 +30,15 @@ rc=0
 t1=$(date +%s.%N)
 [ -n "$out" ] || out=$work/runs/smoke-$(date +%Y%m%d-%H%M%S)
 
-rc=0
-"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -l "$link" -q -x "$repo" \
-	-s node="$here/smoke-guest.sh" -s c1="$here/smoke-guest.sh" -s c2="$here/smoke-guest.sh" || rc=$?
+# Once more if a VM's network stalled (cluster.sh: 75, a qemu fault).
+for attempt in 1 2; do
+	rc=0
+	"$here/cluster.sh" -w "$work" -o "$out" -t "$timeout" -l "$link" -q -x "$repo" \
+		-s node="$here/smoke-guest.sh" -s c1="$here/smoke-guest.sh" -s c2="$here/smoke-guest.sh" || rc=$?
+	[ $rc = 75 ] && [ $attempt = 1 ] || break
+	echo "smoke: a VM's network stalled (qemu); running once more"
+	rm -rf "$out.stalled" && mv "$out" "$out.stalled"
+done
 [ $rc != 77 ] || exit 77
 t2=$(date +%s.%N)
 
