@@ -12,6 +12,10 @@
 #include "ctx.h"
 #include "util/parse.h"
 
+_Static_assert(sizeof(((struct shmx_block_info *)0)->owners) ==
+		       SHMX_OWNERS_MAX * sizeof(shmx_node_t),
+	       "a listing holds every owner the wire carries");
+
 struct shmx_pool {
 	struct shmx_ctx *ctx;
 	uint64_t id;
@@ -165,4 +169,61 @@ SHMX_EXPORT int shmx_release(struct shmx_ctx *ctx, shmx_gaddr_t gaddr)
 	if (!ret)
 		shmx__grant_forget(ctx, gaddr);
 	return ret;
+}
+
+SHMX_EXPORT int shmx_pool_next(struct shmx_ctx *ctx, uint64_t from,
+			       struct shmx_pool_info *info)
+{
+	const struct shmx_pool_info_rep *p;
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!ctx || !info)
+		return -EINVAL;
+	shmx__msg_init(&req, SHMX_OP_POOL_NEXT, 0, 0, 0);
+	req.u.next.from = from;
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (ret)
+		return ret;
+	p = &rep.u.pool_info;
+	memset(info, 0, sizeof(*info));
+	info->id = p->id;
+	shmx__strlcpy(info->name, p->name, sizeof(info->name));
+	info->base = p->base;
+	info->size = p->size;
+	info->creator = p->creator;
+	info->open_count = p->open_count;
+	info->free = p->st.free;
+	info->largest_free = p->st.largest_free;
+	info->nr_alloc = p->st.nr_alloc;
+	info->nr_free_blocks = p->st.nr_free_blocks;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_block_next(struct shmx_ctx *ctx, shmx_gaddr_t from,
+				struct shmx_block_info *info)
+{
+	const struct shmx_block_info_rep *b;
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!ctx || !info)
+		return -EINVAL;
+	shmx__msg_init(&req, SHMX_OP_BLOCK_NEXT, 0, 0, 0);
+	req.u.next.from = from;
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (ret)
+		return ret;
+	b = &rep.u.block_info;
+	memset(info, 0, sizeof(*info));
+	info->start = b->start;
+	info->len = b->len;
+	info->pool = b->pool;
+	info->creator = b->creator;
+	info->holder = b->holder;
+	info->epoch = b->epoch;
+	info->nr_owners = b->nr_owners;
+	for (uint32_t i = 0; i < b->nr_owners; i++)
+		info->owners[i] = b->owners[i];
+	return 0;
 }

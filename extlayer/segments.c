@@ -99,22 +99,12 @@ SHMX_EXPORT int shmx_seg_remove(struct shmx_seg *seg)
 	return seg_call(seg, SHMX_OP_SEG_REMOVE);
 }
 
-SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st)
+/* The wire's stat of a segment at @addr, as the API reports it. */
+static void seg_stat_from(struct shmx_seg_stat *st,
+			  const struct shmx_seg_stat_rep *r, shmx_gaddr_t addr)
 {
-	const struct shmx_seg_stat_rep *r;
-	struct shmx_msg req, rep;
-	int ret;
-
-	if (!seg || !st)
-		return -EINVAL;
-	shmx__msg_init(&req, SHMX_OP_SEG_STAT, 0, 0, 0);
-	req.u.obj.id = seg->id;
-	ret = shmx__rpc(seg->ctx, &req, &rep, seg->ctx->timeout_ms);
-	if (ret)
-		return ret;
-	r = &rep.u.seg_stat;
 	memset(st, 0, sizeof(*st));
-	st->addr = seg->base;
+	st->addr = addr;
 	st->size = r->size;
 	st->uid = r->uid;
 	st->gid = r->gid;
@@ -130,6 +120,39 @@ SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st)
 	st->dtime = r->dtime;
 	st->ctime = r->ctime;
 	shmx__strlcpy(st->name, r->name, sizeof(st->name));
+}
+
+SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st)
+{
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!seg || !st)
+		return -EINVAL;
+	shmx__msg_init(&req, SHMX_OP_SEG_STAT, 0, 0, 0);
+	req.u.obj.id = seg->id;
+	ret = shmx__rpc(seg->ctx, &req, &rep, seg->ctx->timeout_ms);
+	if (ret)
+		return ret;
+	seg_stat_from(st, &rep.u.seg_stat, seg->base);
+	return 0;
+}
+
+SHMX_EXPORT int shmx_seg_next(struct shmx_ctx *ctx, uint64_t from,
+			      struct shmx_seg_info *info)
+{
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!ctx || !info)
+		return -EINVAL;
+	shmx__msg_init(&req, SHMX_OP_SEG_NEXT, 0, 0, 0);
+	req.u.next.from = from;
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (ret)
+		return ret;
+	info->id = rep.u.seg_info.id;
+	seg_stat_from(&info->st, &rep.u.seg_info.st, rep.u.seg_info.gaddr);
 	return 0;
 }
 

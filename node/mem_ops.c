@@ -113,6 +113,53 @@ enum shmx_status mem_pool_stat(struct server *srv, struct member *m,
 	return SHMX_ST_OK;
 }
 
+enum shmx_status mem_pool_next(struct server *srv, struct member *m,
+			       const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	struct shmx_pool_info_rep *p = &rep->u.pool_info;
+	struct node_pool_info info;
+	int ret;
+
+	ret = node_pool_next(&srv->pools, req->u.next.from, &info);
+	if (ret)
+		return st_of(ret);
+	p->id = info.id;
+	p->base = info.base;
+	p->size = info.size;
+	p->creator = info.creator;
+	p->open_count = info.open_count;
+	p->st.total = info.st.total;
+	p->st.free = info.st.free;
+	p->st.largest_free = info.st.largest_free;
+	p->st.nr_alloc = info.st.nr_alloc;
+	p->st.nr_free_blocks = info.st.nr_free_blocks;
+	p->st.open_count = info.open_count;
+	memcpy(p->name, info.name, sizeof(p->name));
+	return SHMX_ST_OK;
+}
+
+enum shmx_status mem_block_next(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep)
+{
+	struct shmx_block_info_rep *b = &rep->u.block_info;
+	struct node_block_info info;
+	int ret;
+
+	ret = node_block_next(&srv->pools, req->u.next.from, &info);
+	if (ret)
+		return st_of(ret);
+	b->start = info.start;
+	b->len = info.len;
+	b->pool = info.pool;
+	b->creator = info.creator;
+	b->holder = info.holder;
+	b->epoch = info.epoch;
+	b->nr_owners = info.nr_owners;
+	memcpy(b->owners, info.owners, sizeof(b->owners));
+	return SHMX_ST_OK;
+}
+
 enum shmx_status mem_alloc(struct server *srv, struct member *m,
 			   const struct shmx_msg *req, struct shmx_msg *rep)
 {

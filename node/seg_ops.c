@@ -71,31 +71,52 @@ enum shmx_status seg_op_close(struct server *srv, struct member *m,
 	return shmx__errno_to_status(ret);
 }
 
+/* A segment's record as the wire's stat. */
+static void put_seg_stat(struct shmx_seg_stat_rep *s,
+			 const struct node_seg_info *info)
+{
+	s->size = info->size;
+	s->uid = info->uid;
+	s->gid = info->gid;
+	s->mode = info->mode;
+	s->cuid = info->cuid;
+	s->cgid = info->cgid;
+	s->creator_node = info->creator_node;
+	s->last_attach_node = info->last_attach_node;
+	s->last_detach_node = info->last_detach_node;
+	s->nattch = info->nattch;
+	s->removed = (uint32_t) !!info->removed;
+	s->atime = info->atime;
+	s->dtime = info->dtime;
+	s->ctime = info->ctime;
+	memcpy(s->name, info->name, sizeof(s->name));
+}
+
 enum shmx_status seg_op_stat(struct server *srv, struct member *m,
 			     const struct shmx_msg *req, struct shmx_msg *rep)
 {
-	struct shmx_seg_stat_rep *s = &rep->u.seg_stat;
 	struct node_seg_info info;
 	int ret;
 
 	ret = node_seg_stat(&srv->segs, req->u.obj.id, &info);
 	if (ret)
 		return shmx__errno_to_status(ret);
-	s->size = info.size;
-	s->uid = info.uid;
-	s->gid = info.gid;
-	s->mode = info.mode;
-	s->cuid = info.cuid;
-	s->cgid = info.cgid;
-	s->creator_node = info.creator_node;
-	s->last_attach_node = info.last_attach_node;
-	s->last_detach_node = info.last_detach_node;
-	s->nattch = info.nattch;
-	s->removed = (uint32_t) !!info.removed;
-	s->atime = info.atime;
-	s->dtime = info.dtime;
-	s->ctime = info.ctime;
-	memcpy(s->name, info.name, sizeof(s->name));
+	put_seg_stat(&rep->u.seg_stat, &info);
+	return SHMX_ST_OK;
+}
+
+enum shmx_status seg_op_next(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	struct node_seg_info info;
+	int ret;
+
+	ret = node_seg_next(&srv->segs, req->u.next.from, &info);
+	if (ret)
+		return shmx__errno_to_status(ret);
+	rep->u.seg_info.id = info.id;
+	rep->u.seg_info.gaddr = info.gaddr;
+	put_seg_stat(&rep->u.seg_info.st, &info);
 	return SHMX_ST_OK;
 }
 

@@ -131,6 +131,13 @@ enum shmx_status mem_pool_destroy(struct server *srv, struct member *m,
 enum shmx_status mem_pool_stat(struct server *srv, struct member *m,
 			       const struct shmx_msg *req,
 			       struct shmx_msg *rep);
+/* Listings: POOL_NEXT, BLOCK_NEXT (and seg_op_next: SEG_NEXT). */
+enum shmx_status mem_pool_next(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
+enum shmx_status mem_block_next(struct server *srv, struct member *m,
+				const struct shmx_msg *req,
+				struct shmx_msg *rep);
 enum shmx_status mem_alloc(struct server *srv, struct member *m,
 			   const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status mem_release(struct server *srv, struct member *m,
@@ -157,6 +164,8 @@ enum shmx_status seg_op_open(struct server *srv, struct member *m,
 			     const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status seg_op_close(struct server *srv, struct member *m,
 			      const struct shmx_msg *req, struct shmx_msg *rep);
+enum shmx_status seg_op_next(struct server *srv, struct member *m,
+			     const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status seg_op_stat(struct server *srv, struct member *m,
 			     const struct shmx_msg *req, struct shmx_msg *rep);
 enum shmx_status seg_op_set(struct server *srv, struct member *m,

@@ -485,10 +485,9 @@ static void dec_pool(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
-static void enc_pool_stat(struct wcur *w, const struct shmx_msg *m)
+static void enc_pool_stat_body(struct wcur *w,
+			       const struct shmx_pool_stat_rep *s)
 {
-	const struct shmx_pool_stat_rep *s = &m->u.pool_stat;
-
 	put_u64(w, s->total);
 	put_u64(w, s->free);
 	put_u64(w, s->largest_free);
@@ -497,10 +496,13 @@ static void enc_pool_stat(struct wcur *w, const struct shmx_msg *m)
 	put_u32(w, s->open_count);
 }
 
-static void dec_pool_stat(struct rcur *r, struct shmx_msg *m)
+static void enc_pool_stat(struct wcur *w, const struct shmx_msg *m)
 {
-	struct shmx_pool_stat_rep *s = &m->u.pool_stat;
+	enc_pool_stat_body(w, &m->u.pool_stat);
+}
 
+static void dec_pool_stat_body(struct rcur *r, struct shmx_pool_stat_rep *s)
+{
 	s->total = get_u64(r);
 	s->free = get_u64(r);
 	s->largest_free = get_u64(r);
@@ -509,6 +511,11 @@ static void dec_pool_stat(struct rcur *r, struct shmx_msg *m)
 	s->open_count = get_u32(r);
 	if (s->free > s->total || s->largest_free > s->free)
 		r->bad = 1;
+}
+
+static void dec_pool_stat(struct rcur *r, struct shmx_msg *m)
+{
+	dec_pool_stat_body(r, &m->u.pool_stat);
 }
 
 static void enc_alloc(struct wcur *w, const struct shmx_msg *m)
@@ -617,10 +624,8 @@ static void dec_seg(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
-static void enc_seg_stat(struct wcur *w, const struct shmx_msg *m)
+static void enc_seg_stat_body(struct wcur *w, const struct shmx_seg_stat_rep *s)
 {
-	const struct shmx_seg_stat_rep *s = &m->u.seg_stat;
-
 	put_u64(w, s->size);
 	put_u32(w, s->uid);
 	put_u32(w, s->gid);
@@ -638,10 +643,13 @@ static void enc_seg_stat(struct wcur *w, const struct shmx_msg *m)
 	put_str(w, s->name, SHMX_NAME_MAX, 1);
 }
 
-static void dec_seg_stat(struct rcur *r, struct shmx_msg *m)
+static void enc_seg_stat(struct wcur *w, const struct shmx_msg *m)
 {
-	struct shmx_seg_stat_rep *s = &m->u.seg_stat;
+	enc_seg_stat_body(w, &m->u.seg_stat);
+}
 
+static void dec_seg_stat_body(struct rcur *r, struct shmx_seg_stat_rep *s)
+{
 	s->size = get_u64(r);
 	s->uid = get_u32(r);
 	s->gid = get_u32(r);
@@ -661,6 +669,11 @@ static void dec_seg_stat(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
+static void dec_seg_stat(struct rcur *r, struct shmx_msg *m)
+{
+	dec_seg_stat_body(r, &m->u.seg_stat);
+}
+
 static void enc_seg_set(struct wcur *w, const struct shmx_msg *m)
 {
 	put_u64(w, m->u.seg_set.id);
@@ -676,6 +689,101 @@ static void dec_seg_set(struct rcur *r, struct shmx_msg *m)
 	m->u.seg_set.gid = get_u32(r);
 	m->u.seg_set.mode = get_u32(r);
 	if (!m->u.seg_set.id || m->u.seg_set.mode > 0777)
+		r->bad = 1;
+}
+
+static void enc_next(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.next.from);
+}
+
+static void dec_next(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.next.from = get_u64(r);
+}
+
+static void enc_pool_info(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_pool_info_rep *p = &m->u.pool_info;
+
+	put_u64(w, p->id);
+	put_u64(w, p->base);
+	put_u64(w, p->size);
+	put_u32(w, p->creator);
+	put_u32(w, p->open_count);
+	enc_pool_stat_body(w, &p->st);
+	put_str(w, p->name, SHMX_NAME_MAX, 1);
+}
+
+static void dec_pool_info(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_pool_info_rep *p = &m->u.pool_info;
+
+	p->id = get_u64(r);
+	p->base = get_u64(r);
+	p->size = get_u64(r);
+	p->creator = get_u32(r);
+	p->open_count = get_u32(r);
+	dec_pool_stat_body(r, &p->st);
+	get_str(r, p->name, SHMX_NAME_MAX, 1);
+	if (!p->id || p->st.total != p->size)
+		r->bad = 1;
+}
+
+static void enc_block_info(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_block_info_rep *b = &m->u.block_info;
+
+	put_u64(w, b->start);
+	put_u64(w, b->len);
+	put_u64(w, b->pool);
+	put_u32(w, b->creator);
+	put_u32(w, b->holder);
+	put_u64(w, b->epoch);
+	if (b->nr_owners > SHMX_OWNERS_MAX)
+		w->err = -EINVAL;
+	put_u32(w, b->nr_owners);
+	for (uint32_t i = 0; i < b->nr_owners && i < SHMX_OWNERS_MAX; i++)
+		put_u32(w, b->owners[i]);
+}
+
+static void dec_block_info(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_block_info_rep *b = &m->u.block_info;
+
+	b->start = get_u64(r);
+	b->len = get_u64(r);
+	b->pool = get_u64(r);
+	b->creator = get_u32(r);
+	b->holder = get_u32(r);
+	b->epoch = get_u64(r);
+	b->nr_owners = get_u32(r);
+	if (!b->len || !b->pool || !b->epoch ||
+	    b->nr_owners > SHMX_OWNERS_MAX) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < b->nr_owners; i++)
+		b->owners[i] = get_u32(r);
+}
+
+static void enc_seg_info(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_seg_info_rep *g = &m->u.seg_info;
+
+	put_u64(w, g->id);
+	put_u64(w, g->gaddr);
+	enc_seg_stat_body(w, &g->st);
+}
+
+static void dec_seg_info(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_seg_info_rep *g = &m->u.seg_info;
+
+	g->id = get_u64(r);
+	g->gaddr = get_u64(r);
+	dec_seg_stat_body(r, &g->st);
+	if (!g->id)
 		r->bad = 1;
 }
 
@@ -759,6 +867,15 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_SEG_THAW] = { "seg_thaw",
 			       { enc_obj, NULL },
 			       { dec_obj, NULL } },
+	[SHMX_OP_POOL_NEXT] = { "pool_next",
+				{ enc_next, enc_pool_info },
+				{ dec_next, dec_pool_info } },
+	[SHMX_OP_BLOCK_NEXT] = { "block_next",
+				 { enc_next, enc_block_info },
+				 { dec_next, dec_block_info } },
+	[SHMX_OP_SEG_NEXT] = { "seg_next",
+			       { enc_next, enc_seg_info },
+			       { dec_next, dec_seg_info } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

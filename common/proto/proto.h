@@ -90,6 +90,9 @@ enum shmx_opcode {
 	SHMX_OP_SEG_REMOVE = 24,   /* obj_ref -> - */
 	SHMX_OP_SEG_FREEZE = 25,   /* obj_ref -> grant (read-only key) */
 	SHMX_OP_SEG_THAW = 26,	   /* obj_ref -> - */
+	SHMX_OP_POOL_NEXT = 27,	   /* next_req -> pool_info (listings) */
+	SHMX_OP_BLOCK_NEXT = 28,   /* next_req -> block_info */
+	SHMX_OP_SEG_NEXT = 29,	   /* next_req -> seg_info */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -336,6 +339,44 @@ struct shmx_seg_set_req {
 	uint32_t uid, gid, mode; /* u32 each; mode <= 0777 */
 };
 
+/*
+ * Listings (ipcs): the object with the smallest id (pools, segments) or
+ * start address (blocks) >= @from; NOT_FOUND past the last.
+ */
+struct shmx_next_req {
+	uint64_t from; /* u64, any */
+};
+
+/* POOL_NEXT reply. */
+struct shmx_pool_info_rep {
+	uint64_t id;		      /* u64, nonzero */
+	uint64_t base;		      /* u64 */
+	uint64_t size;		      /* u64 */
+	uint32_t creator;	      /* u32: node id */
+	uint32_t open_count;	      /* u32 */
+	struct shmx_pool_stat_rep st; /* as POOL_STAT's reply */
+	char name[SHMX_NAME_MAX];     /* str, 1..63 */
+};
+
+/* BLOCK_NEXT reply. */
+struct shmx_block_info_rep {
+	uint64_t start;			  /* u64 */
+	uint64_t len;			  /* u64, > 0 */
+	uint64_t pool;			  /* u64: its pool's id, nonzero */
+	uint32_t creator;		  /* u32: member that allocated it */
+	uint32_t holder;		  /* u32: charged to; 0 = it left */
+	uint64_t epoch;			  /* u64, >= 1 */
+	uint32_t nr_owners;		  /* u32, <= SHMX_OWNERS_MAX */
+	uint32_t owners[SHMX_OWNERS_MAX]; /* u32 each */
+};
+
+/* SEG_NEXT reply: a segment's id and address, and its stat. */
+struct shmx_seg_info_rep {
+	uint64_t id;		     /* u64, nonzero */
+	uint64_t gaddr;		     /* u64 */
+	struct shmx_seg_stat_rep st; /* as SEG_STAT's reply */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -363,6 +404,10 @@ struct shmx_msg {
 		struct shmx_seg_rep seg;
 		struct shmx_seg_stat_rep seg_stat;
 		struct shmx_seg_set_req seg_set;
+		struct shmx_next_req next;
+		struct shmx_pool_info_rep pool_info;
+		struct shmx_block_info_rep block_info;
+		struct shmx_seg_info_rep seg_info;
 	} u;
 };
 

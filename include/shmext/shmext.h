@@ -577,6 +577,58 @@ SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st);
 SHMX_EXPORT int shmx_seg_set(struct shmx_seg *seg, uint32_t uid, uint32_t gid,
 			     unsigned mode);
 
+/* --------------------------------------------------------------------- */
+/* Listings (ipcs)                                                        */
+/* --------------------------------------------------------------------- */
+
+/* A pool, as shmx_pool_next reports it. */
+struct shmx_pool_info {
+	uint64_t id; /* the node's id of the pool, from 1 */
+	char name[SHMX_NAME_MAX];
+	shmx_gaddr_t base;	 /* first byte */
+	uint64_t size;		 /* bytes */
+	shmx_node_t creator;	 /* member that created it */
+	uint32_t open_count;	 /* members that have it open */
+	uint64_t free;		 /* bytes not allocated */
+	uint64_t largest_free;	 /* largest contiguous free block */
+	uint64_t nr_alloc;	 /* allocated blocks */
+	uint64_t nr_free_blocks; /* free fragments */
+};
+
+/* An allocated block, as shmx_block_next reports it. */
+struct shmx_block_info {
+	shmx_gaddr_t start;
+	uint64_t len;		/* bytes (the size asked for, rounded to 8) */
+	uint64_t pool;		/* its pool's id */
+	shmx_node_t creator;	/* member that allocated it */
+	shmx_node_t holder;	/* member charged for it; 0 once it left */
+	uint64_t epoch;		/* ownership epoch, from 1 */
+	uint32_t nr_owners;	/* 0: unowned (shared) */
+	shmx_node_t owners[64]; /* ascending */
+};
+
+/* A named segment, as shmx_seg_next reports it (removed ones too). */
+struct shmx_seg_info {
+	uint64_t id; /* the node's id of the segment, from 1 */
+	struct shmx_seg_stat st;
+};
+
+/*
+ * shmx_pool_next / shmx_block_next / shmx_seg_next - walk the node's
+ * objects, one round trip each: the pool or segment with the smallest id
+ * >= @from, or the block with the smallest start >= @from.  Start from 0;
+ * go on from the last id + 1 (or the last block's start + 1).  Every
+ * member may list everything (as /proc/sysvipc does).
+ * Returns 0 with *@info filled, or -ENOENT (no more), -EINVAL (NULL),
+ * -ETIMEDOUT, -ENOTCONN.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_pool_next(struct shmx_ctx *ctx, uint64_t from,
+			       struct shmx_pool_info *info);
+SHMX_EXPORT int shmx_block_next(struct shmx_ctx *ctx, shmx_gaddr_t from,
+				struct shmx_block_info *info);
+SHMX_EXPORT int shmx_seg_next(struct shmx_ctx *ctx, uint64_t from,
+			      struct shmx_seg_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -100,5 +100,21 @@ int main(int argc, char **argv)
 	m.u.seg_open.size = 4096;
 	strcpy(m.u.seg_open.name, "seg");
 	emit(dir, "seg_open", &m);
+	shmx__msg_init(&m, SHMX_OP_BLOCK_NEXT, 10, 3, 99);
+	m.hdr.flags = SHMX_HDR_REPLY;
+	m.u.block_info = (struct shmx_block_info_rep){ .start = 4096,
+						       .len = 64,
+						       .pool = 1,
+						       .creator = 3,
+						       .epoch = 2,
+						       .nr_owners = 2,
+						       .owners = { 3, 4 } };
+	emit(dir, "block_info", &m);
+	shmx__msg_init(&m, SHMX_OP_POOL_NEXT, 11, 3, 99);
+	m.hdr.flags = SHMX_HDR_REPLY;
+	m.u.pool_info.id = 1;
+	m.u.pool_info.size = m.u.pool_info.st.total = 4096;
+	strcpy(m.u.pool_info.name, "pool");
+	emit(dir, "pool_info", &m);
 	return 0;
 }

@@ -485,6 +485,73 @@ static void test_transfer_across_blocks(void **state)
 	assert_int_equal(shmx_pool_destroy(p), 0);
 }
 
+/* Listings walk every pool and block, with what the node knows of each. */
+static void test_listings(void **state)
+{
+	struct shmx_pool *p, *q;
+	struct shmx_pool_info pi;
+	struct shmx_block_info bi;
+	shmx_node_t me = shmx_self(ctx);
+	shmx_gaddr_t a, b, c;
+	int pools = 0, seen = 0;
+
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-list-1", 1 << 20, SHMX_CREAT, &p), 0);
+	assert_int_equal(
+		shmx_pool_open(ctx, "p-list-2", 64 << 10, SHMX_CREAT, &q), 0);
+	assert_int_equal(shmx_alloc(p, 100, 0, &a), 0);
+	assert_int_equal(shmx_alloc(p, 4096, 4096, &b), 0);
+	assert_int_equal(shmx_alloc(q, 8, 0, &c), 0);
+	assert_int_equal(shmx_own(ctx, b, &me, 1, NULL), 0);
+
+	for (uint64_t from = 0; shmx_pool_next(ctx, from, &pi) == 0;
+	     from = pi.id + 1) {
+		pools++;
+		if (!strcmp(pi.name, "p-list-1")) {
+			assert_int_equal(pi.size, 1 << 20);
+			assert_int_equal(pi.nr_alloc, 2);
+			assert_int_equal(pi.creator, me);
+			assert_int_equal(pi.open_count, 1);
+			assert_int_equal(pi.free, (1 << 20) - 104 - 4096);
+			seen |= 1;
+		}
+		if (!strcmp(pi.name, "p-list-2")) {
+			assert_int_equal(pi.nr_alloc, 1);
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	assert_true(pools >= 2);
+	seen = 0;
+	for (shmx_gaddr_t from = 0; shmx_block_next(ctx, from, &bi) == 0;
+	     from = bi.start + 1) {
+		if (bi.start == a) {
+			assert_int_equal(bi.len, 104);
+			assert_int_equal(bi.nr_owners, 0);
+			assert_int_equal(bi.epoch, 1);
+			assert_int_equal(bi.creator, me);
+			assert_int_equal(bi.holder, me);
+			seen |= 1;
+		} else if (bi.start == b) {
+			assert_int_equal(bi.nr_owners, 1);
+			assert_int_equal(bi.owners[0], me);
+			assert_int_equal(bi.epoch, 2);
+			seen |= 2;
+		} else if (bi.start == c) {
+			seen |= 4;
+		}
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(shmx_pool_next(ctx, UINT64_MAX, &pi), -ENOENT);
+	assert_int_equal(shmx_block_next(ctx, UINT64_MAX, &bi), -ENOENT);
+	assert_int_equal(shmx_pool_next(ctx, 0, NULL), -EINVAL);
+	assert_int_equal(shmx_release(ctx, a), 0);
+	assert_int_equal(shmx_release(ctx, b), 0);
+	assert_int_equal(shmx_release(ctx, c), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	assert_int_equal(shmx_pool_destroy(q), 0);
+}
+
 /* Blocks outlive the member that allocated them; then anyone frees them. */
 static int leave_a_block(int fd, void *arg)
 {
@@ -572,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_ownership_enforced),
 		cmocka_unit_test(test_transfer_across_blocks),
+		cmocka_unit_test(test_listings),
 		cmocka_unit_test(test_blocks_outlive_their_allocator),
 		cmocka_unit_test(test_bad_arguments),
 	};

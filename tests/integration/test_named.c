@@ -224,6 +224,41 @@ static void test_readonly_attach_cannot_write(void **state)
 	assert_int_equal(shmx_seg_close(rw), 0);
 }
 
+/* The listing walks every segment, removed ones too. */
+static void test_listing(void **state)
+{
+	struct shmx_seg *s1, *s2;
+	struct shmx_seg_info info;
+	int seen = 0;
+
+	assert_int_equal(
+		shmx_seg_open(ctx, "n-list-1", 4096, SHMX_CREAT, 0640, &s1), 0);
+	assert_int_equal(
+		shmx_seg_open(ctx, "n-list-2", 8192, SHMX_CREAT, 0600, &s2), 0);
+	assert_int_equal(shmx_seg_remove(s2), 0);
+	for (uint64_t from = 0; shmx_seg_next(ctx, from, &info) == 0;
+	     from = info.id + 1) {
+		if (!strcmp(info.st.name, "n-list-1")) {
+			assert_int_equal(info.st.addr, shmx_seg_addr(s1));
+			assert_int_equal(info.st.size, 4096);
+			assert_int_equal(info.st.mode, 0640);
+			assert_int_equal(info.st.nattch, 1);
+			assert_int_equal(info.st.removed, 0);
+			seen |= 1;
+		}
+		if (!strcmp(info.st.name, "n-list-2")) {
+			assert_int_equal(info.st.removed, 1);
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	assert_int_equal(shmx_seg_next(ctx, UINT64_MAX, &info), -ENOENT);
+	assert_int_equal(shmx_seg_next(NULL, 0, &info), -EINVAL);
+	assert_int_equal(shmx_seg_remove(s1), 0);
+	assert_int_equal(shmx_seg_close(s1), 0);
+	assert_int_equal(shmx_seg_close(s2), 0);
+}
+
 static void test_remove_then_last_detach(void **state)
 {
 	struct shmx_seg *a, *b, *n, *x;
@@ -643,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_create_attach_stat),
 		cmocka_unit_test(test_data_between_processes),
 		cmocka_unit_test(test_readonly_attach_cannot_write),
+		cmocka_unit_test(test_listing),
 		cmocka_unit_test(test_remove_then_last_detach),
 		cmocka_unit_test(test_member_dies_attached),
 		cmocka_unit_test(test_owner_permissions),

@@ -190,6 +190,45 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.seg_set.gid = 4294967295u;
 		m->u.seg_set.mode = 0777;
 		break;
+	case SHMX_OP_POOL_NEXT * 2:
+	case SHMX_OP_BLOCK_NEXT * 2:
+	case SHMX_OP_SEG_NEXT * 2:
+		m->u.next.from = 0x10001;
+		break;
+	case SHMX_OP_POOL_NEXT * 2 + 1:
+		m->u.pool_info.id = 9;
+		m->u.pool_info.base = 0x10000;
+		m->u.pool_info.size = 1 << 20;
+		m->u.pool_info.creator = 3;
+		m->u.pool_info.open_count = 2;
+		m->u.pool_info.st.total = 1 << 20;
+		m->u.pool_info.st.free = 1 << 19;
+		m->u.pool_info.st.largest_free = 1 << 18;
+		m->u.pool_info.st.nr_alloc = 7;
+		m->u.pool_info.st.nr_free_blocks = 3;
+		m->u.pool_info.st.open_count = 2;
+		strcpy(m->u.pool_info.name, "pool one");
+		break;
+	case SHMX_OP_BLOCK_NEXT * 2 + 1:
+		m->u.block_info.start = 0x10040;
+		m->u.block_info.len = 64;
+		m->u.block_info.pool = 9;
+		m->u.block_info.creator = 3;
+		m->u.block_info.holder = 0;
+		m->u.block_info.epoch = 12;
+		m->u.block_info.nr_owners = SHMX_OWNERS_MAX;
+		for (uint32_t i = 0; i < SHMX_OWNERS_MAX; i++)
+			m->u.block_info.owners[i] = 2000 + i;
+		break;
+	case SHMX_OP_SEG_NEXT * 2 + 1:
+		m->u.seg_info.id = 4;
+		m->u.seg_info.gaddr = 0x200000;
+		m->u.seg_info.st.size = 4096;
+		m->u.seg_info.st.mode = 0600;
+		m->u.seg_info.st.nattch = 1;
+		m->u.seg_info.st.atime = 1795600000;
+		strcpy(m->u.seg_info.st.name, "seg");
+		break;
 	default:
 		break;
 	}
@@ -450,6 +489,24 @@ static void test_bad_memory_fields(void **state)
 	/* Object id 0. */
 	len = encoded(SHMX_OP_POOL_STAT, 0);
 	memset(p, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* Listings: an object id 0, more owners than a message carries, a
+	 * pool whose stat disagrees with its size. */
+	len = encoded(SHMX_OP_POOL_NEXT, 1);
+	memset(p, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_POOL_NEXT, 1);
+	p[16] ^= 1; /* size != st.total */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_SEG_NEXT, 1);
+	memset(p, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_BLOCK_NEXT, 1);
+	p[40] = SHMX_OWNERS_MAX + 1; /* nr_owners */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_BLOCK_NEXT, 1);
+	memset(p + 32, 0, 8); /* epoch 0 */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	/* POOL_OPEN: unknown flag (RDONLY is for segments). */
