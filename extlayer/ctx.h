@@ -142,6 +142,15 @@ void shmx__grant_forget(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
 int shmx__grant_get(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint32_t access,
 		    struct shmx_grant *g);
 
+/* segments.c: an attachment (struct shmx_seg of the API). */
+struct shmx_seg {
+	struct shmx_ctx *ctx;
+	uint64_t id;
+	shmx_gaddr_t base;
+	uint64_t size;
+	char name[SHMX_NAME_MAX];
+};
+
 /* pools.c */
 /* 1..SHMX_NAME_MAX - 1 printable ASCII bytes?  0 or -EINVAL. */
 int shmx__name_check(const char *name);

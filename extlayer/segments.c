@@ -13,14 +13,6 @@
 #include "ctx.h"
 #include "util/parse.h"
 
-struct shmx_seg {
-	struct shmx_ctx *ctx;
-	uint64_t id;
-	shmx_gaddr_t base;
-	uint64_t size;
-	char name[SHMX_NAME_MAX];
-};
-
 SHMX_EXPORT int shmx_seg_open(struct shmx_ctx *ctx, const char *name,
 			      uint64_t size, unsigned flags, unsigned mode,
 			      struct shmx_seg **seg)

@@ -23,13 +23,16 @@ static const struct {
 	{ ENOSPC, "No room left in the node's memory" },
 	{ EFBIG, "Over the node's maximum size" },
 	{ ESRCH, "No such live member" },
+	{ EMSGSIZE, "Sizes differ (the file holds another size than the "
+		    "segment's)" },
+	{ EBADMSG, "Bad message (a damaged file, or a malformed protocol "
+		   "message)" },
 	{ ECONNREFUSED, "Connection refused (no shmnode answers there)" },
 	{ ECONNRESET, "Connection reset (the memory node went away)" },
 	{ ENOTCONN, "Not connected (the connection to shmnode is lost)" },
 	{ ETIMEDOUT, "Timed out (no answer within the context's timeout)" },
 	{ EPROTO, "Protocol error (the node speaks another protocol "
 		  "version)" },
-	{ EBADMSG, "Bad message (malformed protocol message)" },
 	{ EADDRINUSE, "Name in use by another live member" },
 	{ EUSERS, "The node has no room for another member" },
 	{ ENODEV, "Transport or provider not available on this machine" },

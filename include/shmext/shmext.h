@@ -577,6 +577,47 @@ SHMX_EXPORT int shmx_seg_stat(struct shmx_seg *seg, struct shmx_seg_stat *st);
 SHMX_EXPORT int shmx_seg_set(struct shmx_seg *seg, uint32_t uid, uint32_t gid,
 			     unsigned mode);
 
+/*
+ * Progress of a long call (save, load): @done of @total bytes so far.
+ * Called from the calling thread, after each chunk; it must not call into
+ * the same segment.
+ */
+typedef void (*shmx_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/*
+ * shmx_seg_save - write a consistent snapshot of the segment to the file
+ * @path (format: docs/segfile.md; mode 0600; atomically replaces @path on
+ * success, leaves it untouched on failure).  Writers are held off by the
+ * fabric while the image is read: the node freezes the segment (its
+ * read/write key is dropped, so no write can land and read-write attaches
+ * and write grants answer -EBUSY), this member reads it through the
+ * read-only key in 1 MiB chunks (memory use is bounded), then the node
+ * thaws it under a new key.  Another member that writes the segment during
+ * a save is refused (-EBUSY from the node, or by the fabric with the end of
+ * its connection when it still held the old key: see shmx_write).
+ * @fn (may be NULL) reports progress.
+ * Returns 0, or -EINVAL (NULL), -EBUSY (being saved by another member),
+ * the file's errors (-ENOENT: no such directory, -EACCES, -ENOSPC, ...),
+ * -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_seg_save(struct shmx_seg *seg, const char *path,
+			      shmx_progress_fn fn, void *arg);
+
+/*
+ * shmx_seg_load - write the contents saved in @path into the segment (an
+ * attachment for reading and writing).  The file is checked whole before
+ * anything is written: a damaged file or a file of another segment size
+ * changes nothing.  Loading does not apply the file's mode or owner.
+ * @fn (may be NULL) reports progress.
+ * Returns 0, or -EINVAL (NULL; or @path is not a segment file), -EMSGSIZE
+ * (the file holds another size than the segment's), -EBADMSG (damaged:
+ * checksum or length wrong), -EPROTO (a newer file format), -EACCES (a
+ * read-only attachment), -EBUSY (frozen for a save), the file's errors
+ * (-ENOENT, -EACCES), -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_seg_load(struct shmx_seg *seg, const char *path,
+			      shmx_progress_fn fn, void *arg);
+
 /* --------------------------------------------------------------------- */
 /* Listings (ipcs)                                                        */
 /* --------------------------------------------------------------------- */

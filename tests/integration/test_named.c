@@ -224,6 +224,92 @@ static void test_readonly_attach_cannot_write(void **state)
 	assert_int_equal(shmx_seg_close(rw), 0);
 }
 
+static void count_progress(void *arg, uint64_t done, uint64_t total)
+{
+	uint64_t *last = arg;
+
+	assert_true(done > *last && done <= total);
+	*last = done;
+}
+
+/*
+ * Save, change, load: the contents come back byte for byte.  A damaged
+ * file, or one of another size, changes nothing.  The saver keeps writing
+ * after its save (the freeze took its key; a new one is granted).
+ */
+static void test_save_and_load(void **state)
+{
+	const uint64_t size = (3u << 20) + 4096; /* several chunks */
+	char path[64], other[64];
+	uint8_t *img = malloc(size), *back = malloc(size);
+	struct shmx_seg *s, *small, *ro;
+	struct shmx_ctx *reader;
+	uint64_t progress = 0, v = 7;
+	FILE *f;
+
+	assert_non_null(img);
+	assert_non_null(back);
+	snprintf(path, sizeof(path), "/tmp/shmx-seg-%d.img", (int)getpid());
+	snprintf(other, sizeof(other), "/tmp/shmx-seg-%d.small", (int)getpid());
+	assert_int_equal(
+		shmx_seg_open(ctx, "n-save", size, SHMX_CREAT, 0600, &s), 0);
+	pattern(img, size, 3);
+	assert_int_equal(shmx_write(ctx, shmx_seg_addr(s), img, size), 0);
+	assert_int_equal(shmx_seg_save(s, path, count_progress, &progress), 0);
+	assert_int_equal(progress, size);
+
+	/* Writing goes on after the save (a new key, asked for). */
+	pattern(back, size, 9);
+	assert_int_equal(shmx_write(ctx, shmx_seg_addr(s), back, size), 0);
+	assert_int_equal(shmx_seg_load(s, path, NULL, NULL), 0);
+	memset(back, 0, size);
+	assert_int_equal(shmx_read(ctx, shmx_seg_addr(s), back, size), 0);
+	assert_memory_equal(back, img, size);
+
+	/* Another size: refused, nothing written. */
+	assert_int_equal(shmx_seg_open(ctx, "n-save-small", 4096, SHMX_CREAT,
+				       0600, &small),
+			 0);
+	assert_int_equal(shmx_seg_save(small, other, NULL, NULL), 0);
+	assert_int_equal(shmx_seg_load(s, other, NULL, NULL), -EMSGSIZE);
+	assert_int_equal(shmx_seg_load(small, path, NULL, NULL), -EMSGSIZE);
+
+	/* One flipped byte of content: refused, nothing written. */
+	assert_int_equal(shmx_write(ctx, shmx_seg_addr(s), &v, 8), 0);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 256 + 12345, SEEK_SET), 0);
+	assert_int_equal(fputc(img[12345] ^ 0x40, f), img[12345] ^ 0x40);
+	fclose(f);
+	assert_int_equal(shmx_seg_load(s, path, NULL, NULL), -EBADMSG);
+	assert_int_equal(shmx_read(ctx, shmx_seg_addr(s), &v, 8), 0);
+	assert_int_equal(v, 7);
+	/* Not a segment file; no file; a read-only attachment. */
+	assert_int_equal(shmx_seg_load(s, "/etc/hostname", NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(shmx_seg_load(s, "/nonexistent/x", NULL, NULL),
+			 -ENOENT);
+	assert_int_equal(shmx_seg_save(s, "/nonexistent/x", NULL, NULL),
+			 -ENOENT);
+	assert_int_equal(client_open(&node, "n-save-reader", 0, &reader), 0);
+	assert_int_equal(
+		shmx_seg_open(reader, "n-save-small", 0, SHMX_RDONLY, 0, &ro),
+		0);
+	assert_int_equal(shmx_seg_load(ro, other, NULL, NULL), -EACCES);
+	assert_int_equal(shmx_seg_save(NULL, path, NULL, NULL), -EINVAL);
+
+	unlink(path);
+	unlink(other);
+	assert_int_equal(shmx_seg_close(ro), 0);
+	shmx_close(reader);
+	assert_int_equal(shmx_seg_remove(small), 0);
+	assert_int_equal(shmx_seg_close(small), 0);
+	assert_int_equal(shmx_seg_remove(s), 0);
+	assert_int_equal(shmx_seg_close(s), 0);
+	free(img);
+	free(back);
+}
+
 /* The listing walks every segment, removed ones too. */
 static void test_listing(void **state)
 {
@@ -679,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_data_between_processes),
 		cmocka_unit_test(test_readonly_attach_cannot_write),
 		cmocka_unit_test(test_listing),
+		cmocka_unit_test(test_save_and_load),
 		cmocka_unit_test(test_remove_then_last_detach),
 		cmocka_unit_test(test_member_dies_attached),
 		cmocka_unit_test(test_owner_permissions),
