@@ -196,6 +196,10 @@ static int keys_ensure(struct shmx_ctx *ctx, enum data_kind kind,
 	uint64_t off = 0;
 	int asks = 0;
 
+	/* Revocations the node sent are taken in before the map is used. */
+	pthread_mutex_lock(&ctx->lock);
+	(void)shmx__progress_locked(ctx);
+	pthread_mutex_unlock(&ctx->lock);
 	while (off < len) {
 		struct shmx__km_entry e;
 		struct shmx_grant g;

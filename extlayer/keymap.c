@@ -247,6 +247,29 @@ int shmx__km_remove_object(struct shmx__keymap *km, uint32_t kind, uint64_t id)
 	return 0;
 }
 
+int shmx__km_remove_range(struct shmx__keymap *km, shmx_gaddr_t start,
+			  uint64_t len)
+{
+	size_t r, w = 0;
+
+	if (!km || !len || len > UINT64_MAX - start)
+		return -EINVAL;
+	for (r = 0; r < km->n; r++) {
+		const struct shmx__km_entry *e = &km->v[r];
+
+		/* Overlaps [start, start + len): the whole entry goes. */
+		if (e->start < start + len && entry_end(e) > start)
+			continue;
+		if (w != r)
+			km->v[w] = *e;
+		w++;
+	}
+	if (w == km->n)
+		return -ENOENT;
+	km->n = w;
+	return 0;
+}
+
 long shmx__km_check(const struct shmx__keymap *km)
 {
 	size_t i;

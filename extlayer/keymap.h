@@ -133,6 +133,15 @@ int shmx__km_remove(struct shmx__keymap *km, shmx_gaddr_t gaddr,
 int shmx__km_remove_object(struct shmx__keymap *km, uint32_t kind, uint64_t id);
 
 /*
+ * Remove every entry that overlaps [@start, @start + @len), each whole (the
+ * node revoked the keys of that range).  Returns 0 when at least one entry
+ * went, -ENOENT when none overlapped, -EINVAL (NULL, @len 0, or a range
+ * that wraps).  O(n).
+ */
+int shmx__km_remove_range(struct shmx__keymap *km, shmx_gaddr_t start,
+			  uint64_t len);
+
+/*
  * Check the map's invariants: sorted, disjoint, no range or remote range
  * wraps, every entry valid, count within capacity.  O(n); for tests.
  * Returns the number of entries, or -EUCLEAN when an invariant is broken.

@@ -35,6 +35,26 @@ void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
 }
 
 /* A received message: a reply to one of our RPCs, or something to drop. */
+/*
+ * An event the node sent unasked.  REVOKE: the node drops the keys of a
+ * range (an ownership change, a freeze); drop them here too, so the next
+ * access asks for the key it may have now instead of using a dead one
+ * (which the fabric would refuse, ending the connection).  Lock held.
+ */
+static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
+{
+	struct shmx_msg ev;
+
+	if (shmx__proto_decode(buf, len, &ev) != SHMX_ST_OK ||
+	    !(ev.hdr.flags & SHMX_HDR_EVENT)) {
+		log_warn("malformed event from the node: dropped");
+		return;
+	}
+	if (ev.hdr.opcode == SHMX_OP_REVOKE)
+		(void)shmx__km_remove_range(&ctx->keys, ev.u.revoke.start,
+					    ev.u.revoke.len);
+}
+
 static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 {
 	struct shmx_rpc **pp, *rpc;
@@ -45,6 +65,10 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 	/* Decode into the waiter's slot directly: find it by req_id first. */
 	if (len < SHMX_HDR_LEN)
 		return;
+	if (((const uint8_t *)buf)[28] & SHMX_HDR_EVENT) {
+		handle_event(ctx, buf, len);
+		return;
+	}
 	for (int i = 0; i < 8; i++)
 		id |= (uint64_t)((const uint8_t *)buf)[16 + i] << (8 * i);
 	for (pp = &ctx->rpcs; (rpc = *pp); pp = &rpc->next)

@@ -212,7 +212,8 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 		answer_tombstone(srv, m, &req);
 		return;
 	}
-	if (st == SHMX_ST_OK && (req.hdr.flags & SHMX_HDR_REPLY))
+	if (st == SHMX_ST_OK &&
+	    (req.hdr.flags & (SHMX_HDR_REPLY | SHMX_HDR_EVENT)))
 		st = SHMX_ST_BAD_MSG;
 	if (st == SHMX_ST_OK &&
 	    (req.hdr.opcode == SHMX_OP_AUTH) != (m->state == MEMBER_PENDING))

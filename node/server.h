@@ -156,6 +156,13 @@ enum shmx_status mem_disown(struct server *srv, struct member *m,
  * clients may be using (design principle 3).
  */
 void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len);
+/*
+ * The keys of [@start, @start + @len) were revoked (@epoch: the block's
+ * new epoch, 0 if none): tell every live member but @except, so that it
+ * drops them instead of presenting a dead key to the fabric (REVOKE).
+ */
+void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
+		 uint64_t epoch, uint32_t except);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
 

@@ -787,7 +787,32 @@ static void dec_seg_info(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
-/* Payload codecs by opcode; [0] request, [1] reply; NULL = empty payload. */
+static void enc_revoke(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.revoke.start);
+	put_u64(w, m->u.revoke.len);
+	put_u64(w, m->u.revoke.epoch);
+}
+
+static void dec_revoke(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_revoke *v = &m->u.revoke;
+
+	v->start = get_u64(r);
+	v->len = get_u64(r);
+	v->epoch = get_u64(r);
+	if (!v->len || v->len > UINT64_MAX - v->start)
+		r->bad = 1;
+}
+
+/* Opcodes that are events (carry SHMX_HDR_EVENT, and only they). */
+static int is_event(unsigned opcode)
+{
+	return opcode == SHMX_OP_REVOKE;
+}
+
+/* Payload codecs by opcode; [0] request or event, [1] reply; NULL = empty
+ * payload. */
 struct codec {
 	const char *name;
 	void (*enc[2])(struct wcur *w, const struct shmx_msg *m);
@@ -876,6 +901,9 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_SEG_NEXT] = { "seg_next",
 			       { enc_next, enc_seg_info },
 			       { dec_next, dec_seg_info } },
+	[SHMX_OP_REVOKE] = { "revoke",
+			     { enc_revoke, NULL },
+			     { dec_revoke, NULL } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");
@@ -919,8 +947,10 @@ int shmx__proto_encode(const struct shmx_msg *msg, void *buf, size_t cap)
 	int reply = !!(h->flags & SHMX_HDR_REPLY);
 
 	if (h->opcode == 0 || h->opcode >= SHMX_OP_MAX ||
-	    (h->flags & ~SHMX_HDR_REPLY) || h->status < 0 ||
-	    h->status >= SHMX_ST_MAX || (!reply && h->status))
+	    (h->flags & ~(SHMX_HDR_REPLY | SHMX_HDR_EVENT)) || h->status < 0 ||
+	    h->status >= SHMX_ST_MAX || (!reply && h->status) ||
+	    !!(h->flags & SHMX_HDR_EVENT) != is_event(h->opcode) ||
+	    (reply && is_event(h->opcode)))
 		return -EINVAL;
 	put_u32(&w, SHMX_WIRE_MAGIC);
 	put_u16(&w, SHMX_PROTO_VERSION);
@@ -967,7 +997,9 @@ enum shmx_status shmx__proto_decode(const void *buf, size_t len,
 		return SHMX_ST_VERSION;
 	if (h->opcode == 0 || h->opcode >= SHMX_OP_MAX)
 		return SHMX_ST_UNKNOWN_OP;
-	if (h->flags & ~SHMX_HDR_REPLY)
+	if ((h->flags & ~(SHMX_HDR_REPLY | SHMX_HDR_EVENT)) ||
+	    !!(h->flags & SHMX_HDR_EVENT) != is_event(h->opcode) ||
+	    ((h->flags & SHMX_HDR_REPLY) && is_event(h->opcode)))
 		return SHMX_ST_BAD_MSG;
 	reply = !!(h->flags & SHMX_HDR_REPLY);
 	if (h->status < 0 || h->status >= SHMX_ST_MAX || (!reply && h->status))

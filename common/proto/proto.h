@@ -21,8 +21,8 @@
  *    12   4  status   replies: enum shmx_status; requests: 0
  *    16   8  req_id   chosen by the requester, echoed in the reply
  *    24   4  session  the sender's node id (0 before the handshake is done)
- *    28   4  flags    SHMX_HDR_REPLY; other bits reserved, sent as 0,
- *                     rejected when set
+ *    28   4  flags    SHMX_HDR_REPLY, SHMX_HDR_EVENT; other bits
+ *                     reserved, sent as 0, rejected when set
  *    32   8  token    session token handed out in CHALLENGE; 0 in HELLO
  *
  * A reply whose status is not SHMX_ST_OK has no payload.
@@ -56,6 +56,9 @@
 #define SHMX_HDR_LEN 40
 #define SHMX_WIRE_MAX 4096
 #define SHMX_HDR_REPLY 0x1u
+/* An event: sent by the node unasked (REVOKE), never answered.  Only event
+ * opcodes carry it, and they always do. */
+#define SHMX_HDR_EVENT 0x2u
 #define SHMX_NONCE_LEN 32
 #define SHMX_MAC_LEN 32
 #define SHMX_WIRE_ADDR_MAX 128
@@ -93,6 +96,7 @@ enum shmx_opcode {
 	SHMX_OP_POOL_NEXT = 27,	   /* next_req -> pool_info (listings) */
 	SHMX_OP_BLOCK_NEXT = 28,   /* next_req -> block_info */
 	SHMX_OP_SEG_NEXT = 29,	   /* next_req -> seg_info */
+	SHMX_OP_REVOKE = 30,	   /* event (node to client): revoke */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -377,6 +381,18 @@ struct shmx_seg_info_rep {
 	struct shmx_seg_stat_rep st; /* as SEG_STAT's reply */
 };
 
+/*
+ * REVOKE event: the node is about to drop the keys of [start, start + len)
+ * (an ownership change, a freeze): drop them, and ask again (GRANT) when
+ * needed.  len UINT64_MAX - start: every key.  epoch: the block's new
+ * epoch (0 when not a block).
+ */
+struct shmx_revoke {
+	uint64_t start; /* u64 */
+	uint64_t len;	/* u64, > 0, no wrap */
+	uint64_t epoch; /* u64 */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -408,6 +424,7 @@ struct shmx_msg {
 		struct shmx_pool_info_rep pool_info;
 		struct shmx_block_info_rep block_info;
 		struct shmx_seg_info_rep seg_info;
+		struct shmx_revoke revoke;
 	} u;
 };
 

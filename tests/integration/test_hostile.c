@@ -197,6 +197,11 @@ static void test_forged_sessions(void **state)
 				m.u.own.count = 1;
 				m.u.own.nodes[0] = shmx_self(victim);
 			}
+			/* An event, as if the node had sent it. */
+			if (op == SHMX_OP_REVOKE) {
+				m.hdr.flags = SHMX_HDR_EVENT;
+				m.u.revoke.len = 8;
+			}
 			len = shmx__proto_encode(&m, buf, sizeof(buf));
 			assert_true(len > 0);
 			send_raw(buf, (size_t)len);
@@ -269,6 +274,103 @@ static void test_half_open_handshakes(void **state)
 	assert_node_serves();
 }
 
+/* Wait up to @ms for the completion of the write posted with @op. */
+static int write_status(void *op, int ms)
+{
+	uint64_t end = shmx__now_ms() + (uint64_t)ms;
+	struct xport_completion c[16];
+
+	while (shmx__now_ms() < end) {
+		int n = xport_poll(xp, c, 16);
+
+		for (int i = 0; i < n; i++) {
+			if (c[i].op == XPORT_OP_RECV) {
+				xport_recv_done(xp, c[i].buf);
+				continue;
+			}
+			if (c[i].op_ctx == op)
+				return c[i].status;
+		}
+		if (n < 0)
+			return n;
+		if (!n)
+			usleep(200);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * The fabric enforces what the node decides: a client that keeps a key
+ * after it was revoked (it ignores the node's REVOKE) and presents it is
+ * refused by the transport, and the memory does not change; a key made up
+ * is refused too.  This client speaks the protocol by hand.
+ */
+static void test_revoked_key_refused_by_fabric(void **state)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg rep, m;
+	struct shmx_ctx *ctx;
+	struct shmx_pool *p;
+	uint64_t mine = 0x600d, bad = 0xbad, v = 0, key, rbase;
+	shmx_node_t me;
+	shmx_gaddr_t at;
+	int len, ret;
+	char op1, op2, op3;
+
+	drain();
+	assert_int_equal(client_open(&node, "owner", 0, &ctx), 0);
+	me = shmx_self(ctx);
+	assert_int_equal(
+		shmx_pool_open(ctx, "hostile", 1 << 16, SHMX_CREAT, &p), 0);
+	assert_int_equal(shmx_alloc(p, 64, 0, &at), 0);
+	assert_int_equal(shmx_write(ctx, at, &mine, 8), 0);
+
+	/* A raw member joins (keyless node: an empty proof) and asks for
+	 * the block's write key, which an unowned block gets. */
+	len = hello(buf, "raw-member");
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	shmx__msg_init(&m, SHMX_OP_AUTH, 2, rep.u.challenge.session,
+		       rep.u.challenge.token);
+	len = shmx__proto_encode(&m, buf, sizeof(buf));
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	shmx__msg_init(&m, SHMX_OP_GRANT, 3, m.hdr.session, m.hdr.token);
+	m.u.grant_req.gaddr = at;
+	m.u.grant_req.access = SHMX_ACC_WRITE;
+	len = shmx__proto_encode(&m, buf, sizeof(buf));
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	key = rep.u.grant.key;
+	rbase = rep.u.grant.rbase;
+	assert_int_equal(
+		xport_write(xp, peer, &mine, 8, NULL, rbase, key, &op1), 0);
+	assert_int_equal(write_status(&op1, 3000), 0);
+
+	/* The owner takes the block: the raw member's key is revoked. */
+	assert_int_equal(shmx_own(ctx, at, &me, 1, NULL), 0);
+	ret = xport_write(xp, peer, &bad, 8, NULL, rbase, key, &op2);
+	if (!ret)
+		ret = write_status(&op2, 5000);
+	assert_true(ret < 0 && ret != -ETIMEDOUT);
+	/* A key nobody handed out. */
+	ret = xport_write(xp, peer, &bad, 8, NULL, rbase, key ^ 0x5a5a, &op3);
+	if (!ret)
+		ret = write_status(&op3, 5000);
+	assert_true(ret < 0 && ret != -ETIMEDOUT);
+
+	/* Nothing landed; the owner and the node carry on. */
+	assert_int_equal(shmx_read(ctx, at, &v, 8), 0);
+	assert_int_equal(v, mine);
+	assert_int_equal(shmx_write(ctx, at, &bad, 8), 0);
+	assert_int_equal(shmx_release(ctx, at), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	shmx_close(ctx);
+	assert_node_serves();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_forged_sessions),
 		cmocka_unit_test(test_other_protocol_version),
 		cmocka_unit_test(test_half_open_handshakes),
+		cmocka_unit_test(test_revoked_key_refused_by_fabric),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

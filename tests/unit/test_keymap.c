@@ -399,6 +399,30 @@ static void test_remove(void **state)
 	assert_int_equal(shmx__km_remove(&km, 0, NULL), -ENOENT);
 }
 
+static void test_remove_range(void **state)
+{
+	add(0, 100, 1, RW);
+	add(100, 100, 2, RW);
+	add(300, 100, 3, RW);
+	add(500, 100, 4, RW);
+	/* Touching 100..199 and 300..399: both go whole; ends are open. */
+	assert_int_equal(shmx__km_remove_range(&km, 150, 151), 0);
+	assert_int_equal(shmx__km_check(&km), 2);
+	expect(0, 1, 1, 1);
+	expect_none(100);
+	expect_none(399);
+	expect(500, 1, 4, 1);
+	/* A range in a gap, or touching only an end: nothing. */
+	assert_int_equal(shmx__km_remove_range(&km, 100, 400), -ENOENT);
+	assert_int_equal(shmx__km_check(&km), 2);
+	/* Everything. */
+	assert_int_equal(shmx__km_remove_range(&km, 0, UINT64_MAX), 0);
+	assert_int_equal(shmx__km_check(&km), 0);
+	assert_int_equal(shmx__km_remove_range(&km, 0, 0), -EINVAL);
+	assert_int_equal(shmx__km_remove_range(&km, 10, UINT64_MAX), -EINVAL);
+	assert_int_equal(shmx__km_remove_range(NULL, 0, 1), -EINVAL);
+}
+
 static void test_remove_object(void **state)
 {
 	struct shmx__km_entry e = ent(0, 1000, 1, RW);
@@ -805,6 +829,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_object, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_remove_range, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_high_addresses, setup,

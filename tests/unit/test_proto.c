@@ -190,6 +190,12 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.seg_set.gid = 4294967295u;
 		m->u.seg_set.mode = 0777;
 		break;
+	case SHMX_OP_REVOKE * 2:
+		m->hdr.flags = SHMX_HDR_EVENT;
+		m->u.revoke.start = 0x10000;
+		m->u.revoke.len = 4096;
+		m->u.revoke.epoch = 3;
+		break;
 	case SHMX_OP_POOL_NEXT * 2:
 	case SHMX_OP_BLOCK_NEXT * 2:
 	case SHMX_OP_SEG_NEXT * 2:
@@ -239,7 +245,8 @@ static void test_every_message_round_trips(void **state)
 	struct shmx_msg m, d;
 
 	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
-		for (int reply = 0; reply < 2; reply++) {
+		for (int reply = 0; reply < 2 - (op == SHMX_OP_REVOKE);
+		     reply++) {
 			int len;
 
 			sample(&m, op, reply);
@@ -339,7 +346,8 @@ static void test_truncation_and_trailing_bytes(void **state)
 	struct shmx_msg d;
 
 	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
-		for (int reply = 0; reply < 2; reply++) {
+		for (int reply = 0; reply < 2 - (op == SHMX_OP_REVOKE);
+		     reply++) {
 			size_t len = encoded(op, reply);
 
 			/* Every prefix: short buffer, length field intact. */
@@ -507,6 +515,21 @@ static void test_bad_memory_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 	len = encoded(SHMX_OP_BLOCK_NEXT, 1);
 	memset(p + 32, 0, 8); /* epoch 0 */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* Events: REVOKE without the event flag, or as a reply; the event
+	 * flag on another opcode; a wrapping range. */
+	len = encoded(SHMX_OP_REVOKE, 0);
+	buf[28] = 0;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_REVOKE, 0);
+	buf[28] = SHMX_HDR_EVENT | SHMX_HDR_REPLY;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_PING, 0);
+	buf[28] = SHMX_HDR_EVENT;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_REVOKE, 0);
+	memset(p, 0xff, 8);
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	/* POOL_OPEN: unknown flag (RDONLY is for segments). */
