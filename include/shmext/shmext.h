@@ -247,11 +247,13 @@ SHMX_EXPORT int shmx_root_set(struct shmx_ctx *ctx, shmx_gaddr_t root);
  * this context touches the object.  Blocks that are not owned, and
  * segments attached read-write, can be written by anyone who may; owned
  * blocks only by their owners (others may read); read-only attachments
- * only read.  An ownership change revokes every earlier key to the block:
- * a write through a revoked key is refused by the fabric and the memory is
- * unchanged, and on verbs (and libfabric's tcp provider) that refusal also
- * ends this context's connection (-ECONNRESET, then -ENOTCONN): a member
- * that may have written a block must not write it after giving it away.
+ * only read.  An ownership change revokes every earlier key to the block
+ * and the node tells the other members, whose libraries drop the key
+ * before their next call: a write then is refused by the node (-EACCES)
+ * and the context carries on.  A write already on its way with the old
+ * key is refused by the fabric and the memory is unchanged; on verbs (and
+ * libfabric's tcp provider) that refusal also ends this context's
+ * connection (-ECONNRESET, then -ENOTCONN).
  * Returns 0, or
  *  -EINVAL     NULL ctx, or NULL buf with a non-zero length
  *  -EFAULT     [gaddr, gaddr + len) is not inside the region, or part of it
