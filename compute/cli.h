@@ -26,6 +26,8 @@ enum cli_flag {
 	CLI_F_WORKERS = 1u << 3,
 	CLI_F_ROUNDS = 1u << 4,
 	CLI_F_ITERS = 1u << 5,
+	CLI_F_MODE = 1u << 6,
+	CLI_F_BLOCKS = 1u << 7,
 };
 
 struct cli {
@@ -39,6 +41,8 @@ struct cli {
 	unsigned workers;	    /* demo --workers */
 	uint64_t rounds;	    /* demo --rounds */
 	uint64_t iters;		    /* bench --iters */
+	unsigned mode;		    /* seg create --mode */
+	int blocks;		    /* ipcs --blocks */
 };
 
 /*
@@ -102,5 +106,11 @@ int cmd_own(struct cli *cli, int argc, char **argv);
 int cmd_transfer(struct cli *cli, int argc, char **argv);
 int cmd_disown(struct cli *cli, int argc, char **argv);
 int cmd_epoch(struct cli *cli, int argc, char **argv);
+int cmd_seg_create(struct cli *cli, int argc, char **argv);
+int cmd_seg_stat(struct cli *cli, int argc, char **argv);
+int cmd_seg_rm(struct cli *cli, int argc, char **argv);
+int cmd_seg_save(struct cli *cli, int argc, char **argv);
+int cmd_seg_load(struct cli *cli, int argc, char **argv);
+int cmd_ipcs(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

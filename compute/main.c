@@ -55,6 +55,18 @@ static const struct command {
 	  "an owner makes the block shared again" },
 	{ "epoch", cmd_epoch, 0, "ADDR",
 	  "the block's ownership epoch; am I an owner" },
+	{ "seg create", cmd_seg_create, CLI_F_MODE, "NAME SIZE",
+	  "create a segment of SIZE bytes; its address" },
+	{ "seg stat", cmd_seg_stat, 0, "NAME",
+	  "a segment's size, mode, owner, attaches, times" },
+	{ "seg rm", cmd_seg_rm, 0, "NAME",
+	  "remove a segment; it goes at its last detach" },
+	{ "seg save", cmd_seg_save, 0, "NAME FILE",
+	  "write a snapshot of the segment to FILE" },
+	{ "seg load", cmd_seg_load, 0, "NAME FILE",
+	  "write the snapshot in FILE into the segment" },
+	{ "ipcs", cmd_ipcs, CLI_F_BLOCKS, "",
+	  "the node's pools, blocks, segments, members" },
 };
 
 static const struct {
@@ -67,6 +79,8 @@ static const struct {
 	{ CLI_F_WORKERS, "--workers" },
 	{ CLI_F_ROUNDS, "--rounds" },
 	{ CLI_F_ITERS, "--iters" },
+	{ CLI_F_MODE, "--mode" },
+	{ CLI_F_BLOCKS, "--blocks" },
 };
 
 static void usage(FILE *f)
@@ -108,6 +122,10 @@ static void usage(FILE *f)
 		"  demo  --workers N      worker processes, 1-64 (4)\n"
 		"  demo  --rounds R       fetch-adds per worker (1000)\n"
 		"  bench --iters N        samples per latency figure (10000)\n"
+		"  seg create --mode OCTAL\n"
+		"                         permission bits, 0 to 0777 (0600)\n"
+		"  ipcs  --blocks         list every block too (--json always "
+		"does)\n"
 		"\nOptions may come before or after COMMAND; '--' ends them "
 		"(for DATA or N\nstarting with '-').  ADDR, LEN, OLD, NEW, N: "
 		"decimal or 0x-hex; ADDR, LEN,\nSIZE and ALIGN also take K, "
@@ -119,6 +137,14 @@ static void usage(FILE *f)
 		"Pools and blocks stay after the\nshmext that made them "
 		"exits; any member may release a block whose allocator\n"
 		"has left, unless the block has owners.\n"
+		"A segment stays after the shmext that created it exits, "
+		"until seg rm and its\nlast detach.  NAME (pool or segment): 1 "
+		"to 63 printable ASCII characters.\nseg stat, seg rm and seg "
+		"save attach read-only, seg load read-write: the\nsegment's "
+		"mode must allow it.  FILE: a segment file; seg save replaces "
+		"it\nwhole or not at all (mode 0600), seg load checks it whole "
+		"before it writes.\nBoth draw a progress bar on stderr when "
+		"it is a terminal.\n"
 		"\nExit status: 0 ok, 1 failure (demo: FAIL), 2 bad command "
 		"line,\n3 cas --expect-swap without a swap.\n",
 		SHMX_DEFAULT_NODE, SHMX_DEFAULT_PROVIDER,
@@ -134,6 +160,8 @@ enum {
 	OPT_WORKERS,
 	OPT_ROUNDS,
 	OPT_ITERS,
+	OPT_MODE,
+	OPT_BLOCKS,
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +178,8 @@ static const struct option long_opts[] = {
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "rounds", required_argument, NULL, OPT_ROUNDS },
 	{ "iters", required_argument, NULL, OPT_ITERS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "blocks", no_argument, NULL, OPT_BLOCKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -165,6 +195,21 @@ static int opt_num(const struct cli *cli, const char *name, const char *s,
 				 "to %llu",
 				 name, s, (unsigned long long)lo,
 				 (unsigned long long)hi);
+	return 0;
+}
+
+/* --mode: permission bits in octal, 0 to 0777. */
+static int opt_mode(const struct cli *cli, const char *s, unsigned *out)
+{
+	size_t n = strspn(s, "01234567");
+	unsigned long v = strtoul(s, NULL, 8);
+
+	if (!n || s[n] || n > 4 || v > 0777)
+		return cli_usage(cli,
+				 "--mode: '%s' is not permission bits in "
+				 "octal (0 to 0777)",
+				 s);
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -249,6 +294,15 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 			cli->iters = v;
 			cli->given |= CLI_F_ITERS;
 			break;
+		case OPT_MODE:
+			if (opt_mode(cli, optarg, &cli->mode))
+				return CLI_USAGE;
+			cli->given |= CLI_F_MODE;
+			break;
+		case OPT_BLOCKS:
+			cli->blocks = 1;
+			cli->given |= CLI_F_BLOCKS;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(CLI_OK);
@@ -304,7 +358,9 @@ static const char *actions(const char *word, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .workers = 4, .rounds = 1000, .iters = 10000 };
+	struct cli cli = {
+		.workers = 4, .rounds = 1000, .iters = 10000, .mode = 0600
+	};
 	const struct command *cmd = NULL;
 	int ret, words = 0, group = 0;
 	char acts[128];
