@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "proto/proto.h"
 #include "util/parse.h"
 
 const char *cli_node(const struct cli *cli)
@@ -232,4 +233,18 @@ int cli_size(const struct cli *cli, const char *what, const char *s,
 				 "0x-hex, or with K, M, G or T)",
 				 what, s);
 	return 0;
+}
+
+int cli_name(const struct cli *cli, const char *kind, const char *what,
+	     const char *s)
+{
+	char shown[SHMX_NAME_MAX * 4];
+
+	if (shmx__name_valid(s))
+		return 0;
+	return cli_usage(cli,
+			 "%s: '%s' is not a %s name (1 to %d printable ASCII "
+			 "characters)",
+			 what, out_printable(s, shown, sizeof(shown)), kind,
+			 SHMX_NAME_MAX - 1);
 }

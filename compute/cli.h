@@ -87,6 +87,10 @@ int cli_i64(const struct cli *cli, const char *what, const char *s,
 	    int64_t *out);
 int cli_size(const struct cli *cli, const char *what, const char *s,
 	     uint64_t *out);
+/* @s as a @kind name ("pool", "segment"): 1 to SHMX_NAME_MAX - 1
+ * printable ASCII characters; else the usage error, for operand @what. */
+int cli_name(const struct cli *cli, const char *kind, const char *what,
+	     const char *s);
 
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);

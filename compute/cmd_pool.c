@@ -16,24 +16,6 @@
 /* Most owners shmx_own and shmx_own_transfer take. */
 #define OWNERS_MAX 64
 
-/* NAME or POOL: 1 to SHMX_NAME_MAX - 1 printable ASCII characters. */
-static int pool_name(const struct cli *cli, const char *what, const char *s)
-{
-	char shown[SHMX_NAME_MAX * 4];
-	size_t n = strlen(s);
-	int bad = !n || n >= SHMX_NAME_MAX;
-
-	for (size_t i = 0; i < n && !bad; i++)
-		bad = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e;
-	if (bad)
-		return cli_usage(cli,
-				 "%s: '%s' is not a pool name (1 to %d "
-				 "printable ASCII characters)",
-				 what, out_printable(s, shown, sizeof(shown)),
-				 SHMX_NAME_MAX - 1);
-	return 0;
-}
-
 /* What the user can do about @err from a pool or block call, or NULL. */
 static const char *pool_hint(int err)
 {
@@ -143,7 +125,7 @@ int cmd_pool_create(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli, "expects NAME SIZE");
-	if (pool_name(cli, "NAME", argv[0]) ||
+	if (cli_name(cli, "pool", "NAME", argv[0]) ||
 	    cli_size(cli, "SIZE", argv[1], &size))
 		return CLI_USAGE;
 	if (!size)
@@ -178,7 +160,7 @@ int cmd_pool_stat(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(cli, "expects NAME");
-	if (pool_name(cli, "NAME", argv[0]))
+	if (cli_name(cli, "pool", "NAME", argv[0]))
 		return CLI_USAGE;
 	ctx = cli_open(cli);
 	if (!ctx)
@@ -208,7 +190,7 @@ int cmd_pool_destroy(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(cli, "expects NAME");
-	if (pool_name(cli, "NAME", argv[0]))
+	if (cli_name(cli, "pool", "NAME", argv[0]))
 		return CLI_USAGE;
 	ctx = cli_open(cli);
 	if (!ctx)
@@ -264,7 +246,7 @@ int cmd_alloc(struct cli *cli, int argc, char **argv)
 
 	if (argc < 2 || argc > 3)
 		return cli_usage(cli, "expects POOL SIZE [ALIGN]");
-	if (pool_name(cli, "POOL", argv[0]) ||
+	if (cli_name(cli, "pool", "POOL", argv[0]) ||
 	    cli_size(cli, "SIZE", argv[1], &size) ||
 	    (argc == 3 && cli_size(cli, "ALIGN", argv[2], &align)))
 		return CLI_USAGE;

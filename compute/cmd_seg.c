@@ -18,24 +18,6 @@
 /* Width of the progress bar's bar, in characters. */
 #define BAR_WIDTH 30
 
-/* NAME: 1 to SHMX_NAME_MAX - 1 printable ASCII characters. */
-static int seg_name(const struct cli *cli, const char *s)
-{
-	char shown[SHMX_NAME_MAX * 4];
-	size_t n = strlen(s);
-	int bad = !n || n >= SHMX_NAME_MAX;
-
-	for (size_t i = 0; i < n && !bad; i++)
-		bad = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e;
-	if (bad)
-		return cli_usage(cli,
-				 "NAME: '%s' is not a segment name (1 to %d "
-				 "printable ASCII characters)",
-				 out_printable(s, shown, sizeof(shown)),
-				 SHMX_NAME_MAX - 1);
-	return 0;
-}
-
 /* What the user can do about @err from shmx_seg_open with @flags, or NULL. */
 static const char *open_hint(int err, unsigned flags)
 {
@@ -184,7 +166,8 @@ int cmd_seg_create(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli, "expects NAME SIZE");
-	if (seg_name(cli, argv[0]) || cli_size(cli, "SIZE", argv[1], &size))
+	if (cli_name(cli, "segment", "NAME", argv[0]) ||
+	    cli_size(cli, "SIZE", argv[1], &size))
 		return CLI_USAGE;
 	if (!size)
 		return cli_usage(cli, "SIZE: a segment has at least 1 byte");
@@ -251,7 +234,7 @@ int cmd_seg_stat(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(cli, "expects NAME");
-	if (seg_name(cli, argv[0]))
+	if (cli_name(cli, "segment", "NAME", argv[0]))
 		return CLI_USAGE;
 	ctx = cli_open(cli);
 	if (!ctx)
@@ -287,7 +270,7 @@ int cmd_seg_rm(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(cli, "expects NAME");
-	if (seg_name(cli, argv[0]))
+	if (cli_name(cli, "segment", "NAME", argv[0]))
 		return CLI_USAGE;
 	ctx = cli_open(cli);
 	if (!ctx)
@@ -419,7 +402,7 @@ static int save_load(struct cli *cli, int argc, char **argv, int save)
 
 	if (argc != 2)
 		return cli_usage(cli, "expects NAME FILE");
-	if (seg_name(cli, argv[0]))
+	if (cli_name(cli, "segment", "NAME", argv[0]))
 		return CLI_USAGE;
 	if (!argv[1][0])
 		return cli_usage(cli, "FILE: an empty name");

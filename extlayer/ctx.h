@@ -151,10 +151,6 @@ struct shmx_seg {
 	char name[SHMX_NAME_MAX];
 };
 
-/* pools.c */
-/* 1..SHMX_NAME_MAX - 1 printable ASCII bytes?  0 or -EINVAL. */
-int shmx__name_check(const char *name);
-
 /* data.c */
 /* Complete one op of a request (progress engine, ctx->lock held). */
 void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status);

@@ -24,23 +24,6 @@ struct shmx_pool {
 	char name[SHMX_NAME_MAX];
 };
 
-/* Names are 1..SHMX_NAME_MAX - 1 printable ASCII bytes.  0 or -EINVAL. */
-int shmx__name_check(const char *name)
-{
-	size_t n;
-
-	if (!name)
-		return -EINVAL;
-	n = strlen(name);
-	if (!n || n >= SHMX_NAME_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)name[i] < 0x20 ||
-		    (unsigned char)name[i] > 0x7e)
-			return -EINVAL;
-	return 0;
-}
-
 SHMX_EXPORT int shmx_pool_open(struct shmx_ctx *ctx, const char *name,
 			       uint64_t size, unsigned flags,
 			       struct shmx_pool **pool)
@@ -49,7 +32,7 @@ SHMX_EXPORT int shmx_pool_open(struct shmx_ctx *ctx, const char *name,
 	struct shmx_pool *p;
 	int ret;
 
-	if (!ctx || !pool || shmx__name_check(name) ||
+	if (!ctx || !pool || !shmx__name_valid(name) ||
 	    (flags & ~(SHMX_CREAT | SHMX_EXCL)) ||
 	    ((flags & SHMX_EXCL) && !(flags & SHMX_CREAT)) ||
 	    ((flags & SHMX_CREAT) && !size))

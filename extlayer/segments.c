@@ -22,7 +22,7 @@ SHMX_EXPORT int shmx_seg_open(struct shmx_ctx *ctx, const char *name,
 	struct shmx_seg *s;
 	int ret;
 
-	if (!ctx || !seg || shmx__name_check(name) || (flags & ~known) ||
+	if (!ctx || !seg || !shmx__name_valid(name) || (flags & ~known) ||
 	    ((flags & SHMX_EXCL) && !(flags & SHMX_CREAT)) || mode > 0777)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));

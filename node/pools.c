@@ -65,7 +65,6 @@ struct charge {
 /* ---- trees keyed by an integer ------------------------------------- */
 
 /* The key a tree orders its nodes by. */
-typedef uint64_t (*key_fn)(const struct shmx__rb_node *n);
 
 /* Keys: a pool's id, a pool's base, a block's start, a charge's member. */
 static uint64_t pool_id_key(const struct shmx__rb_node *n)
@@ -86,64 +85,6 @@ static uint64_t block_key(const struct shmx__rb_node *n)
 static uint64_t charge_key(const struct shmx__rb_node *n)
 {
 	return node_charge(n)->member;
-}
-
-/* The node with the greatest key <= @k, or NULL. */
-static struct shmx__rb_node *key_floor(const struct shmx__rb_root *root,
-				       uint64_t k, key_fn key)
-{
-	struct shmx__rb_node *n = root->node, *best = NULL;
-
-	while (n) {
-		if (key(n) <= k) {
-			best = n;
-			n = n->right;
-		} else {
-			n = n->left;
-		}
-	}
-	return best;
-}
-
-/* The node with the smallest key >= @k, or NULL. */
-static struct shmx__rb_node *key_ceil(const struct shmx__rb_root *root,
-				      uint64_t k, key_fn key)
-{
-	struct shmx__rb_node *n = root->node, *best = NULL;
-
-	while (n) {
-		if (key(n) >= k) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
-	}
-	return best;
-}
-
-/* The node whose key is @k, or NULL. */
-static struct shmx__rb_node *key_find(const struct shmx__rb_root *root,
-				      uint64_t k, key_fn key)
-{
-	struct shmx__rb_node *n = key_floor(root, k, key);
-
-	return n && key(n) == k ? n : NULL;
-}
-
-/* Insert @node (keys are unique).  Returns nothing. */
-static void key_insert(struct shmx__rb_root *root, struct shmx__rb_node *node,
-		       key_fn key)
-{
-	struct shmx__rb_node **link = &root->node, *parent = NULL;
-	uint64_t k = key(node);
-
-	while (*link) {
-		parent = *link;
-		link = k < key(parent) ? &parent->left : &parent->right;
-	}
-	shmx__rb_link(node, parent, link);
-	shmx__rb_insert_color(node, root);
 }
 
 /* ---- pools by name -------------------------------------------------- */
@@ -184,7 +125,7 @@ static void name_insert(struct node_pools *pp, struct pool *p)
 /* The pool with id @id, or NULL. */
 static struct pool *pool_by_id(const struct node_pools *pp, uint64_t id)
 {
-	struct shmx__rb_node *n = key_find(&pp->by_id, id, pool_id_key);
+	struct shmx__rb_node *n = shmx__rb_find(&pp->by_id, id, pool_id_key);
 
 	return n ? id_pool(n) : NULL;
 }
@@ -192,7 +133,8 @@ static struct pool *pool_by_id(const struct node_pools *pp, uint64_t id)
 /* The pool whose range holds @gaddr, or NULL. */
 static struct pool *pool_at(const struct node_pools *pp, uint64_t gaddr)
 {
-	struct shmx__rb_node *n = key_floor(&pp->by_addr, gaddr, pool_addr_key);
+	struct shmx__rb_node *n =
+		shmx__rb_floor(&pp->by_addr, gaddr, pool_addr_key);
 
 	if (!n || gaddr - addr_pool(n)->base >= addr_pool(n)->size)
 		return NULL;
@@ -207,7 +149,7 @@ static struct block *block_at(const struct pool *p, uint64_t gaddr)
 
 	if (shmx__alloc_find(&p->alloc, gaddr, &start, NULL))
 		return NULL;
-	n = key_find(&p->blocks, start, block_key);
+	n = shmx__rb_find(&p->blocks, start, block_key);
 	return n ? node_block(n) : NULL;
 }
 
@@ -229,7 +171,8 @@ static int block_lookup(const struct node_pools *pp, uint64_t gaddr,
 /* The charge record of @member, or NULL. */
 static struct charge *charge_find(const struct node_pools *pp, uint32_t member)
 {
-	struct shmx__rb_node *n = key_find(&pp->charges, member, charge_key);
+	struct shmx__rb_node *n =
+		shmx__rb_find(&pp->charges, member, charge_key);
 
 	return n ? node_charge(n) : NULL;
 }
@@ -486,23 +429,6 @@ void node_pools_fini(struct node_pools *pp)
 	memset(pp, 0, sizeof(*pp));
 }
 
-/* True when @name is 1..SHMX_NAME_MAX - 1 printable ASCII bytes. */
-static int name_valid(const char *name)
-{
-	size_t len;
-
-	if (!name)
-		return 0;
-	len = strnlen(name, SHMX_NAME_MAX);
-	if (!len || len == SHMX_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] < 0x20 ||
-		    (unsigned char)name[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 /* @size rounded up to the grain; @size must be below 2^64 - 7. */
 static uint64_t round_grain(uint64_t size)
 {
@@ -558,8 +484,8 @@ static int pool_create(struct node_pools *pp, uint32_t member, const char *name,
 	p->id = pp->next_id++;
 	p->creator = member;
 	memcpy(p->name, name, strlen(name) + 1);
-	key_insert(&pp->by_id, &p->id_node, pool_id_key);
-	key_insert(&pp->by_addr, &p->addr_node, pool_addr_key);
+	shmx__rb_insert_key(&pp->by_id, &p->id_node, pool_id_key);
+	shmx__rb_insert_key(&pp->by_addr, &p->addr_node, pool_addr_key);
 	name_insert(pp, p);
 	pp->nr_pools++;
 	*out = p;
@@ -584,7 +510,7 @@ int node_pool_open(struct node_pools *pp, uint32_t member, const char *name,
 	struct pool *p;
 	int ret, made = 0;
 
-	if (!member || !name_valid(name) ||
+	if (!member || !shmx__name_valid(name) ||
 	    (flags & ~(NODE_POOL_CREAT | NODE_POOL_EXCL)) ||
 	    (flags == NODE_POOL_EXCL) || ((flags & NODE_POOL_CREAT) && !size))
 		return -EINVAL;
@@ -729,9 +655,9 @@ int node_pool_alloc(struct node_pools *pp, uint64_t pool_id, uint32_t member,
 	b->creator = member;
 	b->holder = member;
 	b->epoch = 1;
-	key_insert(&p->blocks, &b->node, block_key);
+	shmx__rb_insert_key(&p->blocks, &b->node, block_key);
 	if (new_charge)
-		key_insert(&pp->charges, &c->node, charge_key);
+		shmx__rb_insert_key(&pp->charges, &c->node, charge_key);
 	c->held += len;
 	grant_rw(b, g);
 	return 0;
@@ -932,7 +858,8 @@ uint64_t node_pools_member_held(const struct node_pools *pp, uint32_t member)
 int node_pool_next(const struct node_pools *pp, uint64_t from_id,
 		   struct node_pool_info *info)
 {
-	struct shmx__rb_node *n = key_ceil(&pp->by_id, from_id, pool_id_key);
+	struct shmx__rb_node *n =
+		shmx__rb_ceil(&pp->by_id, from_id, pool_id_key);
 
 	if (!n)
 		return -ENOENT;
@@ -946,11 +873,11 @@ int node_block_next(const struct node_pools *pp, uint64_t from,
 	struct shmx__rb_node *pn, *bn;
 
 	/* The pool that may hold @from, then the pools above it. */
-	pn = key_floor(&pp->by_addr, from, pool_addr_key);
+	pn = shmx__rb_floor(&pp->by_addr, from, pool_addr_key);
 	if (!pn)
 		pn = shmx__rb_first(&pp->by_addr);
 	for (; pn; pn = shmx__rb_next(pn)) {
-		bn = key_ceil(&addr_pool(pn)->blocks, from, block_key);
+		bn = shmx__rb_ceil(&addr_pool(pn)->blocks, from, block_key);
 		if (bn) {
 			block_info(node_block(bn), info);
 			return 0;
@@ -1097,8 +1024,8 @@ int node_pools_check(const struct node_pools *pp)
 	for (n = shmx__rb_first(&pp->by_id); n; n = shmx__rb_next(n)) {
 		p = id_pool(n);
 		if ((prev && prev->id >= p->id) || pool_check(pp, p) ||
-		    !name_valid(p->name) || pool_by_name(pp, p->name) != p ||
-		    pool_at(pp, p->base) != p)
+		    !shmx__name_valid(p->name) ||
+		    pool_by_name(pp, p->name) != p || pool_at(pp, p->base) != p)
 			return -EUCLEAN;
 		prev = p;
 	}

@@ -265,3 +265,57 @@ long shmx__rb_check(const struct shmx__rb_root *root)
 		return -1;
 	return check_subtree(root->node, &count) < 0 ? -1 : count;
 }
+
+struct shmx__rb_node *shmx__rb_floor(const struct shmx__rb_root *root,
+				     uint64_t k, shmx__rb_key_fn key)
+{
+	struct shmx__rb_node *n = root->node, *best = NULL;
+
+	while (n) {
+		if (key(n) <= k) {
+			best = n;
+			n = n->right;
+		} else {
+			n = n->left;
+		}
+	}
+	return best;
+}
+
+struct shmx__rb_node *shmx__rb_ceil(const struct shmx__rb_root *root,
+				    uint64_t k, shmx__rb_key_fn key)
+{
+	struct shmx__rb_node *n = root->node, *best = NULL;
+
+	while (n) {
+		if (key(n) >= k) {
+			best = n;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
+}
+
+struct shmx__rb_node *shmx__rb_find(const struct shmx__rb_root *root,
+				    uint64_t k, shmx__rb_key_fn key)
+{
+	struct shmx__rb_node *n = shmx__rb_floor(root, k, key);
+
+	return n && key(n) == k ? n : NULL;
+}
+
+void shmx__rb_insert_key(struct shmx__rb_root *root, struct shmx__rb_node *node,
+			 shmx__rb_key_fn key)
+{
+	struct shmx__rb_node **link = &root->node, *parent = NULL;
+	uint64_t k = key(node);
+
+	while (*link) {
+		parent = *link;
+		link = k < key(parent) ? &parent->left : &parent->right;
+	}
+	shmx__rb_link(node, parent, link);
+	shmx__rb_insert_color(node, root);
+}

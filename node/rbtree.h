@@ -11,6 +11,7 @@
 #define SHMX_NODE_RBTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct shmx__rb_node {
 	struct shmx__rb_node *parent;
@@ -54,6 +55,23 @@ struct shmx__rb_node *shmx__rb_first(const struct shmx__rb_root *root);
 struct shmx__rb_node *shmx__rb_last(const struct shmx__rb_root *root);
 /* The in-order successor of @node, or NULL after the last. */
 struct shmx__rb_node *shmx__rb_next(const struct shmx__rb_node *node);
+/*
+ * Trees ordered by a unique 64-bit key that @key reads from a node: the
+ * node whose key is the greatest <= @k (floor), the smallest >= @k
+ * (ceil), exactly @k (find), each NULL when there is none; insert links
+ * @node where its key belongs (keys must be unique) and rebalances.
+ * O(log n) each.
+ */
+typedef uint64_t (*shmx__rb_key_fn)(const struct shmx__rb_node *n);
+struct shmx__rb_node *shmx__rb_floor(const struct shmx__rb_root *root,
+				     uint64_t k, shmx__rb_key_fn key);
+struct shmx__rb_node *shmx__rb_ceil(const struct shmx__rb_root *root,
+				    uint64_t k, shmx__rb_key_fn key);
+struct shmx__rb_node *shmx__rb_find(const struct shmx__rb_root *root,
+				    uint64_t k, shmx__rb_key_fn key);
+void shmx__rb_insert_key(struct shmx__rb_root *root, struct shmx__rb_node *node,
+			 shmx__rb_key_fn key);
+
 /*
  * Check the red-black and parent-pointer invariants (not the order, which
  * only the caller knows).  O(n); for tests.  Returns the number of nodes,

@@ -55,8 +55,6 @@ struct seg {
 
 /* ---- trees keyed by an integer ------------------------------------- */
 
-typedef uint64_t (*key_fn)(const struct shmx__rb_node *n);
-
 static uint64_t seg_id_key(const struct shmx__rb_node *n)
 {
 	return id_seg(n)->id;
@@ -67,61 +65,12 @@ static uint64_t seg_addr_key(const struct shmx__rb_node *n)
 	return addr_seg(n)->gaddr;
 }
 
-/* The node with the greatest key <= @k, or NULL. */
-static struct shmx__rb_node *key_floor(const struct shmx__rb_root *root,
-				       uint64_t k, key_fn key)
-{
-	struct shmx__rb_node *n = root->node, *best = NULL;
-
-	while (n) {
-		if (key(n) <= k) {
-			best = n;
-			n = n->right;
-		} else {
-			n = n->left;
-		}
-	}
-	return best;
-}
-
-/* The node with the smallest key >= @k, or NULL. */
-static struct shmx__rb_node *key_ceil(const struct shmx__rb_root *root,
-				      uint64_t k, key_fn key)
-{
-	struct shmx__rb_node *n = root->node, *best = NULL;
-
-	while (n) {
-		if (key(n) >= k) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
-	}
-	return best;
-}
-
-/* Insert @node (keys are unique).  Returns nothing. */
-static void key_insert(struct shmx__rb_root *root, struct shmx__rb_node *node,
-		       key_fn key)
-{
-	struct shmx__rb_node **link = &root->node, *parent = NULL;
-	uint64_t k = key(node);
-
-	while (*link) {
-		parent = *link;
-		link = k < key(parent) ? &parent->left : &parent->right;
-	}
-	shmx__rb_link(node, parent, link);
-	shmx__rb_insert_color(node, root);
-}
-
 /* ---- lookups -------------------------------------------------------- */
 
 /* The segment with id @id (removed or not), or NULL. */
 static struct seg *seg_by_id(const struct node_segs *st, uint64_t id)
 {
-	struct shmx__rb_node *n = key_floor(&st->by_id, id, seg_id_key);
+	struct shmx__rb_node *n = shmx__rb_floor(&st->by_id, id, seg_id_key);
 
 	return n && id_seg(n)->id == id ? id_seg(n) : NULL;
 }
@@ -160,29 +109,12 @@ static void name_insert(struct node_segs *st, struct seg *s)
 /* The segment whose range holds @gaddr, or NULL. */
 static struct seg *seg_at(const struct node_segs *st, uint64_t gaddr)
 {
-	struct shmx__rb_node *n = key_floor(&st->by_addr, gaddr, seg_addr_key);
+	struct shmx__rb_node *n =
+		shmx__rb_floor(&st->by_addr, gaddr, seg_addr_key);
 
 	if (!n || gaddr - addr_seg(n)->gaddr >= addr_seg(n)->size)
 		return NULL;
 	return addr_seg(n);
-}
-
-/* 1 when @name is 1..SHMX_NAME_MAX - 1 printable ASCII bytes, else 0. */
-static int name_ok(const char *name)
-{
-	const char *end;
-	size_t len;
-
-	if (!name)
-		return 0;
-	end = memchr(name, '\0', SHMX_NAME_MAX);
-	len = end ? (size_t)(end - name) : SHMX_NAME_MAX;
-	if (!len || len >= SHMX_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] < 0x20 || name[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 /* ---- permissions ---------------------------------------------------- */
@@ -428,8 +360,8 @@ static int seg_create(struct node_segs *st, uint32_t member, uint32_t uid,
 	s->mode = mode;
 	s->creator_node = member;
 	s->ctime = now;
-	key_insert(&st->by_id, &s->id_node, seg_id_key);
-	key_insert(&st->by_addr, &s->addr_node, seg_addr_key);
+	shmx__rb_insert_key(&st->by_id, &s->id_node, seg_id_key);
+	shmx__rb_insert_key(&st->by_addr, &s->addr_node, seg_addr_key);
 	name_insert(st, s);
 	st->nr_segs++;
 
@@ -461,7 +393,7 @@ int node_seg_open(struct node_segs *st, uint32_t member, uint32_t uid,
 	struct seg *s;
 	int err;
 
-	if (!member || !out || !name_ok(name) || (flags & ~known) ||
+	if (!member || !out || !shmx__name_valid(name) || (flags & ~known) ||
 	    ((flags & NODE_SEG_EXCL) && !(flags & NODE_SEG_CREAT)) ||
 	    (mode & ~NODE_SEG_MODE_MASK))
 		return -EINVAL;
@@ -567,7 +499,8 @@ int node_seg_stat(const struct node_segs *st, uint64_t id,
 int node_seg_stat_name(const struct node_segs *st, const char *name,
 		       struct node_seg_info *info)
 {
-	const struct seg *s = name_ok(name) ? seg_by_name(st, name) : NULL;
+	const struct seg *s =
+		shmx__name_valid(name) ? seg_by_name(st, name) : NULL;
 
 	if (!s)
 		return -ENOENT;
@@ -705,7 +638,8 @@ int node_seg_grant(const struct node_segs *st, uint32_t member, uint64_t gaddr,
 int node_seg_next(const struct node_segs *st, uint64_t from_id,
 		  struct node_seg_info *info)
 {
-	struct shmx__rb_node *n = key_ceil(&st->by_id, from_id, seg_id_key);
+	struct shmx__rb_node *n =
+		shmx__rb_ceil(&st->by_id, from_id, seg_id_key);
 
 	if (!n)
 		return -ENOENT;
@@ -743,9 +677,10 @@ static int seg_check(const struct node_segs *st, const struct seg *s)
 {
 	uint64_t start, len, sum = 0;
 
-	if (!s->id || s->id >= st->next_id || !name_ok(s->name) || !s->size ||
-	    s->size % SHMX_ALLOC_GRAIN || s->gaddr % NODE_SEG_ALIGN ||
-	    s->mode & ~NODE_SEG_MODE_MASK || !s->creator_node || !s->ro_handle)
+	if (!s->id || s->id >= st->next_id || !shmx__name_valid(s->name) ||
+	    !s->size || s->size % SHMX_ALLOC_GRAIN ||
+	    s->gaddr % NODE_SEG_ALIGN || s->mode & ~NODE_SEG_MODE_MASK ||
+	    !s->creator_node || !s->ro_handle)
 		return -EUCLEAN;
 	if (st->limits.max_seg_size && s->size > st->limits.max_seg_size)
 		return -EUCLEAN;

@@ -84,6 +84,16 @@ static int printable(const char *s, size_t n)
 	return 1;
 }
 
+int shmx__name_valid(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return 0;
+	n = strnlen(name, SHMX_NAME_MAX);
+	return n && n < SHMX_NAME_MAX && printable(name, n);
+}
+
 /* A string field of at most @max - 1 bytes; empty allowed iff !@need. */
 static void put_str(struct wcur *w, const char *s, size_t max, int need)
 {

@@ -455,6 +455,10 @@ int shmx__proto_encode(const struct shmx_msg *msg, void *buf, size_t cap);
 enum shmx_status shmx__proto_decode(const void *buf, size_t len,
 				    struct shmx_msg *msg);
 
+/* 1 when @name is a valid object or member name: 1..SHMX_NAME_MAX - 1
+ * printable ASCII bytes (0x20..0x7e), as the wire carries it; else 0. */
+int shmx__name_valid(const char *name);
+
 /* Name of an opcode, for logs; "?" when unknown. */
 const char *shmx__op_name(unsigned opcode);
 

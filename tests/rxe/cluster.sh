@@ -291,6 +291,19 @@ if [ "$link" = tcp ] && [ "$nvms" -gt 1 ]; then
 fi
 for ((i = 1; i < nvms; i++)); do start_vm "c$i" "$i"; done
 
+# Kill every VM still running, and record it as killed.
+kill_running() {
+	local n
+	for n in "${names[@]}"; do
+		[ -n "${qrc[$n]:-}" ] && continue
+		kill "${pid[$n]}" 2>/dev/null || true
+		wait "${pid[$n]}" 2>/dev/null || true
+		qrc[$n]=killed
+		took[$n]=$((SECONDS - ${started[$n]}))
+		unset "pid[$n]"
+	done
+}
+
 # Wait for all of them to power off, up to the deadline.
 declare -A took=()
 timed_out=0 stalled=
@@ -320,27 +333,13 @@ while :; do
 	if [ -z "$stalled" ] && stalled=$(grep -l 'NETDEV WATCHDOG' "$out"/*.console.log 2>/dev/null | head -1) && [ -n "$stalled" ]; then
 		stalled=$(basename "$stalled" .console.log)
 		echo "cluster: STALLED: the network of VM $stalled stopped (virtio transmit queue timed out: a qemu fault); ending the run" >&2
-		for n in "${names[@]}"; do
-			[ -n "${qrc[$n]:-}" ] && continue
-			kill "${pid[$n]}" 2>/dev/null || true
-			wait "${pid[$n]}" 2>/dev/null || true
-			qrc[$n]=killed
-			took[$n]=$((SECONDS - ${started[$n]}))
-			unset "pid[$n]"
-		done
+		kill_running
 		break
 	fi
 	if [ $SECONDS -ge $deadline ]; then
 		timed_out=1
 		echo "cluster: TIMEOUT after ${timeout}s, killing the VMs still running" >&2
-		for n in "${names[@]}"; do
-			[ -n "${qrc[$n]:-}" ] && continue
-			kill "${pid[$n]}" 2>/dev/null || true
-			wait "${pid[$n]}" 2>/dev/null || true
-			qrc[$n]=killed
-			took[$n]=$((SECONDS - ${started[$n]}))
-			unset "pid[$n]"
-		done
+		kill_running
 		break
 	fi
 	sleep 0.5
