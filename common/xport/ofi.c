@@ -893,7 +893,15 @@ static int ofi_wait(struct xport *xp, int timeout_ms)
 	struct fid *fids[1] = { &x->cq->fid };
 	struct pollfd pfd = { .fd = x->wait_fd, .events = POLLIN };
 
-	if (x->wait_fd < 0 || fi_trywait(x->fabric, fids, 1) != FI_SUCCESS) {
+	/* No wait object (verbs;ofi_rxm gives none): nap, so that an idle
+	 * node does not spin (on a small host several nodes would starve
+	 * everything else). */
+	if (x->wait_fd < 0) {
+		shmx__sleep_us(timeout_ms > 0 ? 500 : 0);
+		return 0;
+	}
+	/* Progress is due: only a short pause. */
+	if (fi_trywait(x->fabric, fids, 1) != FI_SUCCESS) {
 		shmx__sleep_us(timeout_ms > 0 ? 50 : 0);
 		return 0;
 	}
