@@ -248,6 +248,16 @@ static void test_root(void **state)
 	assert_int_equal(shmx_root_set(ctx, 4096), 0);
 	assert_int_equal(shmx_root_get(ctx, &root), 0);
 	assert_int_equal(root, 4096);
+	/* A client that starts (or restarts) finds it. */
+	{
+		struct shmx_ctx *again;
+
+		assert_int_equal(
+			client_open(&node, "test-data-restart", 0, &again), 0);
+		assert_int_equal(shmx_root_get(again, &root), 0);
+		assert_int_equal(root, 4096);
+		assert_int_equal(shmx_close(again), 0);
+	}
 	assert_int_equal(shmx_root_set(ctx, REGION), -EFAULT);
 	assert_int_equal(shmx_root_get(ctx, &root), 0);
 	assert_int_equal(root, 4096);
