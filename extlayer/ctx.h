@@ -148,6 +148,7 @@ struct shmx_seg {
 	uint64_t id;
 	shmx_gaddr_t base;
 	uint64_t size;
+	int rdonly; /* a read-only attachment */
 	char name[SHMX_NAME_MAX];
 };
 

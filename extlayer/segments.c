@@ -45,6 +45,7 @@ SHMX_EXPORT int shmx_seg_open(struct shmx_ctx *ctx, const char *name,
 	s->id = rep.u.seg.id;
 	s->base = rep.u.seg.key.start;
 	s->size = rep.u.seg.key.len;
+	s->rdonly = !!(flags & SHMX_RDONLY);
 	shmx__strlcpy(s->name, name, sizeof(s->name));
 	*seg = s;
 	return 0;
@@ -76,7 +77,15 @@ SHMX_EXPORT int shmx_seg_close(struct shmx_seg *seg)
 
 	if (!seg)
 		return -EINVAL;
-	ret = seg_call(seg, SHMX_OP_SEG_CLOSE);
+	{
+		struct shmx_msg req, rep;
+
+		/* Say which kind of attachment ends: a member may hold both. */
+		shmx__msg_init(&req, SHMX_OP_SEG_CLOSE, 0, 0, 0);
+		req.u.seg_close.id = seg->id;
+		req.u.seg_close.rdonly = (uint32_t)seg->rdonly;
+		ret = shmx__rpc(seg->ctx, &req, &rep, seg->ctx->timeout_ms);
+	}
 	/* Detaching ends this member's right to the key (another handle
 	 * to the same segment asks for it again). */
 	shmx__grant_forget(seg->ctx, seg->base);

@@ -56,18 +56,19 @@ enum shmx_status seg_op_open(struct server *srv, struct member *m,
 enum shmx_status seg_op_close(struct server *srv, struct member *m,
 			      const struct shmx_msg *req, struct shmx_msg *rep)
 {
+	const struct shmx_seg_close_req *c = &req->u.seg_close;
 	struct node_seg_info info;
 	int ret, removed;
 
-	removed = !node_seg_stat(&srv->segs, req->u.obj.id, &info) &&
-		  info.removed;
-	ret = node_seg_close(&srv->segs, m->info.id, req->u.obj.id, now_s());
+	removed = !node_seg_stat(&srv->segs, c->id, &info) && info.removed;
+	ret = node_seg_close_kind(&srv->segs, m->info.id, c->id, (int)c->rdonly,
+				  now_s());
 	if (!ret && removed &&
-	    node_seg_stat(&srv->segs, req->u.obj.id, &info) == -ENOENT)
+	    node_seg_stat(&srv->segs, c->id, &info) == -ENOENT)
 		log_info("segment %llu '%s' destroyed at its last detach "
 			 "(member %u '%s')",
-			 (unsigned long long)req->u.obj.id, info.name,
-			 m->info.id, m->info.name);
+			 (unsigned long long)c->id, info.name, m->info.id,
+			 m->info.name);
 	return shmx__errno_to_status(ret);
 }
 

@@ -471,6 +471,24 @@ int node_seg_close(struct node_segs *st, uint32_t member, uint64_t id,
 	return 0;
 }
 
+int node_seg_close_kind(struct node_segs *st, uint32_t member, uint64_t id,
+			int ro, int64_t now)
+{
+	struct attacher *a;
+	struct seg *s;
+
+	if (!member)
+		return -EINVAL;
+	s = seg_by_id(st, id);
+	if (!s)
+		return -ENOENT;
+	a = att_find(s, member);
+	if (!a || !(ro ? a->nr_ro : a->nr_rw))
+		return -EINVAL;
+	seg_detach(st, s, a, !ro, !!ro, now);
+	return 0;
+}
+
 uint64_t node_seg_attachments(const struct node_segs *st, uint64_t id,
 			      uint32_t member, uint32_t *rw, uint32_t *ro)
 {

@@ -203,6 +203,15 @@ int node_seg_close(struct node_segs *st, uint32_t member, uint64_t id,
 		   int64_t now);
 
 /*
+ * As node_seg_close, but ends an attachment of the kind the member names:
+ * read-only when @ro, else read-write (a member holding both that closes
+ * its read-write handle must lose write access).  -EINVAL also when
+ * @member holds no attachment of that kind.
+ */
+int node_seg_close_kind(struct node_segs *st, uint32_t member, uint64_t id,
+			int ro, int64_t now);
+
+/*
  * How many attachments @member holds to segment @id, read-write in *@rw
  * and read-only in *@ro (either may be NULL; 0 when none or no such
  * segment).  Returns the sum.

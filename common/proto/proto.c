@@ -684,6 +684,20 @@ static void dec_seg_stat(struct rcur *r, struct shmx_msg *m)
 	dec_seg_stat_body(r, &m->u.seg_stat);
 }
 
+static void enc_seg_close(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.seg_close.id);
+	put_u32(w, m->u.seg_close.rdonly);
+}
+
+static void dec_seg_close(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.seg_close.id = get_u64(r);
+	m->u.seg_close.rdonly = get_u32(r);
+	if (!m->u.seg_close.id || m->u.seg_close.rdonly > 1)
+		r->bad = 1;
+}
+
 static void enc_seg_set(struct wcur *w, const struct shmx_msg *m)
 {
 	put_u64(w, m->u.seg_set.id);
@@ -885,8 +899,8 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 			       { enc_seg_open, enc_seg },
 			       { dec_seg_open, dec_seg } },
 	[SHMX_OP_SEG_CLOSE] = { "seg_close",
-				{ enc_obj, NULL },
-				{ dec_obj, NULL } },
+				{ enc_seg_close, NULL },
+				{ dec_seg_close, NULL } },
 	[SHMX_OP_SEG_STAT] = { "seg_stat",
 			       { enc_obj, enc_seg_stat },
 			       { dec_obj, dec_seg_stat } },

@@ -87,7 +87,7 @@ enum shmx_opcode {
 	SHMX_OP_OWN_TRANSFER = 18, /* own -> grant */
 	SHMX_OP_DISOWN = 19,	   /* addr -> grant */
 	SHMX_OP_SEG_OPEN = 20,	   /* seg_open -> seg */
-	SHMX_OP_SEG_CLOSE = 21,	   /* obj_ref -> - */
+	SHMX_OP_SEG_CLOSE = 21,	   /* seg_close -> - */
 	SHMX_OP_SEG_STAT = 22,	   /* obj_ref -> seg_stat */
 	SHMX_OP_SEG_SET = 23,	   /* seg_set -> - */
 	SHMX_OP_SEG_REMOVE = 24,   /* obj_ref -> - */
@@ -337,6 +337,12 @@ struct shmx_seg_stat_rep {
 	char name[SHMX_NAME_MAX];    /* str, 1..63 */
 };
 
+/* SEG_CLOSE request: which attachment ends (a member may hold both). */
+struct shmx_seg_close_req {
+	uint64_t id;	 /* u64, nonzero */
+	uint32_t rdonly; /* u32: 1 a read-only attachment, 0 read-write */
+};
+
 /* SEG_SET request. */
 struct shmx_seg_set_req {
 	uint64_t id;		 /* u64 */
@@ -420,6 +426,7 @@ struct shmx_msg {
 		struct shmx_seg_rep seg;
 		struct shmx_seg_stat_rep seg_stat;
 		struct shmx_seg_set_req seg_set;
+		struct shmx_seg_close_req seg_close;
 		struct shmx_next_req next;
 		struct shmx_pool_info_rep pool_info;
 		struct shmx_block_info_rep block_info;

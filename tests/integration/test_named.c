@@ -199,7 +199,7 @@ static void test_data_between_processes(void **state)
  * out no other, so a write fails and leaves the memory as it was. */
 static void test_readonly_attach_cannot_write(void **state)
 {
-	struct shmx_seg *rw, *ro;
+	struct shmx_seg *rw, *ro, *w2;
 	struct shmx_ctx *reader;
 	uint64_t v = 42, bad = 0xbad, got = 0;
 
@@ -218,6 +218,13 @@ static void test_readonly_attach_cannot_write(void **state)
 	/* Still a working context, and the memory is unchanged. */
 	assert_int_equal(shmx_read(reader, shmx_seg_addr(ro), &got, 8), 0);
 	assert_int_equal(got, 42);
+	/* A read-write handle too; closing it takes write access away
+	 * although the read-only one stays. */
+	assert_int_equal(shmx_seg_open(reader, "n-ro", 0, 0, 0, &w2), 0);
+	assert_int_equal(shmx_write(reader, shmx_seg_addr(w2), &v, 8), 0);
+	assert_int_equal(shmx_seg_close(w2), 0);
+	assert_int_equal(shmx_write(reader, shmx_seg_addr(ro), &bad, 8),
+			 -EACCES);
 	assert_int_equal(shmx_seg_close(ro), 0);
 	shmx_close(reader);
 	assert_int_equal(shmx_seg_remove(rw), 0);

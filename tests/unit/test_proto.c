@@ -114,7 +114,6 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 	case SHMX_OP_POOL_CLOSE * 2:
 	case SHMX_OP_POOL_DESTROY * 2:
 	case SHMX_OP_POOL_STAT * 2:
-	case SHMX_OP_SEG_CLOSE * 2:
 	case SHMX_OP_SEG_STAT * 2:
 	case SHMX_OP_SEG_REMOVE * 2:
 	case SHMX_OP_SEG_FREEZE * 2:
@@ -183,6 +182,10 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.seg_stat.dtime = -1;
 		m->u.seg_stat.ctime = 1795500000;
 		memset(m->u.seg_stat.name, 'z', SHMX_NAME_MAX - 1);
+		break;
+	case SHMX_OP_SEG_CLOSE * 2:
+		m->u.seg_close.id = 8;
+		m->u.seg_close.rdonly = 1;
 		break;
 	case SHMX_OP_SEG_SET * 2:
 		m->u.seg_set.id = 8;
@@ -492,6 +495,11 @@ static void test_bad_memory_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 	len = encoded(SHMX_OP_ALLOC, 1);
 	p[40] |= 0x10; /* unknown bit */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* SEG_CLOSE: an attachment kind other than 0 or 1. */
+	len = encoded(SHMX_OP_SEG_CLOSE, 0);
+	p[8] = 2;
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	/* Object id 0. */

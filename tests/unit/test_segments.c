@@ -903,6 +903,22 @@ static void test_close(void **state)
 	assert_int_equal(node_seg_close(&tab, M2, a.id, 8), 0);
 	assert_int_equal(stat_ok(a.id).nattch, 0);
 	assert_int_equal(live_regs(), 2);
+
+	/* Naming the kind: closing the read-write handle of a member that
+	 * also holds a read-only one takes its write access away. */
+	open_ok(M1, 100, 200, "cl", 0, 0, 0, 9);
+	open_ok(M1, 100, 200, "cl", 0, NODE_SEG_RDONLY, 0, 9);
+	assert_int_equal(node_seg_close_kind(&tab, M1, a.id, 0, 10), 0);
+	assert_int_equal(node_seg_attachments(&tab, a.id, M1, &rw, &ro), 1);
+	assert_int_equal(rw, 0);
+	assert_int_equal(ro, 1);
+	assert_int_equal(node_seg_grant(&tab, M1, a.g.start, 1, &g), -EACCES);
+	assert_int_equal(node_seg_close_kind(&tab, M1, a.id, 0, 11), -EINVAL);
+	assert_int_equal(node_seg_close_kind(&tab, 0, a.id, 1, 11), -EINVAL);
+	assert_int_equal(node_seg_close_kind(&tab, M1, a.id + 99, 1, 11),
+			 -ENOENT);
+	assert_int_equal(node_seg_close_kind(&tab, M1, a.id, 1, 11), 0);
+	assert_int_equal(stat_ok(a.id).nattch, 0);
 }
 
 static void test_member_gone(void **state)
