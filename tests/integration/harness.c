@@ -262,6 +262,9 @@ static int transport_args(char *buf, size_t len)
 	return n;
 }
 
+/* The client timeout of remote nodes whose test sets none. */
+#define REMOTE_CLIENT_TIMEOUT_MS 10000
+
 /* Remote: ask the agent to start shmnode with @args (key files copied). */
 static int node_start_remote(struct node_proc *n, const char *const *args)
 {
@@ -270,10 +273,12 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 	size_t off = (size_t)snprintf(req, sizeof(req), "start");
 	int have_key = 0, port, pid;
 	uint16_t p16;
+	int have_timeout = 0;
 
 	for (int i = 0; args && args[i]; i++) {
 		const char *a = args[i];
 
+		have_timeout |= !strcmp(a, "--client-timeout");
 		if (!strcmp(a, "--key-file") && args[i + 1]) {
 			if (agent_put_file(args[i + 1], path, sizeof(path)))
 				return -EIO;
@@ -286,6 +291,16 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 		off += (size_t)snprintf(req + off, sizeof(req) - off, " %s", a);
 	}
 	off += (size_t)transport_args(req + off, sizeof(req) - off);
+	/*
+	 * Emulated RDMA between VMs stalls for seconds when rxe loses packets
+	 * under a burst (a large transfer ahead of a heartbeat on one queue
+	 * pair): unless the test chose a timeout, do not count a member gone
+	 * after the default 3 s.
+	 */
+	if (!have_timeout)
+		off += (size_t)snprintf(req + off, sizeof(req) - off,
+					" --client-timeout %d",
+					REMOTE_CLIENT_TIMEOUT_MS);
 	/* Without a key, a node refuses every client that is not local. */
 	if (!have_key && key) {
 		if (agent_put_file(key, path, sizeof(path)))

@@ -605,8 +605,9 @@ static void test_blocks_outlive_their_allocator(void **state)
 	assert_int_equal(st.nr_alloc, 1);
 	/* Its allocator may still come back: nobody else frees it yet. */
 	assert_int_equal(shmx_release(ctx, at), -EPERM);
-	/* Once the node has seen it die (client timeout), anyone may. */
-	for (int i = 0; i < 200; i++) {
+	/* Once the node has seen it die (client timeout: 3 s here, 10 s
+	 * across VMs), anyone may. */
+	for (int i = 0; i < 400; i++) {
 		shmx_node_t id;
 
 		if (shmx_lookup(ctx, "leaver", &id) == -ENOENT)
