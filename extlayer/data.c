@@ -196,10 +196,6 @@ static int keys_ensure(struct shmx_ctx *ctx, enum data_kind kind,
 	uint64_t off = 0;
 	int asks = 0;
 
-	/* Revocations the node sent are taken in before the map is used. */
-	pthread_mutex_lock(&ctx->lock);
-	(void)shmx__progress_locked(ctx);
-	pthread_mutex_unlock(&ctx->lock);
 	while (off < len) {
 		struct shmx__km_entry e;
 		struct shmx_grant g;
@@ -207,6 +203,10 @@ static int keys_ensure(struct shmx_ctx *ctx, enum data_kind kind,
 		int ret;
 
 		pthread_mutex_lock(&ctx->lock);
+		/* Revocations the node sent are taken in before the map is
+		 * first used. */
+		if (!off && !asks)
+			(void)shmx__progress_locked(ctx);
 		ret = shmx__km_lookup(&ctx->keys, gaddr + off, len - off, need,
 				      &e, &cover);
 		pthread_mutex_unlock(&ctx->lock);
@@ -344,15 +344,7 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 static void keys_drop(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint64_t len)
 {
 	pthread_mutex_lock(&ctx->lock);
-	for (uint64_t off = 0; off < len;) {
-		struct shmx__km_entry e;
-
-		if (shmx__km_remove(&ctx->keys, gaddr + off, &e)) {
-			off += 8;
-			continue;
-		}
-		off = e.start + e.len - gaddr;
-	}
+	(void)shmx__km_remove_range(&ctx->keys, gaddr, len);
 	pthread_mutex_unlock(&ctx->lock);
 }
 

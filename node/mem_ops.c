@@ -111,22 +111,28 @@ enum shmx_status mem_pool_destroy(struct server *srv, struct member *m,
 	return st_of(ret);
 }
 
+/* A pool's numbers as the wire's POOL_STAT (also inside POOL_NEXT). */
+static void put_pool_stat(struct shmx_pool_stat_rep *s,
+			  const struct node_pool_info *info)
+{
+	s->total = info->st.total;
+	s->free = info->st.free;
+	s->largest_free = info->st.largest_free;
+	s->nr_alloc = info->st.nr_alloc;
+	s->nr_free_blocks = info->st.nr_free_blocks;
+	s->open_count = info->open_count;
+}
+
 enum shmx_status mem_pool_stat(struct server *srv, struct member *m,
 			       const struct shmx_msg *req, struct shmx_msg *rep)
 {
-	struct shmx_pool_stat_rep *s = &rep->u.pool_stat;
 	struct node_pool_info info;
 	int ret;
 
 	ret = node_pool_stat(&srv->pools, req->u.obj.id, &info);
 	if (ret)
 		return st_of(ret);
-	s->total = info.st.total;
-	s->free = info.st.free;
-	s->largest_free = info.st.largest_free;
-	s->nr_alloc = info.st.nr_alloc;
-	s->nr_free_blocks = info.st.nr_free_blocks;
-	s->open_count = info.open_count;
+	put_pool_stat(&rep->u.pool_stat, &info);
 	return SHMX_ST_OK;
 }
 
@@ -145,12 +151,7 @@ enum shmx_status mem_pool_next(struct server *srv, struct member *m,
 	p->size = info.size;
 	p->creator = info.creator;
 	p->open_count = info.open_count;
-	p->st.total = info.st.total;
-	p->st.free = info.st.free;
-	p->st.largest_free = info.st.largest_free;
-	p->st.nr_alloc = info.st.nr_alloc;
-	p->st.nr_free_blocks = info.st.nr_free_blocks;
-	p->st.open_count = info.open_count;
+	put_pool_stat(&p->st, &info);
 	memcpy(p->name, info.name, sizeof(p->name));
 	return SHMX_ST_OK;
 }

@@ -453,22 +453,11 @@ static void seg_detach(struct node_segs *st, struct seg *s, struct attacher *a,
 int node_seg_close(struct node_segs *st, uint32_t member, uint64_t id,
 		   int64_t now)
 {
-	struct attacher *a;
-	struct seg *s;
+	const struct seg *s = seg_by_id(st, id);
+	const struct attacher *a = s ? att_find(s, member) : NULL;
 
-	if (!member)
-		return -EINVAL;
-	s = seg_by_id(st, id);
-	if (!s)
-		return -ENOENT;
-	a = att_find(s, member);
-	if (!a)
-		return -EINVAL;
-	if (a->nr_ro)
-		seg_detach(st, s, a, 0, 1, now);
-	else
-		seg_detach(st, s, a, 1, 0, now);
-	return 0;
+	/* A read-only attachment first; close_kind says what is wrong. */
+	return node_seg_close_kind(st, member, id, a && a->nr_ro, now);
 }
 
 int node_seg_close_kind(struct node_segs *st, uint32_t member, uint64_t id,
