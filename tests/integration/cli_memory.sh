@@ -4,38 +4,8 @@
 # the exit status and message of each refusal.
 # Usage: cli_memory.sh SHMNODE SHMEXT
 set -euo pipefail
-shmnode=$1 shmext=$2
-port=$((20000 + RANDOM % 30000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	port=$((20000 + RANDOM % 30000))
-done
-export SHMEXT_NODE=127.0.0.1:$port
-log=$(mktemp /tmp/shmx-cli.XXXXXX)
-out=$(mktemp /tmp/shmx-cli-out.XXXXXX)
-"$shmnode" --listen "$SHMEXT_NODE" --size 16M --member-cap 1M \
-	--client-timeout 1000 --heartbeat 200 2>"$log" &
-pid=$!
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -f "$log" "$out"
-	return 0
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; cat "$out"; exit 1; }
-for _ in $(seq 100); do
-	"$shmext" info >/dev/null 2>&1 && break
-	kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
-	sleep 0.1
-done
-
-# expect STATUS TEXT -- ARGS...: shmext exits with STATUS and says TEXT.
-expect() {
-	local want=$1 text=$2 rc=0
-	shift 3
-	"$shmext" "$@" >"$out" 2>&1 || rc=$?
-	[ "$rc" = "$want" ] || fail "shmext $* exited $rc, not $want"
-	grep -q -- "$text" "$out" || fail "shmext $* did not say '$text'"
-}
+. "$(dirname "$0")/cli_lib.sh"
+start_node "$1" "$2" --size 16M --member-cap 1M --client-timeout 1000 --heartbeat 200
 
 expect 0 "created pool 'p1'" -- pool create p1 1M
 expect 1 "Already exists" -- pool create p1 1M
@@ -62,7 +32,5 @@ expect 0 "" -- release "$b"
 expect 0 "destroyed pool 'p1'" -- pool destroy p1
 expect 1 "No such" -- pool stat p1
 
-kill $pid
-wait $pid || { echo "shmnode did not shut down cleanly"; cat "$log"; exit 1; }
-pid=""
+stop_node
 echo "cli memory commands: ok"
