@@ -164,11 +164,15 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
 	}
 	if (w->node_id != ctx->id)
 		return -EPROTO;
-	ctx->region_size = w->region_size;
+	/* Until the header is read: one extent, enough to read it. */
+	ctx->map.nr_extents = 1;
+	ctx->map.ext[0].len = w->region_size;
+	ctx->map.total = w->region_size;
 	ctx->authenticated = (int)w->authenticated;
 	ctx->heartbeat_ms = w->heartbeat_ms ? w->heartbeat_ms : 500;
 	shmx__strlcpy(ctx->node_version, w->version, sizeof(ctx->node_version));
-	return 0;
+	/* The whole current map and the root, from the header. */
+	return shmx__hdr_connect(ctx, w->hdr_key, w->hdr_base, w->hdr_size);
 }
 
 /* Ping the node every heartbeat; a failed ping marks the context lost. */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "keymap.h"
+#include "proto/header.h"
 #include "proto/proto.h"
 #include "shmext/shmext.h"
 #include "xport/xport.h"
@@ -75,10 +76,11 @@ struct shmx_ctx {
 	struct xport *xp;
 	xport_peer_t node;
 
-	/* Identity and region, fixed after the handshake. */
+	/* Identity and header, fixed after the handshake. */
 	shmx_node_t id;
 	uint64_t token;
-	uint64_t region_size;
+	uint64_t hdr_size;    /* bytes of the header area, at gaddr 0 */
+	uint32_t max_members; /* entries in the header's registry */
 	int authenticated;
 	int timeout_ms;
 	unsigned heartbeat_ms;
@@ -99,6 +101,7 @@ struct shmx_ctx {
 	int busy_polling;	  /* a thread is inside xport_poll */
 	uint64_t wait_avg_ns;	  /* usual time to a completion (spin window) */
 	struct shmx__keymap keys; /* keys held for ranges (grants.c) */
+	struct shmx_hdr_map map;  /* the newest extent map seen (header.c) */
 
 	/* Heartbeat thread. */
 	pthread_t hb_thread;
@@ -141,6 +144,16 @@ void shmx__grant_forget(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
  * learnt and copied to *@g.  0 or -errno. */
 int shmx__grant_get(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint32_t access,
 		    struct shmx_grant *g);
+
+/* header.c: the header area, read one-sidedly. */
+/* Learn the header's key from WELCOME, read the map and the registry's
+ * size.  0 or -errno (-EBADMSG: not a header). */
+int shmx__hdr_connect(struct shmx_ctx *ctx, uint64_t key, uint64_t rbase,
+		      uint64_t size);
+/* Read the map block (extents, root) until it checks.  0 or -errno. */
+int shmx__hdr_fetch_map(struct shmx_ctx *ctx, struct shmx_hdr_map *m);
+/* Take @m as ctx->map if its generation is newer.  Lock held. */
+void shmx__map_adopt_locked(struct shmx_ctx *ctx, const struct shmx_hdr_map *m);
 
 /* segments.c: an attachment (struct shmx_seg of the API). */
 struct shmx_seg {

@@ -22,13 +22,15 @@ static uint64_t deadline_after(int timeout_ms)
 	return shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
-/* [gaddr, gaddr + len) inside the region?  0 or -EFAULT. */
-static int check_range(const struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
-		       size_t len)
+/* [gaddr, gaddr + len) inside one extent of the memory?  0 or -EFAULT. */
+static int check_range(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, size_t len)
 {
-	if (gaddr >= ctx->region_size || len > ctx->region_size - gaddr)
-		return -EFAULT;
-	return 0;
+	int i;
+
+	pthread_mutex_lock(&ctx->lock);
+	i = shmx__hdr_extent_find(&ctx->map, gaddr, len);
+	pthread_mutex_unlock(&ctx->lock);
+	return i < 0 ? -EFAULT : 0;
 }
 
 /* Take an op from the free list, growing it by a slab.  Lock held. */

@@ -39,7 +39,8 @@ void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
  * An event the node sent unasked.  REVOKE: the node drops the keys of a
  * range (an ownership change, a freeze); drop them here too, so the next
  * access asks for the key it may have now instead of using a dead one
- * (which the fabric would refuse, ending the connection).  Lock held.
+ * (which the fabric would refuse, ending the connection).  MAP: the memory
+ * grew or shrank; the new map is usable at once.  Lock held.
  */
 static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
 {
@@ -53,6 +54,19 @@ static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
 	if (ev.hdr.opcode == SHMX_OP_REVOKE)
 		(void)shmx__km_remove_range(&ctx->keys, ev.u.revoke.start,
 					    ev.u.revoke.len);
+	if (ev.hdr.opcode == SHMX_OP_MAP) {
+		struct shmx_hdr_map m = {
+			.generation = ev.u.map.generation,
+			.total = ev.u.map.total,
+			.nr_extents = ev.u.map.nr,
+		};
+
+		for (uint32_t i = 0; i < ev.u.map.nr; i++) {
+			m.ext[i].base = ev.u.map.ext[i].base;
+			m.ext[i].len = ev.u.map.ext[i].len;
+		}
+		shmx__map_adopt_locked(ctx, &m);
+	}
 }
 
 static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)

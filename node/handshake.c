@@ -108,10 +108,14 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 	w->heartbeat_ms = srv->cfg.heartbeat_ms;
 	w->client_timeout_ms = srv->cfg.client_timeout_ms;
 	w->authenticated = (uint32_t)m->authenticated;
-	w->region_size = srv->region_size;
-	/* No key to the whole region: keys come with grants. */
-	w->data_key = 0;
-	w->data_base = 0;
+	w->region_size = srv->mem.total;
+	/* The header's read-only key; no key covers the rest of the memory:
+	 * keys come with grants. */
+	w->hdr_key = srv->hdr_key;
+	w->hdr_size = srv->hdr_size;
+	if (regkeys_rbase(&srv->keys, srv->hdr_key, 0, &w->hdr_base))
+		return SHMX_ST_INTERNAL;
+	header_member(srv, m);
 	snprintf(w->version, sizeof(w->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
 		 SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
 	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s", m->info.id,
@@ -128,13 +132,17 @@ enum shmx_status handshake_bye(struct server *srv, struct member *m,
 
 void member_end(struct server *srv, struct member *m, const char *why)
 {
-	if (m->state == MEMBER_LIVE) {
+	int live = m->state == MEMBER_LIVE;
+
+	if (live) {
 		log_info("member %u '%s' %s", m->info.id, m->info.name, why);
 		mem_member_gone(srv, m->info.id);
 	} else
 		log_warn("client '%s' (pid %u on %s) %s", m->info.name,
 			 m->info.pid, m->info.host, why);
 	registry_free(&srv->reg, m);
+	if (live)
+		header_member(srv, m);
 }
 
 void handshake_sweep(struct server *srv, uint64_t now_ms)

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 	log_info("shmnode %d.%d.%d serving %llu bytes on %s (%s, provider %s; "
 		 "%s), up to %u members, client timeout %u ms",
 		 SHMX_VERSION_MAJOR, SHMX_VERSION_MINOR, SHMX_VERSION_PATCH,
-		 (unsigned long long)srv.region_size, cfg.listen,
+		 (unsigned long long)srv.mem.total, cfg.listen,
 		 srv.xp->ops->name, srv.xp->caps.provider, srv.transport_why,
 		 cfg.max_members, cfg.client_timeout_ms);
 	if (!srv.have_key)

@@ -66,7 +66,10 @@ void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
 
 void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len)
 {
-	memset((uint8_t *)srv->region + gaddr, 0, len);
+	uint8_t *p = extents_ptr(&srv->mem, gaddr, len);
+
+	if (p) /* objects lie inside one extent */
+		memset(p, 0, len);
 }
 
 enum shmx_status mem_pool_open(struct server *srv, struct member *m,
@@ -214,6 +217,12 @@ enum shmx_status mem_grant(struct server *srv, struct member *m,
 
 	if (!q->access || (q->access & ~SHMX_ACC_ALL))
 		return SHMX_ST_INVAL;
+	/* The header area: its read-only key, to every member. */
+	if (q->gaddr < srv->hdr_size)
+		return want_write
+			       ? SHMX_ST_DENIED
+			       : put_grant(srv, &rep->u.grant, 0, srv->hdr_size,
+					   srv->hdr_key, SHMX_ACC_READ, 0, 0);
 	ret = node_block_grant(&srv->pools, m->info.id, q->gaddr, want_write,
 			       &g);
 	if (ret == -EFAULT) {

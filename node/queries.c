@@ -17,7 +17,7 @@ enum shmx_status query_info(struct server *srv, struct member *m,
 {
 	struct shmx_info_rep *i = &rep->u.info;
 
-	i->region_size = srv->region_size;
+	i->region_size = srv->mem.total;
 	i->member_count = registry_count(&srv->reg, MEMBER_LIVE);
 	i->max_members = srv->reg.max;
 	snprintf(i->version, sizeof(i->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
@@ -67,8 +67,9 @@ enum shmx_status query_root_set(struct server *srv, struct member *m,
 {
 	shmx_gaddr_t g = req->u.root.gaddr;
 
-	if (g != SHMX_GADDR_NULL && g >= srv->region_size)
+	if (g != SHMX_GADDR_NULL && !extents_ptr(&srv->mem, g, 1))
 		return SHMX_ST_RANGE;
 	srv->root = g;
+	header_map(srv);
 	return SHMX_ST_OK;
 }

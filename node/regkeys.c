@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * regkeys.c - remote keys for ranges of the region: one transport
+ * regkeys.c - remote keys for ranges of the exported memory: one transport
  * registration per key (exact access rights), found again by key to compute
  * the remote address a grant carries.
  */
@@ -53,14 +53,17 @@ static int rk_reg(void *arg, uint64_t gaddr, uint64_t len, unsigned access,
 {
 	struct regkeys *rk = arg;
 	struct regkey *r;
+	void *mem;
 	int ret;
 
-	if (!len || gaddr >= rk->size || len > rk->size - gaddr)
+	/* A range inside one extent (objects never span two). */
+	mem = len ? extents_ptr(rk->mem, gaddr, len) : NULL;
+	if (!mem)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	ret = xport_mr_reg(rk->xp, rk->region + gaddr, len, access, &r->mr);
+	ret = xport_mr_reg(rk->xp, mem, len, access, &r->mr);
 	if (ret) {
 		log_warn("cannot register [%#llx, +%llu) for remote access: %s",
 			 (unsigned long long)gaddr, (unsigned long long)len,
@@ -97,15 +100,14 @@ static void rk_unreg(void *arg, void *handle)
 	rk->count--;
 }
 
-void regkeys_init(struct regkeys *rk, struct xport *xp, void *region,
-		  uint64_t size)
+void regkeys_init(struct regkeys *rk, struct xport *xp,
+		  const struct node_extents *mem)
 {
 	rk->ops.reg = rk_reg;
 	rk->ops.unreg = rk_unreg;
 	rk->ops.arg = rk;
 	rk->xp = xp;
-	rk->region = region;
-	rk->size = size;
+	rk->mem = mem;
 	rk->by_key.node = NULL;
 	rk->count = 0;
 }

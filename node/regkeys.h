@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "extents.h"
 #include "keys.h"
 #include "rbtree.h"
 #include "xport/xport.h"
@@ -18,15 +19,15 @@
 struct regkeys {
 	struct node_keys ops; /* what the tables are given */
 	struct xport *xp;
-	uint8_t *region; /* local address of gaddr 0 */
-	uint64_t size;	 /* region bytes */
+	const struct node_extents *mem; /* where each gaddr lives */
 	struct shmx__rb_root by_key;
 	uint64_t count; /* registrations alive */
 };
 
-/* Serve keys over @region (@size bytes) through @xp.  Returns nothing. */
-void regkeys_init(struct regkeys *rk, struct xport *xp, void *region,
-		  uint64_t size);
+/* Serve keys over the extents of @mem through @xp.  A range to register
+ * must lie inside one extent.  Returns nothing. */
+void regkeys_init(struct regkeys *rk, struct xport *xp,
+		  const struct node_extents *mem);
 
 /* Drop every registration still alive (the tables' fini calls should have
  * dropped them all; a leftover is logged).  Returns nothing. */

@@ -61,6 +61,8 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_SEG_REMOVE] = seg_op_remove,
 	[SHMX_OP_SEG_FREEZE] = seg_op_freeze,
 	[SHMX_OP_SEG_THAW] = seg_op_thaw,
+	[SHMX_OP_GROW] = growth_op_resize,
+	[SHMX_OP_SHRINK] = growth_op_resize,
 };
 
 /* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */
@@ -268,7 +270,10 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 	}
 }
 
-/* The region's free space, its keys and the object tables.  0 or -errno. */
+/*
+ * The memory's header, its free space, its keys and the object tables.
+ * 0 or -errno.
+ */
 static int memory_init(struct server *srv)
 {
 	struct node_pools_limits pl = {
@@ -276,14 +281,18 @@ static int memory_init(struct server *srv)
 		.member_cap = srv->cfg.member_cap,
 	};
 	struct node_segs_limits sl = { .max_seg_size = srv->cfg.max_seg_size };
-	uint64_t hdr = srv->region_size < NODE_HDR_SIZE ? srv->region_size
-							: NODE_HDR_SIZE;
 	int ret;
 
-	ret = shmx__alloc_init(&srv->space, hdr, srv->region_size - hdr);
+	regkeys_init(&srv->keys, srv->xp, &srv->mem);
+	ret = header_init(srv);
 	if (ret)
 		return ret;
-	regkeys_init(&srv->keys, srv->xp, srv->region, srv->region_size);
+	ret = shmx__alloc_init(&srv->space, srv->hdr_size,
+			       srv->mem.ext[0].len - srv->hdr_size);
+	if (ret) {
+		header_fini(srv);
+		return ret;
+	}
 	ret = node_pools_init(&srv->pools, &srv->space, &srv->keys.ops, &pl);
 	if (!ret)
 		ret = node_segs_init(&srv->segs, &srv->space, &srv->keys.ops,
@@ -292,6 +301,7 @@ static int memory_init(struct server *srv)
 		log_error("cannot set up the memory tables: %s",
 			  shmx__strerror(ret));
 		shmx__alloc_fini(&srv->space);
+		header_fini(srv);
 	}
 	return ret;
 }
@@ -300,6 +310,7 @@ static void memory_fini(struct server *srv)
 {
 	node_segs_fini(&srv->segs);
 	node_pools_fini(&srv->pools);
+	header_fini(srv);
 	regkeys_fini(&srv->keys);
 	shmx__alloc_fini(&srv->space);
 }
@@ -348,11 +359,8 @@ int server_init(struct server *srv, const struct node_config *cfg,
 		goto out_registry;
 	}
 
-	srv->region_size = cfg->size;
-	srv->region = mmap(NULL, cfg->size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (srv->region == MAP_FAILED) {
-		ret = -errno;
+	ret = extents_init(&srv->mem, cfg->size);
+	if (ret) {
 		log_error("cannot map a region of %llu bytes: %s",
 			  (unsigned long long)cfg->size, shmx__strerror(ret));
 		goto out_close_xport;
@@ -365,7 +373,7 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	return 0;
 
 out_unmap:
-	munmap(srv->region, cfg->size);
+	extents_fini(&srv->mem);
 out_close_xport:
 	srv->xp->ops->close(srv->xp);
 out_registry:
@@ -429,7 +437,7 @@ void server_fini(struct server *srv)
 	}
 	memory_fini(srv);
 	srv->xp->ops->close(srv->xp);
-	munmap(srv->region, srv->region_size);
+	extents_fini(&srv->mem);
 	registry_fini(&srv->reg);
 	shmx__key_wipe(&srv->key);
 }

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "extents.h"
 #include "pools.h"
 #include "proto/auth.h"
 #include "proto/proto.h"
@@ -18,12 +19,6 @@
 #include "registry.h"
 #include "segments.h"
 #include "xport/xport.h"
-
-/*
- * The first bytes of the region are kept for the node's own structures
- * (docs/memory.md); pools and segments are carved from the rest.
- */
-#define NODE_HDR_SIZE ((uint64_t)64 << 10)
 
 /* A reply waiting for room in the transport's send queue. */
 struct outmsg {
@@ -41,13 +36,16 @@ struct server {
 	struct shmx_key key;
 	int have_key;
 
-	/* The exported region. */
-	void *region;
-	uint64_t region_size;
+	/* The exported memory, and its header area (the first hdr_size
+	 * bytes of extent 0: header.c), read-only to every member. */
+	struct node_extents mem;
 	shmx_gaddr_t root;
+	uint64_t hdr_size;
+	uint64_t hdr_key;
+	void *hdr_handle;
 
-	/* Memory management: the free space of the region past the header,
-	 * keys for its ranges, and the objects carved from it. */
+	/* Memory management: the free space of the extents past the
+	 * header, keys for its ranges, and the objects carved from it. */
 	struct shmx__alloc space;
 	struct regkeys keys;
 	struct node_pools pools;
@@ -165,6 +163,35 @@ void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
 		 uint64_t epoch, uint32_t except);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
+
+/* header.c: the header area (proto/header.h), rewritten on every change. */
+/* Size it, register its read-only key, write every block.  0 or -errno. */
+int header_init(struct server *srv);
+void header_fini(struct server *srv);
+/* Publish the extent map and the root pointer. */
+void header_map(struct server *srv);
+/* Publish the entry of @m's slot (live or free). */
+void header_member(struct server *srv, const struct member *m);
+
+/* growth.c: growing and shrinking the memory while it is in use. */
+/*
+ * Add an extent of @len bytes (rounded up to NODE_EXTENT_GRAIN), give it
+ * to the region allocator, publish the map and send every member a MAP
+ * event.  *@base (may be NULL): its global address.  0 or -errno
+ * (extents_add's errors).
+ */
+int growth_grow(struct server *srv, uint64_t len, uint64_t *base);
+/*
+ * Take @len bytes (rounded up to NODE_EXTENT_GRAIN) off the top of the
+ * memory, all of them free: -EBUSY when an object lies there, -ENOSPC
+ * when less than @len is above the header; nothing changes then.
+ */
+int growth_shrink(struct server *srv, uint64_t len);
+enum shmx_status growth_op_resize(struct server *srv, struct member *m,
+				  const struct shmx_msg *req,
+				  struct shmx_msg *rep);
+/* The admin channel's commands: status, grow SIZE, shrink SIZE. */
+int growth_admin(void *arg, int argc, char **argv, char *out, size_t outlen);
 
 /* seg_ops.c: named segments (SysV shmget/shmat/shmdt/shmctl). */
 enum shmx_status seg_op_open(struct server *srv, struct member *m,

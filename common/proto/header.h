@@ -85,11 +85,7 @@
 #define SHMX_HDR_ALIGN ((uint64_t)64 << 10)
 #define SHMX_EXTENTS_MAX 128u
 
-/* [base, base + len) of the global address space. */
-struct shmx_extent {
-	uint64_t base;
-	uint64_t len;
-};
+/* struct shmx_extent (base, len) is the public one, in shmext/shmext.h. */
 
 /* The map block, decoded. */
 struct shmx_hdr_map {

@@ -273,8 +273,9 @@ static void enc_welcome(struct wcur *w, const struct shmx_msg *m)
 	put_u32(w, v->client_timeout_ms);
 	put_u32(w, v->authenticated);
 	put_u64(w, v->region_size);
-	put_u64(w, v->data_key);
-	put_u64(w, v->data_base);
+	put_u64(w, v->hdr_key);
+	put_u64(w, v->hdr_base);
+	put_u64(w, v->hdr_size);
 	put_bytes(w, v->mac, SHMX_MAC_LEN);
 	put_str(w, v->version, SHMX_VERSION_STR_MAX, 1);
 }
@@ -288,11 +289,13 @@ static void dec_welcome(struct rcur *r, struct shmx_msg *m)
 	v->client_timeout_ms = get_u32(r);
 	v->authenticated = get_u32(r);
 	v->region_size = get_u64(r);
-	v->data_key = get_u64(r);
-	v->data_base = get_u64(r);
+	v->hdr_key = get_u64(r);
+	v->hdr_base = get_u64(r);
+	v->hdr_size = get_u64(r);
 	get_bytes(r, v->mac, SHMX_MAC_LEN);
 	get_str(r, v->version, SHMX_VERSION_STR_MAX, 1);
-	if (!v->node_id || v->authenticated > 1)
+	if (!v->node_id || v->authenticated > 1 || !v->hdr_size ||
+	    v->hdr_size > v->region_size)
 		r->bad = 1;
 }
 
@@ -829,10 +832,78 @@ static void dec_revoke(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
+static void enc_map(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_map_ev *v = &m->u.map;
+
+	put_u64(w, v->generation);
+	put_u64(w, v->total);
+	put_u32(w, v->nr);
+	for (uint32_t i = 0; i < v->nr && i < SHMX_MAP_EXTENTS_MAX; i++) {
+		put_u64(w, v->ext[i].base);
+		put_u64(w, v->ext[i].len);
+	}
+}
+
+/* Extents by increasing base, none empty, none overlapping or wrapping,
+ * their lengths summing to total. */
+static void dec_map(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_map_ev *v = &m->u.map;
+	uint64_t end = 0, sum = 0;
+
+	v->generation = get_u64(r);
+	v->total = get_u64(r);
+	v->nr = get_u32(r);
+	if (!v->nr || v->nr > SHMX_MAP_EXTENTS_MAX) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct shmx_wire_extent *e = &v->ext[i];
+
+		e->base = get_u64(r);
+		e->len = get_u64(r);
+		if (!e->len || e->len > UINT64_MAX - e->base ||
+		    (i && e->base < end) || e->len > UINT64_MAX - sum)
+			r->bad = 1;
+		end = e->base + e->len;
+		sum += e->len;
+	}
+	if (sum != v->total)
+		r->bad = 1;
+}
+
+static void enc_resize(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.resize.len);
+}
+
+static void dec_resize(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.resize.len = get_u64(r);
+	if (!m->u.resize.len)
+		r->bad = 1;
+}
+
+static void enc_resize_rep(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u64(w, m->u.resize_rep.base);
+	put_u64(w, m->u.resize_rep.total);
+	put_u64(w, m->u.resize_rep.generation);
+}
+
+static void dec_resize_rep(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.resize_rep.base = get_u64(r);
+	m->u.resize_rep.total = get_u64(r);
+	m->u.resize_rep.generation = get_u64(r);
+}
+
 /* Opcodes that are events (carry SHMX_HDR_EVENT, and only they). */
 static int is_event(unsigned opcode)
 {
-	return opcode == SHMX_OP_REVOKE;
+	return opcode == SHMX_OP_REVOKE || opcode == SHMX_OP_MAP;
 }
 
 /* Payload codecs by opcode; [0] request or event, [1] reply; NULL = empty
@@ -928,6 +999,13 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_REVOKE] = { "revoke",
 			     { enc_revoke, NULL },
 			     { dec_revoke, NULL } },
+	[SHMX_OP_MAP] = { "map", { enc_map, NULL }, { dec_map, NULL } },
+	[SHMX_OP_GROW] = { "grow",
+			   { enc_resize, enc_resize_rep },
+			   { dec_resize, dec_resize_rep } },
+	[SHMX_OP_SHRINK] = { "shrink",
+			     { enc_resize, enc_resize_rep },
+			     { dec_resize, dec_resize_rep } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");
@@ -936,6 +1014,8 @@ _Static_assert(SHMX_WIRE_MAX >=
 			       SHMX_MEMBERS_PER_MSG * (24 + 2 + SHMX_NAME_MAX -
 						       1 + SHMX_HOST_MAX - 1),
 	       "a full MEMBERS page fits in one message");
+_Static_assert(SHMX_WIRE_MAX >= SHMX_HDR_LEN + 20 + SHMX_MAP_EXTENTS_MAX * 16,
+	       "a full MAP event fits in one message");
 
 const char *shmx__op_name(unsigned opcode)
 {

@@ -56,7 +56,7 @@
 #define SHMX_HDR_LEN 40
 #define SHMX_WIRE_MAX 4096
 #define SHMX_HDR_REPLY 0x1u
-/* An event: sent by the node unasked (REVOKE), never answered.  Only event
+/* An event: sent by the node unasked (REVOKE, MAP), never answered.  Only event
  * opcodes carry it, and they always do. */
 #define SHMX_HDR_EVENT 0x2u
 #define SHMX_NONCE_LEN 32
@@ -97,6 +97,9 @@ enum shmx_opcode {
 	SHMX_OP_BLOCK_NEXT = 28,   /* next_req -> block_info */
 	SHMX_OP_SEG_NEXT = 29,	   /* next_req -> seg_info */
 	SHMX_OP_REVOKE = 30,	   /* event (node to client): revoke */
+	SHMX_OP_MAP = 31,	   /* event: the extent map changed */
+	SHMX_OP_GROW = 32,	   /* resize -> resize_rep */
+	SHMX_OP_SHRINK = 33,	   /* resize -> resize_rep */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -174,9 +177,9 @@ struct shmx_welcome {
 	uint32_t client_timeout_ms; /* u32: silent this long = gone */
 	uint32_t authenticated;	    /* u32: 1 if a key was verified */
 	uint64_t region_size;	    /* u64: bytes, gaddr 0.. */
-	uint64_t data_key;	    /* u64: reserved, 0 (no key covers the whole
-			     * region: keys come with grants) */
-	uint64_t data_base;	    /* u64: reserved, 0 */
+	uint64_t hdr_key;	    /* u64: read-only key of the header area */
+	uint64_t hdr_base;	    /* u64: its remote address of gaddr 0 */
+	uint64_t hdr_size;	    /* u64: header bytes, gaddr 0.. */
 	uint8_t mac[SHMX_MAC_LEN];  /* node's proof (zeros if no key) */
 	char version[SHMX_VERSION_STR_MAX]; /* str: shmnode version */
 };
@@ -399,6 +402,39 @@ struct shmx_revoke {
 	uint64_t epoch; /* u64 */
 };
 
+/* Most extents of the memory (proto/header.h's SHMX_EXTENTS_MAX). */
+#define SHMX_MAP_EXTENTS_MAX 128
+
+/* One extent of the memory: [base, base + len). */
+struct shmx_wire_extent {
+	uint64_t base; /* u64 */
+	uint64_t len;  /* u64, > 0 */
+};
+
+/*
+ * MAP event: the memory grew or shrank; the whole new extent map, as the
+ * header area holds it.  A map of a generation not above the one a client
+ * has is stale (events may pass a connect's read of the header).
+ */
+struct shmx_map_ev {
+	uint64_t generation; /* u64 */
+	uint64_t total;	     /* u64: sum of the lengths */
+	uint32_t nr;	     /* u32, 1..SHMX_MAP_EXTENTS_MAX */
+	struct shmx_wire_extent ext[SHMX_MAP_EXTENTS_MAX]; /* by base */
+};
+
+/* GROW and SHRINK request: bytes to add or take away. */
+struct shmx_resize {
+	uint64_t len; /* u64, > 0 */
+};
+
+/* GROW and SHRINK reply. */
+struct shmx_resize_rep {
+	uint64_t base;	     /* u64: GROW: the new extent; SHRINK: 0 */
+	uint64_t total;	     /* u64: bytes of memory now */
+	uint64_t generation; /* u64: of the new map */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -432,6 +468,9 @@ struct shmx_msg {
 		struct shmx_block_info_rep block_info;
 		struct shmx_seg_info_rep seg_info;
 		struct shmx_revoke revoke;
+		struct shmx_map_ev map;
+		struct shmx_resize resize;
+		struct shmx_resize_rep resize_rep;
 	} u;
 };
 

@@ -165,7 +165,8 @@ SHMX_EXPORT const char *shmx_strerror(int err);
 
 /* What shmx_info reports about the connection. */
 struct shmx_info {
-	uint64_t region_size;	    /* bytes of shared memory, gaddr 0.. */
+	uint64_t region_size;	    /* bytes of shared memory now, in all
+				     * extents (shmx_extents) */
 	shmx_node_t self;	    /* my node id */
 	uint32_t protocol_version;  /* wire protocol spoken */
 	uint32_t member_count;	    /* live members right now */
@@ -198,11 +199,16 @@ struct shmx_member {
 };
 
 /*
- * shmx_members - list the live members.
+ * shmx_members - list the live members, read one-sidedly from the header
+ * area of the node's memory (no request to the node): each entry is
+ * checked (sequence numbers, CRC32C) and read again while the node is
+ * rewriting it, so no entry is ever torn.
  * @out: array of @max entries (may be NULL when @max is 0).
  * @count: receives the number of live members, which may exceed @max; the
  *         first min(@max, *count) entries of @out are filled, by id.
- * Returns 0, -EINVAL, -ETIMEDOUT or -ENOTCONN.
+ * Returns 0, -EINVAL, -ENOMEM, -EAGAIN (an entry kept changing for a
+ * thousand reads), -EBADMSG (the header area is damaged), -ETIMEDOUT or
+ * -ENOTCONN.
  */
 SHMX_EXPORT int shmx_members(struct shmx_ctx *ctx, struct shmx_member *out,
 			     size_t max, size_t *count);
@@ -222,12 +228,65 @@ SHMX_EXPORT int shmx_lookup(struct shmx_ctx *ctx, const char *name,
  * shmx_root_get / shmx_root_set - the one global address every client can
  * start from (seed 000's "pointer to the root data structure").  It is
  * SHMX_GADDR_NULL until set.  shmx_root_set accepts SHMX_GADDR_NULL or an
- * address inside the region.
- * Returns 0, -EINVAL (NULL argument), -EFAULT (address outside the region),
- * -ETIMEDOUT or -ENOTCONN.
+ * address inside the memory; it is a request to the node, which publishes
+ * the root in its header area; shmx_root_get reads it from there
+ * one-sidedly, so a client that starts or restarts finds it at once.
+ * Returns 0, -EINVAL (NULL argument), -EFAULT (address outside the memory),
+ * -EBADMSG (damaged header), -ETIMEDOUT or -ENOTCONN.
  */
 SHMX_EXPORT int shmx_root_get(struct shmx_ctx *ctx, shmx_gaddr_t *root);
 SHMX_EXPORT int shmx_root_set(struct shmx_ctx *ctx, shmx_gaddr_t root);
+
+/* --------------------------------------------------------------------- */
+/* The memory's extents: growth and shrinking                             */
+/* --------------------------------------------------------------------- */
+
+/* One extent of the memory: global addresses [base, base + len). */
+struct shmx_extent {
+	shmx_gaddr_t base;
+	uint64_t len;
+};
+
+/*
+ * shmx_extents - the memory as this context knows it: extent 0 starts at
+ * global address 0 (its first bytes are the node's read-only header area);
+ * every grow adds one at higher addresses, with unmapped addresses between
+ * them, so that no object spans two.  A context reads the whole map at
+ * connect and then follows the MAP events the node pushes at every grow
+ * and shrink (taken in by any call, by this one first, and by the
+ * heartbeat at least every heartbeat period): no request to the node.
+ * @out: @max entries (may be NULL when @max is 0), by increasing base;
+ * @count: receives the number of extents (up to 128); @generation (may be
+ * NULL): the map's generation, which grows with every change.
+ * Returns 0, -EINVAL, or -ENOTCONN once the connection is lost.
+ */
+SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,
+			     size_t max, size_t *count, uint64_t *generation);
+
+/*
+ * shmx_grow - ask the node to add @bytes (rounded up to 4 KiB) of memory
+ * as a new extent, registered with the fabric.  Every connected member is
+ * sent the new map before this returns, and this context holds it when it
+ * returns: pools and segments can be made in the new memory at once.
+ * Allowed to a member whose uid is 0 or the node's own (shmnode's admin
+ * command `shmnode admin grow SIZE` does the same).
+ * @base (may be NULL): the new extent's global address.
+ * Returns 0, -EINVAL (@bytes 0), -EPERM (not allowed to this member),
+ * -ENOSPC (the node has 128 extents already), -ENOMEM (the node cannot
+ * map that much), -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_grow(struct shmx_ctx *ctx, uint64_t bytes,
+			  shmx_gaddr_t *base);
+
+/*
+ * shmx_shrink - ask the node to take @bytes (rounded up to 4 KiB) off the
+ * top of the memory: the newest extents first, an extent emptied is
+ * unmapped, extent 0 keeps at least its header.  Only memory no object
+ * uses can go: all of @bytes or nothing.  Same permission as shmx_grow.
+ * Returns 0, -EINVAL, -EPERM, -EBUSY (a pool or segment lies there),
+ * -ENOSPC (less than @bytes above the header), -ETIMEDOUT or -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_shrink(struct shmx_ctx *ctx, uint64_t bytes);
 
 /* --------------------------------------------------------------------- */
 /* Data: one-sided reads, writes and atomics                              */

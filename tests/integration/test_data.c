@@ -130,11 +130,17 @@ static void test_bad_ranges(void **state)
 	assert_int_equal(shmx_write(ctx, 8, buf, SIZE_MAX), -EFAULT);
 	assert_int_equal(shmx_read_nb(ctx, REGION, buf, 1, &req), -EFAULT);
 	assert_null(req);
-	/* Inside the region but in no object: no key, nothing written. */
-	assert_int_equal(shmx_read(ctx, 0, buf, 8), -EFAULT);
+	/* The header area (gaddr 0..): every member reads it, none writes. */
+	assert_int_equal(shmx_read(ctx, 0, buf, 16), 0);
+	assert_memory_equal(buf + 8, "SMXH", 4);
+	assert_int_equal(shmx_write(ctx, 0, buf, 8), -EACCES);
+	assert_int_equal(shmx_write_nb(ctx, 8, buf, 8, &req), -EACCES);
+	assert_null(req);
+	assert_int_equal(shmx_fadd64(ctx, 64, 1, NULL), -EACCES);
+	/* Inside the memory but in no object: no key, nothing written. */
 	assert_int_equal(shmx_write(ctx, base + AREA, buf, 8), -EFAULT);
 	assert_int_equal(shmx_fadd64(ctx, base + AREA, 1, NULL), -EFAULT);
-	assert_int_equal(shmx_write_nb(ctx, 0, buf, 8, &req), -EFAULT);
+	assert_int_equal(shmx_read_nb(ctx, base + AREA, buf, 8, &req), -EFAULT);
 	assert_null(req);
 	memset(buf, 0x77, sizeof(buf));
 	assert_int_equal(shmx_write(ctx, base + AREA - 8, buf, 16), -EFAULT);

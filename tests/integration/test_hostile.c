@@ -202,6 +202,14 @@ static void test_forged_sessions(void **state)
 				m.hdr.flags = SHMX_HDR_EVENT;
 				m.u.revoke.len = 8;
 			}
+			if (op == SHMX_OP_MAP) {
+				m.hdr.flags = SHMX_HDR_EVENT;
+				m.u.map.nr = 1;
+				m.u.map.ext[0].len = 8;
+				m.u.map.total = 8;
+			}
+			if (op == SHMX_OP_GROW || op == SHMX_OP_SHRINK)
+				m.u.resize.len = 8;
 			len = shmx__proto_encode(&m, buf, sizeof(buf));
 			assert_true(len > 0);
 			send_raw(buf, (size_t)len);

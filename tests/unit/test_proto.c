@@ -60,8 +60,9 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.welcome.client_timeout_ms = 3000;
 		m->u.welcome.authenticated = 1;
 		m->u.welcome.region_size = 1ull << 40;
-		m->u.welcome.data_key = 0x1234;
-		m->u.welcome.data_base = 0x7f0000000000ull;
+		m->u.welcome.hdr_key = 0x1234;
+		m->u.welcome.hdr_base = 0x7f0000000000ull;
+		m->u.welcome.hdr_size = 320 << 10;
 		memset(m->u.welcome.mac, 0xc3, SHMX_MAC_LEN);
 		strcpy(m->u.welcome.version, "0.1.0");
 		break;
@@ -199,6 +200,26 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.revoke.len = 4096;
 		m->u.revoke.epoch = 3;
 		break;
+	case SHMX_OP_MAP * 2:
+		m->hdr.flags = SHMX_HDR_EVENT;
+		m->u.map.generation = 7;
+		m->u.map.nr = SHMX_MAP_EXTENTS_MAX;
+		for (uint32_t i = 0; i < SHMX_MAP_EXTENTS_MAX; i++) {
+			m->u.map.ext[i].base = (uint64_t)i << 30;
+			m->u.map.ext[i].len = (uint64_t)(i + 1) << 20;
+			m->u.map.total += m->u.map.ext[i].len;
+		}
+		break;
+	case SHMX_OP_GROW * 2:
+	case SHMX_OP_SHRINK * 2:
+		m->u.resize.len = 64 << 20;
+		break;
+	case SHMX_OP_GROW * 2 + 1:
+	case SHMX_OP_SHRINK * 2 + 1:
+		m->u.resize_rep.base = 0x10200000;
+		m->u.resize_rep.total = 320 << 20;
+		m->u.resize_rep.generation = 2;
+		break;
 	case SHMX_OP_POOL_NEXT * 2:
 	case SHMX_OP_BLOCK_NEXT * 2:
 	case SHMX_OP_SEG_NEXT * 2:
@@ -243,13 +264,18 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 	}
 }
 
+/* Events have no reply. */
+static int is_event(uint16_t op)
+{
+	return op == SHMX_OP_REVOKE || op == SHMX_OP_MAP;
+}
+
 static void test_every_message_round_trips(void **state)
 {
 	struct shmx_msg m, d;
 
 	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
-		for (int reply = 0; reply < 2 - (op == SHMX_OP_REVOKE);
-		     reply++) {
+		for (int reply = 0; reply < 2 - is_event(op); reply++) {
 			int len;
 
 			sample(&m, op, reply);
@@ -349,8 +375,7 @@ static void test_truncation_and_trailing_bytes(void **state)
 	struct shmx_msg d;
 
 	for (uint16_t op = 1; op < SHMX_OP_MAX; op++) {
-		for (int reply = 0; reply < 2 - (op == SHMX_OP_REVOKE);
-		     reply++) {
+		for (int reply = 0; reply < 2 - is_event(op); reply++) {
 			size_t len = encoded(op, reply);
 
 			/* Every prefix: short buffer, length field intact. */
@@ -538,6 +563,32 @@ static void test_bad_memory_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 	len = encoded(SHMX_OP_REVOKE, 0);
 	memset(p, 0xff, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+
+	/* MAP: no extents, too many, an empty one, out of order, a total
+	 * that is not their sum.  p: generation, total, nr, then pairs. */
+	len = encoded(SHMX_OP_MAP, 0);
+	memset(p + 16, 0, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MAP, 0);
+	p[16] = SHMX_MAP_EXTENTS_MAX + 1;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MAP, 0);
+	memset(p + 20 + 16 + 8, 0, 8); /* extent 1's len */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MAP, 0);
+	memset(p + 20 + 16, 0, 8); /* extent 1 at 0, under extent 0 */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MAP, 0);
+	p[8] ^= 1; /* total */
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	/* GROW, SHRINK: zero bytes. */
+	len = encoded(SHMX_OP_GROW, 0);
+	memset(p, 0, 8);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	/* WELCOME: a header larger than the memory. */
+	len = encoded(SHMX_OP_AUTH, 1);
+	memset(p + 40, 0xff, 8); /* hdr_size */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	/* POOL_OPEN: unknown flag (RDONLY is for segments). */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * extents.h - the memory shmnode exports, as a list of extents: extent 0
+ * is the region shmnode starts with (--size), each grow adds one at higher
+ * global addresses, each its own anonymous mapping.  Extents are kept
+ * NODE_EXTENT_GAP apart in the address space, so that an allocator over
+ * them never merges two (no object spans two mappings).  A shrink trims
+ * memory from the top, dropping extents it empties.
+ *
+ * Pure bookkeeping over mmap: no transport, no allocator; server.c keeps
+ * the region allocator and the header in step.
+ */
+#ifndef SHMX_NODE_EXTENTS_H
+#define SHMX_NODE_EXTENTS_H
+
+#include <stdint.h>
+
+#include "proto/header.h"
+
+/* Unmapped global addresses between two extents. */
+#define NODE_EXTENT_GAP ((uint64_t)2 << 20)
+/* Grow and shrink sizes are multiples of this (a page). */
+#define NODE_EXTENT_GRAIN ((uint64_t)4096)
+
+struct node_extent {
+	uint64_t base; /* global address of its first byte */
+	uint64_t len;  /* bytes, a multiple of NODE_EXTENT_GRAIN */
+	uint8_t *mem;  /* local mapping */
+};
+
+struct node_extents {
+	struct node_extent ext[SHMX_EXTENTS_MAX]; /* by increasing base */
+	uint32_t nr;
+	uint64_t total;	     /* sum of the lengths */
+	uint64_t generation; /* grows with every add and trim */
+};
+
+/*
+ * Map extent 0: @size bytes (a multiple of NODE_EXTENT_GRAIN) at global
+ * address 0.  Returns 0, -EINVAL (size 0 or not a multiple) or the -errno
+ * of mmap (e.g. -ENOMEM).
+ */
+int extents_init(struct node_extents *x, uint64_t size);
+/* Unmap everything.  Harmless on a zeroed struct. */
+void extents_fini(struct node_extents *x);
+
+/*
+ * The local address of [@gaddr, @gaddr + @len) when one extent holds all
+ * of it (@len 0 counts as one byte), else NULL.  O(log extents).
+ */
+void *extents_ptr(const struct node_extents *x, uint64_t gaddr, uint64_t len);
+
+/*
+ * Map a new extent of @len bytes above the last one (NODE_EXTENT_GAP
+ * past its end) and store its global address in *@base.  Returns 0;
+ * -EINVAL (len 0 or not a multiple of NODE_EXTENT_GRAIN); -ENOSPC
+ * (SHMX_EXTENTS_MAX extents already); -EFBIG (the address would
+ * pass 2^63); or the -errno of mmap.  On error nothing changes.
+ */
+int extents_add(struct node_extents *x, uint64_t len, uint64_t *base);
+
+/*
+ * The pieces a trim of @len bytes from the top would take: at most
+ * SHMX_EXTENTS_MAX (start, len) pairs into @out, from the top down, so
+ * that the caller can check each is free before extents_trim().  Extent 0
+ * never goes below @floor bytes.  Returns the number of pieces, -EINVAL
+ * (len 0 or not a multiple of NODE_EXTENT_GRAIN) or -ENOSPC (less than
+ * @len above the floor).
+ */
+int extents_trim_plan(const struct node_extents *x, uint64_t len,
+		      uint64_t floor, struct shmx_extent *out);
+
+/*
+ * Take @len bytes off the top, as planned by extents_trim_plan() with the
+ * same @floor: an extent trimmed to nothing is unmapped and removed, a
+ * partly trimmed one loses the pages of its tail.  Returns 0 or the
+ * errors of extents_trim_plan(); on error nothing changes.
+ */
+int extents_trim(struct node_extents *x, uint64_t len, uint64_t floor);
+
+/* The extent map as the header publishes it (generation, total, extents;
+ * the caller fills root, hdr_size and max_members). */
+void extents_map(const struct node_extents *x, struct shmx_hdr_map *m);
+
+#endif /* SHMX_NODE_EXTENTS_H */
