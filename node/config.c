@@ -124,6 +124,17 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 	if (!strcmp(key, "heartbeat"))
 		return set_u32(&cfg->heartbeat_ms, 10, 600000, key, value, err,
 			       errlen);
+	if (!strcmp(key, "admin-socket")) {
+		if (strlen(value) >= sizeof(cfg->admin_socket)) {
+			snprintf(err, errlen,
+				 "admin-socket: longer than %zu bytes",
+				 sizeof(cfg->admin_socket) - 1);
+			return -EINVAL;
+		}
+		snprintf(cfg->admin_socket, sizeof(cfg->admin_socket), "%s",
+			 value);
+		return 0;
+	}
 	if (!strcmp(key, "log-level")) {
 		lvl = shmx__log_parse_level(value);
 		if (lvl < 0) {

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admin.h"
+
 #define NODE_DEFAULT_SIZE (256ull << 20)
 #define NODE_DEFAULT_MAX_MEMBERS 1024
 #define NODE_DEFAULT_CLIENT_TIMEOUT_MS 3000
@@ -28,12 +30,14 @@ struct node_config {
 	uint64_t member_cap;	    /* bytes one member may hold; 0 = any */
 	uint64_t max_seg_size;	    /* bytes a segment may have; 0 = any */
 	int log_level;		    /* enum shmx_log_level */
+	/* "" = admin_default_path(listen), "none" = no admin socket */
+	char admin_socket[ADMIN_PATH_MAX];
 };
 
 void node_config_defaults(struct node_config *cfg);
 /*
  * Set @key (a long option name, e.g. "listen", "size", "key-file") to
- * @value.  Returns 0, or -EINVAL / -ERANGE / -ENOENT (unknown key) with a
+ * @value.  Only "admin-socket" may be set to "" (its default).  Returns 0, or -EINVAL / -ERANGE / -ENOENT (unknown key) with a
  * message naming the key in @err.
  */
 int node_config_set(struct node_config *cfg, const char *key, const char *value,

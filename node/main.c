@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c - shmnode, the memory node daemon: parse the command line and the
- * optional config file, export the region, serve until SIGINT or SIGTERM.
+ * optional config file, export the region, serve until SIGINT or SIGTERM;
+ * or, as "shmnode admin", give a running node a command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "config.h"
 #include "server.h"
 #include "util/errstr.h"
 #include "util/log.h"
+
+/* How long "shmnode admin" waits for the node's answer. */
+#define ADMIN_CLIENT_TIMEOUT_MS 5000
 
 static volatile sig_atomic_t stop_flag;
 
@@ -27,6 +32,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: shmnode [OPTION]...\n"
+		"   or: shmnode admin [--admin-socket PATH] [-l HOST:PORT] "
+		"[-c CONFIG]\n"
+		"                     COMMAND [ARG]...\n"
 		"Export a shared memory region to compute nodes over a "
 		"fabric.\n"
 		"\n"
@@ -57,13 +65,29 @@ static void usage(FILE *out)
 		"                             (default: any)\n"
 		"      --max-seg-size SIZE    largest named segment (default: "
 		"any)\n"
+		"      --admin-socket PATH    local socket for 'shmnode admin' "
+		"('none': no\n"
+		"                             socket; default "
+		"/run/shmnode-PORT.sock as\n"
+		"                             root, else "
+		"$XDG_RUNTIME_DIR/shmnode-PORT.sock\n"
+		"                             or /tmp/shmnode-UID-PORT.sock)\n"
 		"  -c, --config PATH          read 'key = value' settings "
 		"first; keys are\n"
 		"                             the long option names\n"
 		"  -L, --log-level LEVEL      error, warn, info (default) or "
 		"debug\n"
 		"  -h, --help                 this text\n"
-		"  -V, --version              print the version\n",
+		"  -V, --version              print the version\n"
+		"\n"
+		"shmnode admin gives COMMAND to the node running with these "
+		"settings\n"
+		"(its socket from --admin-socket, the config file or the "
+		"listen address)\n"
+		"and prints its answer:\n"
+		"  shmnode admin status|grow SIZE|shrink SIZE\n"
+		"Exit status: 0 done, 1 the node refused or did not answer, "
+		"2 usage.\n",
 		SHMX_DEFAULT_PORT, SHMX_DEFAULT_PROVIDER,
 		NODE_DEFAULT_MAX_MEMBERS, NODE_DEFAULT_CLIENT_TIMEOUT_MS,
 		NODE_DEFAULT_HEARTBEAT_MS);
@@ -81,6 +105,7 @@ static const struct option long_opts[] = {
 	{ "max-pool-size", required_argument, NULL, 4 },
 	{ "member-cap", required_argument, NULL, 5 },
 	{ "max-seg-size", required_argument, NULL, 6 },
+	{ "admin-socket", required_argument, NULL, 7 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
@@ -98,6 +123,135 @@ static const char *opt_key(int c)
 	return "?";
 }
 
+/* Why "shmnode admin" got no answer from @path (@err: -errno). */
+static void admin_no_answer(const char *path, int err)
+{
+	const char *why;
+
+	switch (err) {
+	case -ENOENT:
+		why = "no such socket (is shmnode running, with another "
+		      "--admin-socket or user?)";
+		break;
+	case -ECONNREFUSED:
+		why = "nothing answers (a stale socket: shmnode is not "
+		      "running)";
+		break;
+	case -EPERM:
+		why = "the node there runs as another user";
+		break;
+	case -ETIMEDOUT:
+		why = "no answer in time";
+		break;
+	case -EBADMSG:
+		why = "not a shmnode answer";
+		break;
+	default:
+		why = strerror(-err);
+	}
+	fprintf(stderr, "shmnode admin: %s: %s\n", path, why);
+}
+
+/*
+ * "shmnode admin [OPTION]... COMMAND [ARG]...", @argv[0] = "admin": find
+ * the node's socket, give it the command, print its answer.  Returns the
+ * exit status: 0 ok, 1 an error answer or none, 2 a usage error.
+ */
+static int admin_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "admin-socket", required_argument, NULL, 7 },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL, *listen = NULL, *conf = NULL;
+	char path[ADMIN_PATH_MAX], err[512], *text = NULL;
+	struct node_config cfg;
+	size_t textlen = 0;
+	FILE *mem;
+	int c, ret;
+
+	opterr = 0;
+	/* '+': the command's own words are not options. */
+	while ((c = getopt_long(argc, argv, "+l:c:h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == '?') {
+			fprintf(stderr,
+				"shmnode admin: bad option '%s'\n"
+				"Try 'shmnode --help'.\n",
+				argv[optind - 1]);
+			return 2;
+		}
+		if (c == 7)
+			sock = optarg;
+		else if (c == 'l')
+			listen = optarg;
+		else
+			conf = optarg;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "shmnode admin: no command (status, grow SIZE, "
+				"shrink SIZE)\n"
+				"Try 'shmnode --help'.\n");
+		return 2;
+	}
+	node_config_defaults(&cfg);
+	if (conf && node_config_load(&cfg, conf, err, sizeof(err))) {
+		fprintf(stderr, "shmnode admin: config: %s\n", err);
+		return 2;
+	}
+	if ((listen &&
+	     node_config_set(&cfg, "listen", listen, err, sizeof(err))) ||
+	    (sock &&
+	     node_config_set(&cfg, "admin-socket", sock, err, sizeof(err)))) {
+		fprintf(stderr, "shmnode admin: --%s\n", err);
+		return 2;
+	}
+	ret = admin_socket_path(cfg.admin_socket, cfg.listen, path,
+				sizeof(path));
+	if (ret) {
+		fprintf(stderr, "shmnode admin: no socket path for %s: %s\n",
+			cfg.listen, strerror(-ret));
+		return 2;
+	}
+	if (!path[0]) {
+		fprintf(stderr, "shmnode admin: the admin socket is off "
+				"(admin-socket = none); name one with "
+				"--admin-socket PATH\n");
+		return 2;
+	}
+
+	mem = open_memstream(&text, &textlen);
+	if (!mem) {
+		fprintf(stderr, "shmnode admin: %s\n", strerror(errno));
+		return 1;
+	}
+	ret = admin_request(path, argc - optind, argv + optind, mem,
+			    ADMIN_CLIENT_TIMEOUT_MS);
+	fclose(mem);
+	if (!ret)
+		fputs(text, stdout);
+	else if (textlen)
+		fprintf(stderr, "shmnode admin: %s", text);
+	else if (ret == -EINVAL)
+		fprintf(stderr,
+			"shmnode admin: a command is at most %d words and %d "
+			"bytes, without empty words or ones with spaces or "
+			"control characters\n",
+			ADMIN_ARGS_MAX, ADMIN_LINE_MAX - 1);
+	else
+		admin_no_answer(path, ret);
+	free(text);
+	if (!ret)
+		return 0;
+	return ret == -EINVAL && !textlen ? 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -107,6 +261,8 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	shmx__log_set_ident("shmnode");
+	if (argc > 1 && !strcmp(argv[1], "admin"))
+		return admin_main(argc - 1, argv + 1);
 	node_config_defaults(&cfg);
 
 	/* First pass: --config, --help and --version only. */

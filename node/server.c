@@ -315,6 +315,27 @@ static void memory_fini(struct server *srv)
 	shmx__alloc_fini(&srv->space);
 }
 
+/* The admin socket, unless the config says none.  0 or -errno. */
+static int admin_init(struct server *srv)
+{
+	char path[ADMIN_PATH_MAX] = "";
+	int ret;
+
+	ret = admin_socket_path(srv->cfg.admin_socket, srv->cfg.listen, path,
+				sizeof(path));
+	if (!ret && path[0])
+		ret = admin_open(&srv->admin, path);
+	if (ret)
+		log_error("admin socket %s: %s", path,
+			  ret == -EADDRINUSE ? "another shmnode answers there"
+			  : ret == -EEXIST   ? "a file that is not a socket is "
+					       "in the way"
+					     : shmx__strerror(ret));
+	else if (path[0])
+		log_info("admin socket %s", path);
+	return ret;
+}
+
 int server_init(struct server *srv, const struct node_config *cfg,
 		volatile sig_atomic_t *stop)
 {
@@ -370,8 +391,13 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	ret = memory_init(srv);
 	if (ret)
 		goto out_unmap;
+	ret = admin_init(srv);
+	if (ret)
+		goto out_memory;
 	return 0;
 
+out_memory:
+	memory_fini(srv);
 out_unmap:
 	extents_fini(&srv->mem);
 out_close_xport:
@@ -402,6 +428,7 @@ int server_run(struct server *srv)
 		now_ms = shmx__now_ms();
 		if (now_ms >= srv->next_sweep_ms) {
 			handshake_sweep(srv, now_ms);
+			admin_poll(&srv->admin, admin_command, srv);
 			srv->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
 		}
 		if (n > 0)
@@ -435,6 +462,7 @@ void server_fini(struct server *srv)
 		srv->outq = o->next;
 		free(o);
 	}
+	admin_close(&srv->admin);
 	memory_fini(srv);
 	srv->xp->ops->close(srv->xp);
 	extents_fini(&srv->mem);

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "config.h"
 #include "extents.h"
@@ -55,6 +56,7 @@ struct server {
 	unsigned outq_len;	 /* bounded by OUTQ_MAX */
 	unsigned closing;	 /* sends that end their peer, in flight */
 	char transport_why[160]; /* how the transport was chosen */
+	struct admin admin;	 /* the local admin socket (admin.c) */
 	uint64_t next_sweep_ms;
 	volatile sig_atomic_t *stop;
 };
@@ -190,8 +192,10 @@ int growth_shrink(struct server *srv, uint64_t len);
 enum shmx_status growth_op_resize(struct server *srv, struct member *m,
 				  const struct shmx_msg *req,
 				  struct shmx_msg *rep);
-/* The admin channel's commands: status, grow SIZE, shrink SIZE. */
-int growth_admin(void *arg, int argc, char **argv, char *out, size_t outlen);
+
+/* admin_cmds.c: the admin channel's commands (an admin_fn, @arg the
+ * server): status, grow SIZE, shrink SIZE. */
+int admin_command(void *arg, int argc, char **argv, char *out, size_t len);
 
 /* seg_ops.c: named segments (SysV shmget/shmat/shmdt/shmctl). */
 enum shmx_status seg_op_open(struct server *srv, struct member *m,

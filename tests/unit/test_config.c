@@ -28,6 +28,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.size, 256ull << 20);
 	assert_string_equal(c.provider, "tcp;ofi_rxm");
 	assert_string_equal(c.key_file, "");
+	assert_string_equal(c.admin_socket, "");
 	assert_int_equal(node_config_check(&c, err, sizeof(err)), 0);
 }
 
@@ -58,6 +59,18 @@ static void test_set_each_key(void **state)
 	assert_int_equal(
 		node_config_set(&c, "log-level", "debug", err, sizeof(err)), 0);
 	assert_int_equal(c.log_level, SHMX_LOG_DEBUG);
+	assert_int_equal(node_config_set(&c, "admin-socket", "/run/a.sock", err,
+					 sizeof(err)),
+			 0);
+	assert_string_equal(c.admin_socket, "/run/a.sock");
+	assert_int_equal(
+		node_config_set(&c, "admin-socket", "none", err, sizeof(err)),
+		0);
+	assert_string_equal(c.admin_socket, "none");
+	/* Empty is the default path, not an error. */
+	assert_int_equal(
+		node_config_set(&c, "admin-socket", "", err, sizeof(err)), 0);
+	assert_string_equal(c.admin_socket, "");
 }
 
 static void test_bad_values_name_the_key(void **state)
@@ -70,6 +83,7 @@ static void test_bad_values_name_the_key(void **state)
 		{ "transport", "pigeon" }, { "provider", "" },
 	};
 	struct node_config c;
+	char longpath[200];
 
 	node_config_defaults(&c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -79,6 +93,14 @@ static void test_bad_values_name_the_key(void **state)
 				 -EINVAL);
 		assert_non_null(strstr(err, bad[i][0]));
 	}
+	/* Longer than a socket address. */
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(
+		node_config_set(&c, "admin-socket", longpath, err, sizeof(err)),
+		-EINVAL);
+	assert_non_null(strstr(err, "admin-socket"));
+	assert_string_equal(c.admin_socket, "");
 	assert_int_equal(
 		node_config_set(&c, "colour", "blue", err, sizeof(err)),
 		-ENOENT);
@@ -108,11 +130,13 @@ static void test_file(void **state)
 			 "\n"
 			 "listen = 127.0.0.1:7999   # loopback\n"
 			 "  size=64M\n"
-			 "max-members = 8\n");
+			 "max-members = 8\n"
+			 "admin-socket = /run/shmnode/admin.sock\n");
 	assert_int_equal(node_config_load(&c, path, err, sizeof(err)), 0);
 	assert_string_equal(c.listen, "127.0.0.1:7999");
 	assert_int_equal(c.size, 64ull << 20);
 	assert_int_equal(c.max_members, 8);
+	assert_string_equal(c.admin_socket, "/run/shmnode/admin.sock");
 	unlink(path);
 
 	write_file(path, "size = 64M\nsize 64M\n");
