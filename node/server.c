@@ -315,25 +315,36 @@ static void memory_fini(struct server *srv)
 	shmx__alloc_fini(&srv->space);
 }
 
-/* The admin socket, unless the config says none.  0 or -errno. */
+/*
+ * The admin socket, unless the config says none.  0 or -errno; a default
+ * path that cannot be used (a read-only /run, another node's socket)
+ * only costs the admin commands, and is said.
+ */
 static int admin_init(struct server *srv)
 {
 	char path[ADMIN_PATH_MAX] = "";
+	const char *why;
 	int ret;
 
 	ret = admin_socket_path(srv->cfg.admin_socket, srv->cfg.listen, path,
 				sizeof(path));
 	if (!ret && path[0])
 		ret = admin_open(&srv->admin, path);
-	if (ret)
-		log_error("admin socket %s: %s", path,
-			  ret == -EADDRINUSE ? "another shmnode answers there"
-			  : ret == -EEXIST   ? "a file that is not a socket is "
-					       "in the way"
-					     : shmx__strerror(ret));
-	else if (path[0])
-		log_info("admin socket %s", path);
-	return ret;
+	if (!ret) {
+		if (path[0])
+			log_info("admin socket %s", path);
+		return 0;
+	}
+	why = ret == -EADDRINUSE ? "another shmnode answers there"
+	      : ret == -EEXIST	 ? "a file that is not a socket is in the way"
+				 : shmx__strerror(ret);
+	if (srv->cfg.admin_socket[0]) {
+		log_error("admin socket %s: %s", path, why);
+		return ret;
+	}
+	log_warn("no admin socket (%s: %s); --admin-socket sets another path",
+		 path, why);
+	return 0;
 }
 
 int server_init(struct server *srv, const struct node_config *cfg,
