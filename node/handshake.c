@@ -153,7 +153,7 @@ void handshake_sweep(struct server *srv, uint64_t now_ms)
 		if (!m ||
 		    now_ms - m->last_seen_ms <= srv->cfg.client_timeout_ms)
 			continue;
-		xport_peer_remove(srv->xp, m->peer);
+		server_peer_forget(srv, m->peer);
 		member_end(
 			srv, m,
 			m->state == MEMBER_LIVE

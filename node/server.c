@@ -65,6 +65,30 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_SHRINK] = growth_op_resize,
 };
 
+/* Peers a flush may find blocked before it stops for this round. */
+#define OUTQ_BLOCKED_MAX 8
+
+void server_peer_forget(struct server *srv, xport_peer_t peer)
+{
+	struct outmsg **pp = &srv->outq, *o;
+
+	/* Nothing may be sent to a removed peer: the transport may have
+	 * freed its connection (libfabric 1.17's rxm crashed sending to
+	 * one), or may hand its address to the next peer. */
+	while ((o = *pp)) {
+		if (o->peer != peer) {
+			pp = &o->next;
+			continue;
+		}
+		*pp = o->next;
+		if (!*pp)
+			srv->outq_tail = pp;
+		srv->outq_len--;
+		free(o);
+	}
+	xport_peer_remove(srv->xp, peer);
+}
+
 /* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */
 static int outmsg_post(struct server *srv, struct outmsg *o)
 {
@@ -80,31 +104,57 @@ static int outmsg_post(struct server *srv, struct outmsg *o)
 	ret = xport_send(srv->xp, o->peer, o->buf, o->len, ca);
 	if (!ret && ca)
 		srv->closing++;
-	if (ret) {
+	if (ret)
 		free(ca);
-		/* Could not send at all: still forget the peer. */
-		if (ret != -EAGAIN && o->close_after)
-			xport_peer_remove(srv->xp, o->peer);
-	}
 	return ret;
 }
 
+static int peer_in(const xport_peer_t *set, unsigned n, xport_peer_t peer)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == peer)
+			return 1;
+	return 0;
+}
+
+/*
+ * Hand queued messages to the transport, in order for each peer.  A peer
+ * the transport cannot take more for (a full queue, a connection that is
+ * broken until the member times out) does not hold the others' back.
+ */
 static void outq_flush(struct server *srv)
 {
-	struct outmsg *o;
+	xport_peer_t blocked[OUTQ_BLOCKED_MAX];
+	struct outmsg **pp = &srv->outq, *o;
+	unsigned nb = 0;
 
-	while ((o = srv->outq)) {
-		int ret = outmsg_post(srv, o);
+	while ((o = *pp)) {
+		xport_peer_t peer = o->peer;
+		int ret, forget;
 
-		if (ret == -EAGAIN)
-			return;
+		if (peer_in(blocked, nb, peer)) {
+			pp = &o->next;
+			continue;
+		}
+		ret = outmsg_post(srv, o);
+		if (ret == -EAGAIN) {
+			if (nb == OUTQ_BLOCKED_MAX)
+				return;
+			blocked[nb++] = peer;
+			pp = &o->next;
+			continue;
+		}
 		if (ret)
 			log_debug("reply dropped: %s", shmx__strerror(ret));
-		srv->outq = o->next;
-		if (!srv->outq)
-			srv->outq_tail = &srv->outq;
+		/* Could not send at all: still forget the peer. */
+		forget = ret && o->close_after;
+		*pp = o->next;
+		if (!*pp)
+			srv->outq_tail = pp;
 		srv->outq_len--;
 		free(o);
+		if (forget)
+			server_peer_forget(srv, peer);
 	}
 }
 
@@ -118,7 +168,7 @@ void server_send(struct server *srv, xport_peer_t peer,
 		log_warn("%u replies waiting for the fabric: %s reply dropped",
 			 srv->outq_len, shmx__op_name(rep->hdr.opcode));
 		if (close_after)
-			xport_peer_remove(srv->xp, peer);
+			server_peer_forget(srv, peer);
 		return;
 	}
 	o = malloc(sizeof(*o));
@@ -257,7 +307,7 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 	case XPORT_OP_SEND:
 		ca = c->op_ctx;
 		if (ca) {
-			xport_peer_remove(srv->xp, ca->peer);
+			server_peer_forget(srv, ca->peer);
 			free(ca);
 			srv->closing--;
 		}

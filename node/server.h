@@ -75,6 +75,12 @@ void server_fini(struct server *srv);
 void server_send(struct server *srv, xport_peer_t peer,
 		 const struct shmx_msg *rep, int close_after);
 
+/*
+ * Drop every queued message for @peer and remove it from the transport:
+ * nothing is ever sent to a removed peer.  Returns nothing.
+ */
+void server_peer_forget(struct server *srv, xport_peer_t peer);
+
 /* A handler fills @rep's payload and returns the status of the reply. */
 typedef enum shmx_status (*handler_fn)(struct server *srv, struct member *m,
 				       const struct shmx_msg *req,
