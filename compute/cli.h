@@ -92,6 +92,29 @@ int cli_size(const struct cli *cli, const char *what, const char *s,
 int cli_name(const struct cli *cli, const char *kind, const char *what,
 	     const char *s);
 
+/*
+ * The memory's extents as this connection knows them (cmd_memory.c), for
+ * extents, info, ipcs and the address checks of read and write.
+ */
+#define CLI_EXTENTS_MAX 128 /* the most a node keeps */
+struct cli_extents {
+	struct shmx_extent ext[CLI_EXTENTS_MAX];
+	size_t n;	     /* extents in ext */
+	uint64_t generation; /* the map's */
+	uint64_t total;	     /* bytes in all extents */
+};
+struct jw;
+/* Fill @e from shmx_extents; returns 0 or its error. */
+int cli_extents_get(struct shmx_ctx *ctx, struct cli_extents *e);
+/* The extent that holds @addr, or NULL. */
+const struct shmx_extent *cli_extent_of(const struct cli_extents *e,
+					uint64_t addr);
+/* "Extents: N, TOTAL in all, generation G" and the table, on stdout. */
+void cli_extents_print(const struct cli_extents *e);
+/* Members "generation", "total", "count" and the array "extents" of the
+ * object @w is in. */
+void cli_extents_json(struct jw *w, const struct cli_extents *e);
+
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
@@ -116,5 +139,8 @@ int cmd_seg_rm(struct cli *cli, int argc, char **argv);
 int cmd_seg_save(struct cli *cli, int argc, char **argv);
 int cmd_seg_load(struct cli *cli, int argc, char **argv);
 int cmd_ipcs(struct cli *cli, int argc, char **argv);
+int cmd_extents(struct cli *cli, int argc, char **argv);
+int cmd_grow(struct cli *cli, int argc, char **argv);
+int cmd_shrink(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

@@ -25,6 +25,12 @@ static const struct command {
 	{ "info", cmd_info, 0, "",
 	  "the node, this connection and the members" },
 	{ "members", cmd_members, 0, "", "the live members" },
+	{ "extents", cmd_extents, 0, "",
+	  "the memory's extents, total and generation" },
+	{ "grow", cmd_grow, 0, "SIZE",
+	  "add SIZE bytes of memory as a new extent" },
+	{ "shrink", cmd_shrink, 0, "SIZE",
+	  "take SIZE free bytes off the top of the memory" },
 	{ "read", cmd_read, CLI_F_RAW, "ADDR LEN",
 	  "hex dump of LEN bytes at ADDR (--raw: the bytes)" },
 	{ "write", cmd_write, CLI_F_HEX, "ADDR [DATA|-]",
@@ -66,7 +72,7 @@ static const struct command {
 	{ "seg load", cmd_seg_load, 0, "NAME FILE",
 	  "write the snapshot in FILE into the segment" },
 	{ "ipcs", cmd_ipcs, CLI_F_BLOCKS, "",
-	  "the node's pools, blocks, segments, members" },
+	  "the node's extents, pools, blocks, segments, members" },
 };
 
 static const struct {
@@ -132,6 +138,11 @@ static void usage(FILE *f)
 		"M, G, T (binary).  cas and fadd need an 8-byte\naligned "
 		"ADDR.  ALIGN is a power of two up to 1M (default 8).  NODE "
 		"is a node\nid, or the name of a live member (see members).\n"
+		"The memory is a list of extents: extent 0 from address 0, "
+		"then one more\nabove the last at every grow.  grow and "
+		"shrink round SIZE up to 4 KiB and\nneed root or the node's "
+		"own user; shrink takes only free memory, from the\nnewest "
+		"extent down.\n"
 		"demo uses gaddr 1 MiB up to 1.3 MiB and sets the root "
 		"pointer; bench\noverwrites the last 8 MiB of the region.  "
 		"Pools and blocks stay after the\nshmext that made them "
