@@ -54,45 +54,6 @@ struct shmx_ctx *cli_open(struct cli *cli);
 const char *cli_node(const struct cli *cli);
 
 /*
- * Report a runtime error: "shmext: CMD: [WHAT: ]shmx_strerror(err)", a hint
- * when one helps, and with --json an {"error":...} object on stdout.
- * @what may be NULL.  Returns CLI_FAIL.
- */
-int cli_fail(const struct cli *cli, int err, const char *what);
-/* A runtime error in words of the caller's: "shmext: CMD: MSG". */
-int cli_fail_msg(const struct cli *cli, int err, const char *msg);
-/* cli_fail with a hint of the caller's (may be NULL). */
-int cli_fail_hint(const struct cli *cli, int err, const char *what,
-		  const char *hint);
-/*
- * cli_fail for an access to [@addr, @addr + @len): for -EFAULT the hint
- * names the region's bounds (@region_size, 0 when unknown).
- */
-int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
-		uint64_t region_size);
-/* Print a usage error and the hint to --help; returns CLI_USAGE. */
-int cli_usage(const struct cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/*
- * Argument parsers; each returns 0 or prints a usage error naming @what
- * and returns CLI_USAGE.
- *  cli_u64:  decimal or 0x-hex
- *  cli_i64:  the same, optionally negative
- *  cli_size: decimal or 0x-hex, or with a K/M/G/T suffix (binary)
- */
-int cli_u64(const struct cli *cli, const char *what, const char *s,
-	    uint64_t *out);
-int cli_i64(const struct cli *cli, const char *what, const char *s,
-	    int64_t *out);
-int cli_size(const struct cli *cli, const char *what, const char *s,
-	     uint64_t *out);
-/* @s as a @kind name ("pool", "segment"): 1 to SHMX_NAME_MAX - 1
- * printable ASCII characters; else the usage error, for operand @what. */
-int cli_name(const struct cli *cli, const char *kind, const char *what,
-	     const char *s);
-
-/*
  * The memory's extents as this connection knows them (cmd_memory.c), for
  * extents, info, ipcs and the address checks of read and write.
  */
@@ -114,6 +75,46 @@ void cli_extents_print(const struct cli_extents *e);
 /* Members "generation", "total", "count" and the array "extents" of the
  * object @w is in. */
 void cli_extents_json(struct jw *w, const struct cli_extents *e);
+
+/*
+ * Report a runtime error: "shmext: CMD: [WHAT: ]shmx_strerror(err)", a hint
+ * when one helps, and with --json an {"error":...} object on stdout.
+ * @what may be NULL.  Returns CLI_FAIL.
+ */
+int cli_fail(const struct cli *cli, int err, const char *what);
+/* A runtime error in words of the caller's: "shmext: CMD: MSG". */
+int cli_fail_msg(const struct cli *cli, int err, const char *msg);
+/* cli_fail with a hint of the caller's (may be NULL). */
+int cli_fail_hint(const struct cli *cli, int err, const char *what,
+		  const char *hint);
+/*
+ * cli_fail for an access to [@addr, @addr + @len): for -EFAULT the hint
+ * says where the range lies against the memory's extents @e (NULL when
+ * unknown: no hint).
+ */
+int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
+		const struct cli_extents *e);
+/* Print a usage error and the hint to --help; returns CLI_USAGE. */
+int cli_usage(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Argument parsers; each returns 0 or prints a usage error naming @what
+ * and returns CLI_USAGE.
+ *  cli_u64:  decimal or 0x-hex
+ *  cli_i64:  the same, optionally negative
+ *  cli_size: decimal or 0x-hex, or with a K/M/G/T suffix (binary)
+ */
+int cli_u64(const struct cli *cli, const char *what, const char *s,
+	    uint64_t *out);
+int cli_i64(const struct cli *cli, const char *what, const char *s,
+	    int64_t *out);
+int cli_size(const struct cli *cli, const char *what, const char *s,
+	     uint64_t *out);
+/* @s as a @kind name ("pool", "segment"): 1 to SHMX_NAME_MAX - 1
+ * printable ASCII characters; else the usage error, for operand @what. */
+int cli_name(const struct cli *cli, const char *kind, const char *what,
+	     const char *s);
 
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
