@@ -320,7 +320,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	if (ret == -ENOSPC || ret == -EFBIG) {
 		snprintf(msg, sizeof(msg),
 			 "the node has no room for the bench's pool '%s' of %s "
-			 "(the region has %s)",
+			 "(the memory has %s in all)",
 			 BENCH_POOL, out_bytes(SCRATCH, size, sizeof(size)),
 			 out_bytes(info.region_size, region, sizeof(region)));
 		shmx_close(ctx);

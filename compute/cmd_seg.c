@@ -42,8 +42,10 @@ static const char *open_hint(int err, unsigned flags)
 		return "the segment is frozen while a member saves it; try "
 		       "again when the save is over.";
 	case ENOSPC:
-		return "the node's region has no room for a segment that "
-		       "large; 'shmext info' gives the region's size.";
+		return "no extent of the node's memory has a free range that "
+		       "large (a segment lies in one extent); 'shmext ipcs' "
+		       "shows the extents and what is in them, 'shmext grow "
+		       "SIZE' adds one.";
 	case EINVAL:
 		if (flags & SHMX_CREAT)
 			return "the size may be over the node's largest "
