@@ -133,6 +133,12 @@ static const char *resize_hint(const struct cli *cli, int err, uint64_t bytes,
 	case ENOMEM:
 		return "the node cannot map that much more memory; try a "
 		       "smaller SIZE.";
+	case EFBIG:
+		return "the new extent would end past the node's highest "
+		       "address (8 EiB); try a smaller SIZE.";
+	case EINVAL:
+		return "the node takes SIZE rounded up to 4 KiB, which must "
+		       "fit in 64 bits.";
 	case ENOSPC:
 		if (!strcmp(cli->cmd, "grow"))
 			return "the node has 128 extents, the most it keeps; "
