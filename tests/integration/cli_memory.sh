@@ -93,6 +93,17 @@ expect 0 "new extent of 4 KiB at 0x" -- grow 4K
 expect 0 "^Extents: 2, 16 MiB (16777216 bytes) in all" -- extents
 expect 0 "" -- shrink 4K
 expect 0 "" -- pool destroy fill
+# Only root or the node's user may resize: as root, try as nobody.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	as_nobody "$shmext" --version >/dev/null 2>&1; then
+	rc=0
+	as_nobody "$shmext" grow 4K >"$out" 2>&1 || rc=$?
+	[ $rc = 1 ] || fail "grow as nobody exited $rc, not 1"
+	grep -q "hint: only root or the node's own user may resize" "$out" ||
+		fail "grow as nobody: no hint"
+	expect 0 "^Extents: 1," -- extents
+fi
 
 stop_node
 echo "cli memory commands: ok"
