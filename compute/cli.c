@@ -144,20 +144,41 @@ int cli_fail_hint(const struct cli *cli, int err, const char *what,
 }
 
 int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
-		uint64_t region_size)
+		const struct cli_extents *e)
 {
+	uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
+	const struct shmx_extent *x;
 	char hint[256], size[32];
 
-	if (err != -EFAULT || !region_size)
+	if (err != -EFAULT || !e || !e->n)
 		return cli_fail(cli, err, NULL);
-	snprintf(hint, sizeof(hint),
-		 "[0x%llx, 0x%llx) is not inside the region [0, 0x%llx) "
-		 "of %s.",
-		 (unsigned long long)addr,
-		 (unsigned long long)(addr + len < addr ? UINT64_MAX
-							: addr + len),
-		 (unsigned long long)region_size,
-		 out_bytes(region_size, size, sizeof(size)));
+	x = cli_extent_of(e, addr);
+	if (e->n == 1 && (!x || end - x->base > x->len))
+		snprintf(hint, sizeof(hint),
+			 "[0x%llx, 0x%llx) is not inside the memory "
+			 "[0x0, 0x%llx) of %s.",
+			 (unsigned long long)addr, (unsigned long long)end,
+			 (unsigned long long)e->ext[0].len,
+			 out_bytes(e->ext[0].len, size, sizeof(size)));
+	else if (!x)
+		snprintf(hint, sizeof(hint),
+			 "0x%llx lies in none of the memory's %zu extents; "
+			 "'shmext extents' lists them.",
+			 (unsigned long long)addr, e->n);
+	else if (end - x->base > x->len)
+		snprintf(hint, sizeof(hint),
+			 "[0x%llx, 0x%llx) runs past the end of its extent "
+			 "[0x%llx, 0x%llx) of %s; nothing spans two extents.",
+			 (unsigned long long)addr, (unsigned long long)end,
+			 (unsigned long long)x->base,
+			 (unsigned long long)(x->base + x->len),
+			 out_bytes(x->len, size, sizeof(size)));
+	else
+		snprintf(hint, sizeof(hint),
+			 "[0x%llx, 0x%llx) is not all in one pool, block or "
+			 "segment this member may use; 'shmext ipcs' lists "
+			 "them.",
+			 (unsigned long long)addr, (unsigned long long)end);
 	return report(cli, err, NULL, hint);
 }
 

@@ -54,6 +54,29 @@ struct shmx_ctx *cli_open(struct cli *cli);
 const char *cli_node(const struct cli *cli);
 
 /*
+ * The memory's extents as this connection knows them (cmd_memory.c), for
+ * extents, info, ipcs and the address checks of read and write.
+ */
+#define CLI_EXTENTS_MAX 128 /* the most a node keeps */
+struct cli_extents {
+	struct shmx_extent ext[CLI_EXTENTS_MAX];
+	size_t n;	     /* extents in ext */
+	uint64_t generation; /* the map's */
+	uint64_t total;	     /* bytes in all extents */
+};
+struct jw;
+/* Fill @e from shmx_extents; returns 0 or its error. */
+int cli_extents_get(struct shmx_ctx *ctx, struct cli_extents *e);
+/* The extent that holds @addr, or NULL. */
+const struct shmx_extent *cli_extent_of(const struct cli_extents *e,
+					uint64_t addr);
+/* "Extents: N, TOTAL in all, generation G" and the table, on stdout. */
+void cli_extents_print(const struct cli_extents *e);
+/* Members "generation", "total", "count" and the array "extents" of the
+ * object @w is in. */
+void cli_extents_json(struct jw *w, const struct cli_extents *e);
+
+/*
  * Report a runtime error: "shmext: CMD: [WHAT: ]shmx_strerror(err)", a hint
  * when one helps, and with --json an {"error":...} object on stdout.
  * @what may be NULL.  Returns CLI_FAIL.
@@ -66,10 +89,11 @@ int cli_fail_hint(const struct cli *cli, int err, const char *what,
 		  const char *hint);
 /*
  * cli_fail for an access to [@addr, @addr + @len): for -EFAULT the hint
- * names the region's bounds (@region_size, 0 when unknown).
+ * says where the range lies against the memory's extents @e (NULL when
+ * unknown: no hint).
  */
 int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
-		uint64_t region_size);
+		const struct cli_extents *e);
 /* Print a usage error and the hint to --help; returns CLI_USAGE. */
 int cli_usage(const struct cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -116,5 +140,8 @@ int cmd_seg_rm(struct cli *cli, int argc, char **argv);
 int cmd_seg_save(struct cli *cli, int argc, char **argv);
 int cmd_seg_load(struct cli *cli, int argc, char **argv);
 int cmd_ipcs(struct cli *cli, int argc, char **argv);
+int cmd_extents(struct cli *cli, int argc, char **argv);
+int cmd_grow(struct cli *cli, int argc, char **argv);
+int cmd_shrink(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

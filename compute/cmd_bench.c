@@ -6,8 +6,9 @@
  * non-blocking transfers in flight, then the control plane: an RPC round
  * trip, alloc+release pairs (64 B, 4 KiB, 1 MiB) and an ownership
  * transfer.  Works in an 8 MiB block of the pool "shmext-bench" and the
- * pool "shmext-bench-alloc" (created if need be), released at the end.  A benchmark, not a test: deploy/bench-ofi.sh
- * sets the numbers beside fi_pingpong's.
+ * pool "shmext-bench-alloc" (created if need be), released at the end.
+ * A benchmark, not a test: deploy/bench-ofi.sh sets the numbers beside
+ * fi_pingpong's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -319,7 +320,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	if (ret == -ENOSPC || ret == -EFBIG) {
 		snprintf(msg, sizeof(msg),
 			 "the node has no room for the bench's pool '%s' of %s "
-			 "(the region has %s)",
+			 "(the memory has %s in all)",
 			 BENCH_POOL, out_bytes(SCRATCH, size, sizeof(size)),
 			 out_bytes(info.region_size, region, sizeof(region)));
 		shmx_close(ctx);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_data.c - shmext read, write, cas and fadd: one-sided access to the
- * region from the shell.
+ * node's memory from the shell.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,23 +16,29 @@
 /* read --json holds everything in memory: at most this much. */
 #define JSON_READ_MAX (64ull << 20)
 
-/* The region's size, for messages; 0 when the node cannot say. */
-static uint64_t region_size(struct shmx_ctx *ctx)
+/* The memory's extents in @e, or NULL when they cannot be had. */
+static const struct cli_extents *extents(struct shmx_ctx *ctx,
+					 struct cli_extents *e)
 {
-	struct shmx_info info;
-
-	return shmx_info(ctx, &info) ? 0 : info.region_size;
+	return cli_extents_get(ctx, e) ? NULL : e;
 }
 
-/* Whether [@addr, @addr + @len) lies inside a region of @size bytes. */
-static int inside(uint64_t addr, uint64_t len, uint64_t size)
+/*
+ * Bytes from @addr to the end of the extent that holds it; 0 when none
+ * does.  No object spans two extents, so no access can go further.
+ */
+static uint64_t room_at(const struct cli_extents *e, uint64_t addr)
 {
-	return addr <= size && len <= size - addr;
+	const struct shmx_extent *x = cli_extent_of(e, addr);
+
+	return x ? x->base + x->len - addr : 0;
 }
 
 int cmd_read(struct cli *cli, int argc, char **argv)
 {
-	uint64_t addr, len, size, done;
+	const struct cli_extents *ext;
+	struct cli_extents e;
+	uint64_t addr, len, done;
 	struct shmx_ctx *ctx;
 	uint8_t *buf = NULL;
 	size_t chunk;
@@ -52,8 +58,8 @@ int cmd_read(struct cli *cli, int argc, char **argv)
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
-	size = region_size(ctx);
-	if (len && size && !inside(addr, len, size)) {
+	ext = extents(ctx, &e);
+	if (len && ext && len > room_at(ext, addr)) {
 		ret = -EFAULT;
 		goto out_fail;
 	}
@@ -96,7 +102,7 @@ out:
 out_fail:
 	shmx_close(ctx);
 	free(buf);
-	return cli_fail_at(cli, ret, addr, len, size);
+	return cli_fail_at(cli, ret, addr, len, ext);
 }
 
 /* Hex digits to bytes, whitespace and a leading "0x" ignored. */
@@ -215,11 +221,11 @@ static int slurp_stdin(int hex, uint64_t room, uint8_t **out, size_t *len)
 
 int cmd_write(struct cli *cli, int argc, char **argv)
 {
-	uint64_t addr, size, room;
-	struct shmx_info info;
+	uint64_t addr, room;
+	struct cli_extents e;
 	struct shmx_ctx *ctx;
 	uint8_t *data = NULL;
-	char msg[256], human[32];
+	char msg[256];
 	int from_stdin, ret;
 	size_t len = 0;
 	struct jw w;
@@ -254,15 +260,14 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		free(data);
 		return CLI_FAIL;
 	}
-	ret = shmx_info(ctx, &info);
+	ret = cli_extents_get(ctx, &e);
 	if (ret) {
-		ret = cli_fail(cli, ret, "cannot learn the region's size");
+		ret = cli_fail(cli, ret, "cannot learn the memory's extents");
 		goto out;
 	}
-	size = info.region_size;
-	room = addr <= size ? size - addr : 0;
-	if (addr > size) {
-		ret = cli_fail_at(cli, -EFAULT, addr, 1, size);
+	room = room_at(&e, addr);
+	if (!room) {
+		ret = cli_fail_at(cli, -EFAULT, addr, 1, &e);
 		goto out;
 	}
 	if (from_stdin) {
@@ -270,11 +275,11 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		if (ret == -EFBIG) {
 			snprintf(msg, sizeof(msg),
 				 "stdin holds more than the %llu bytes from "
-				 "0x%llx to the end of the %s region; nothing "
-				 "was written",
+				 "0x%llx to the end of its extent at 0x%llx; "
+				 "nothing was written",
 				 (unsigned long long)room,
 				 (unsigned long long)addr,
-				 out_bytes(size, human, sizeof(human)));
+				 (unsigned long long)(addr + room));
 			ret = cli_fail_msg(cli, ret, msg);
 			goto out;
 		}
@@ -290,12 +295,12 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (len > room) {
-		ret = cli_fail_at(cli, -EFAULT, addr, len, size);
+		ret = cli_fail_at(cli, -EFAULT, addr, len, &e);
 		goto out;
 	}
 	ret = shmx_write(ctx, addr, data ? (const void *)data : argv[1], len);
 	if (ret) {
-		ret = cli_fail_at(cli, ret, addr, len, size);
+		ret = cli_fail_at(cli, ret, addr, len, &e);
 		goto out;
 	}
 	if (cli->json) {
@@ -331,6 +336,7 @@ static int word_addr(const struct cli *cli, const char *s, uint64_t *addr)
 int cmd_cas(struct cli *cli, int argc, char **argv)
 {
 	uint64_t addr, expected, desired, old = 0;
+	struct cli_extents e;
 	struct shmx_ctx *ctx;
 	struct jw w;
 	int ret, swapped;
@@ -347,7 +353,7 @@ int cmd_cas(struct cli *cli, int argc, char **argv)
 	ret = shmx_cas64(ctx, addr, expected, desired, &old);
 	if (ret) {
 		ret = cli_fail_at(cli, ret, addr, 8,
-				  ret == -EFAULT ? region_size(ctx) : 0);
+				  ret == -EFAULT ? extents(ctx, &e) : NULL);
 		shmx_close(ctx);
 		return ret;
 	}
@@ -378,6 +384,7 @@ int cmd_cas(struct cli *cli, int argc, char **argv)
 int cmd_fadd(struct cli *cli, int argc, char **argv)
 {
 	uint64_t addr, old = 0, now;
+	struct cli_extents e;
 	struct shmx_ctx *ctx;
 	struct jw w;
 	int64_t add;
@@ -393,7 +400,7 @@ int cmd_fadd(struct cli *cli, int argc, char **argv)
 	ret = shmx_fadd64(ctx, addr, (uint64_t)add, &old);
 	if (ret) {
 		ret = cli_fail_at(cli, ret, addr, 8,
-				  ret == -EFAULT ? region_size(ctx) : 0);
+				  ret == -EFAULT ? extents(ctx, &e) : NULL);
 		shmx_close(ctx);
 		return ret;
 	}

@@ -2,10 +2,11 @@
 /*
  * cmd_demo.c - shmext demo: several compute processes share the node's
  * memory.  The parent allocates the demo's area from the pool "shmext-demo"
- * (created if need be), lays it out and publishes it as the root pointer; each forked worker joins on its own, finds the
- * area through the root pointer, writes its own 4 KiB slot, waits at a
- * fetch-add barrier, reads and checks every other slot, and bumps a shared
- * fetch-add counter R times.  The total must come out exactly N * R.
+ * (created if need be), lays it out and publishes it as the root pointer;
+ * each forked worker joins on its own, finds the area through the root
+ * pointer, writes its own 4 KiB slot, waits at a fetch-add barrier, reads
+ * and checks every other slot, and bumps a shared fetch-add counter R
+ * times.  The total must come out exactly N * R.
  */
 #include <errno.h>
 #include <poll.h>

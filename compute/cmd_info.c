@@ -121,6 +121,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 {
 	struct shmx_member *m = NULL;
 	shmx_gaddr_t root = SHMX_GADDR_NULL;
+	struct cli_extents e;
 	struct shmx_info info;
 	struct shmx_ctx *ctx;
 	char size[32];
@@ -138,9 +139,13 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		ret = shmx_root_get(ctx, &root);
 	if (!ret)
 		ret = get_members(ctx, &m, &n);
+	if (!ret)
+		ret = cli_extents_get(ctx, &e);
 	shmx_close(ctx);
-	if (ret)
+	if (ret) {
+		free(m);
 		return cli_fail(cli, ret, "cannot describe the node");
+	}
 	if (cli->json) {
 		jw_init(&w, stdout);
 		jw_obj(&w, NULL);
@@ -148,6 +153,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		jw_u64(&w, "region_size", info.region_size);
 		jw_str(&w, "region_size_human",
 		       out_bytes(info.region_size, size, sizeof(size)));
+		jw_u64(&w, "extents", e.n);
+		jw_u64(&w, "generation", e.generation);
 		jw_u64(&w, "self", info.self);
 		jw_str(&w, "transport", info.transport);
 		jw_str(&w, "provider", info.provider);
@@ -167,6 +174,9 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 		printf("region:        %s (%llu bytes)\n",
 		       out_bytes(info.region_size, size, sizeof(size)),
 		       (unsigned long long)info.region_size);
+		printf("extents:       %zu (generation %llu; shmext extents "
+		       "lists them)\n",
+		       e.n, (unsigned long long)e.generation);
 		printf("my node id:    %u\n", info.self);
 		printf("transport:     %s, provider %s (%s)\n", info.transport,
 		       info.provider, info.transport_reason);

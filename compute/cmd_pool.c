@@ -24,8 +24,10 @@ static const char *pool_hint(int err)
 		return "a pool of that name exists: 'shmext pool stat NAME' "
 		       "describes it, 'shmext pool destroy NAME' removes it.";
 	case ENOSPC:
-		return "the node's region has no room for a pool that large; "
-		       "'shmext info' gives the region's size.";
+		return "no extent of the node's memory has a free range that "
+		       "large (a pool lies in one extent); 'shmext ipcs' shows "
+		       "the extents and what is in them, 'shmext grow SIZE' "
+		       "adds one.";
 	case EFBIG:
 		return "the size is over the node's largest pool (shmnode "
 		       "--max-pool-size).";

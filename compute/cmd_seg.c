@@ -2,7 +2,7 @@
 /*
  * cmd_seg.c - shmext seg create, stat, rm, save and load: named segments
  * from the shell, as ipcmk, ipcrm and shmctl IPC_STAT do on one host; and
- * ipcs, the node's pools, blocks, segments and members.  A segment stays
+ * ipcs, the node's extents, pools, blocks, segments and members.  A segment stays
  * after the shmext that made it exits, until seg rm and its last detach.
  */
 #include <errno.h>
@@ -42,8 +42,10 @@ static const char *open_hint(int err, unsigned flags)
 		return "the segment is frozen while a member saves it; try "
 		       "again when the save is over.";
 	case ENOSPC:
-		return "the node's region has no room for a segment that "
-		       "large; 'shmext info' gives the region's size.";
+		return "no extent of the node's memory has a free range that "
+		       "large (a segment lies in one extent); 'shmext ipcs' "
+		       "shows the extents and what is in them, 'shmext grow "
+		       "SIZE' adds one.";
 	case EINVAL:
 		if (flags & SHMX_CREAT)
 			return "the size may be over the node's largest "
@@ -468,6 +470,7 @@ int cmd_seg_load(struct cli *cli, int argc, char **argv)
 
 /* What ipcs gathers before it prints anything. */
 struct listing {
+	struct cli_extents extents;
 	struct shmx_pool_info *pools;
 	struct shmx_block_info *blocks;
 	struct shmx_seg_info *segs;
@@ -488,8 +491,9 @@ static void *grow(void *arr, size_t n, size_t size)
 }
 
 /*
- * Walk the node's pools, blocks and segments (from the last id + 1, or the
- * last block's start + 1, until -ENOENT) and list the members.
+ * Take the extents, walk the node's pools, blocks and segments (from the
+ * last id + 1, or the last block's start + 1, until -ENOENT) and list the
+ * members.
  */
 static int gather(struct shmx_ctx *ctx, struct listing *l)
 {
@@ -500,6 +504,9 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 	uint64_t from = 0;
 	int ret;
 
+	ret = cli_extents_get(ctx, &l->extents);
+	if (ret)
+		return ret;
 	do {
 		pool = grow(l->pools, l->npools, sizeof(*pool));
 		if (!pool)
@@ -576,6 +583,9 @@ static void json_listing(const struct listing *l, shmx_node_t self)
 	jw_init(&w, stdout);
 	jw_obj(&w, NULL);
 	jw_u64(&w, "self", self);
+	jw_obj(&w, "memory");
+	cli_extents_json(&w, &l->extents);
+	jw_obj_end(&w);
 	jw_arr(&w, "pools");
 	for (size_t i = 0; i < l->npools; i++) {
 		const struct shmx_pool_info *p = &l->pools[i];
@@ -797,6 +807,8 @@ int cmd_ipcs(struct cli *cli, int argc, char **argv)
 	} else if (cli->json) {
 		json_listing(&l, self);
 	} else {
+		cli_extents_print(&l.extents);
+		putchar('\n');
 		print_pools(&l);
 		putchar('\n');
 		print_blocks(&l, cli->blocks);

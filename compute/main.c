@@ -25,6 +25,12 @@ static const struct command {
 	{ "info", cmd_info, 0, "",
 	  "the node, this connection and the members" },
 	{ "members", cmd_members, 0, "", "the live members" },
+	{ "extents", cmd_extents, 0, "",
+	  "the memory's extents, total and generation" },
+	{ "grow", cmd_grow, 0, "SIZE",
+	  "add SIZE bytes of memory as a new extent" },
+	{ "shrink", cmd_shrink, 0, "SIZE",
+	  "take SIZE free bytes off the top of the memory" },
 	{ "read", cmd_read, CLI_F_RAW, "ADDR LEN",
 	  "hex dump of LEN bytes at ADDR (--raw: the bytes)" },
 	{ "write", cmd_write, CLI_F_HEX, "ADDR [DATA|-]",
@@ -66,7 +72,7 @@ static const struct command {
 	{ "seg load", cmd_seg_load, 0, "NAME FILE",
 	  "write the snapshot in FILE into the segment" },
 	{ "ipcs", cmd_ipcs, CLI_F_BLOCKS, "",
-	  "the node's pools, blocks, segments, members" },
+	  "the node's extents, pools, blocks, segments, members" },
 };
 
 static const struct {
@@ -132,11 +138,17 @@ static void usage(FILE *f)
 		"M, G, T (binary).  cas and fadd need an 8-byte\naligned "
 		"ADDR.  ALIGN is a power of two up to 1M (default 8).  NODE "
 		"is a node\nid, or the name of a live member (see members).\n"
-		"demo uses gaddr 1 MiB up to 1.3 MiB and sets the root "
-		"pointer; bench\noverwrites the last 8 MiB of the region.  "
-		"Pools and blocks stay after the\nshmext that made them "
-		"exits; any member may release a block whose allocator\n"
-		"has left, unless the block has owners.\n"
+		"The memory is a list of extents: extent 0 from address 0, "
+		"then one more\nabove the last at every grow.  grow and "
+		"shrink round SIZE up to 4 KiB and\nneed root or the node's "
+		"own user; shrink takes only free memory, from the\nnewest "
+		"extent down.  demo allocates its area in the pool "
+		"shmext-demo and sets\nthe root pointer while it runs; bench "
+		"allocates in the pools shmext-bench\nand shmext-bench-alloc "
+		"(both create their pools if need be).  Pools and\nblocks "
+		"stay after the shmext that made them exits; any member may "
+		"release a\nblock whose allocator has left, unless the block "
+		"has owners.\n"
 		"A segment stays after the shmext that created it exits, "
 		"until seg rm and its\nlast detach.  NAME (pool or segment): 1 "
 		"to 63 printable ASCII characters.\nseg stat, seg rm and seg "
