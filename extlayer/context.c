@@ -242,6 +242,7 @@ static void ctx_free(struct shmx_ctx *ctx)
 		shmx__data_release(ctx);
 		ctx->xp->ops->close(ctx->xp);
 	}
+	shmx__rpc_release(ctx);
 	shmx__km_clear(&ctx->keys);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);

@@ -63,11 +63,20 @@ struct shmx_req {
 	uint64_t result; /* atomic: previous value */
 };
 
-/* A control-plane call waiting for its reply. */
+/*
+ * A control-plane call waiting for its reply.  It is its send's op_ctx, so
+ * it lives until that send completes: a call that ends first leaves it on
+ * ctx->orphans, freed by the send's completion (or at close).
+ */
 struct shmx_rpc {
-	struct shmx_rpc *next;
+	struct shmx_rpc *next; /* ctx->rpcs, then ctx->orphans */
 	uint64_t req_id;
 	int done;
+	int sends_busy; /* its sends posted and not complete */
+	int send_err;  /* its send failed: the node never had it */
+	int orphan;
+	size_t len;
+	uint8_t buf[SHMX_WIRE_MAX]; /* the encoded request, to send again */
 	struct shmx_msg reply;
 };
 
@@ -92,6 +101,9 @@ struct shmx_ctx {
 
 	/* Guarded by lock. */
 	int failed; /* -errno once the connection is lost */
+	int broken; /* an operation failed: the connection may need making
+		     * again (shmx__reconnect) */
+	struct shmx_rpc *orphans; /* calls ended before their send did */
 	uint64_t next_req_id;
 	struct shmx_rpc *rpcs;
 	struct shmx_req *reqs; /* every live request */
@@ -134,6 +146,16 @@ int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 	      int timeout_ms);
 /* Mark the context lost (first reason wins).  Caller holds ctx->lock. */
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
+/*
+ * After an operation failed (ctx->broken): make sure the connection to
+ * the node works, making a new one if the transport lost it (a key the
+ * node refused ends a connection on verbs and on libfabric's tcp) and
+ * telling the node where this member is now (RESUME); the session goes
+ * on.  Caller holds no lock.  0, or the -errno that lost the context.
+ */
+int shmx__reconnect(struct shmx_ctx *ctx);
+/* Free the calls left on ctx->orphans (at close, transport closed). */
+void shmx__rpc_release(struct shmx_ctx *ctx);
 
 /* grants.c: the key map, ctx->keys (each takes ctx->lock). */
 /* Put the key of a reply in the map (replacing what it overlaps). */

@@ -339,6 +339,14 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 					s->ops[i].req = NULL;
 	req_free(ctx, req);
 	pthread_mutex_unlock(&ctx->lock);
+	/* A refused key or a flushed queue pair: the connection is made
+	 * again now, so that the next call finds it working. */
+	if (ret == -ECONNRESET || ret == -EACCES) {
+		int r = shmx__reconnect(ctx);
+
+		if (r)
+			return r;
+	}
 	return ret;
 }
 
@@ -350,32 +358,58 @@ static void keys_drop(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, uint64_t len)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/* The key the map holds for the word at @gaddr now, or 0.  Lock free. */
+static uint64_t key_at(struct shmx_ctx *ctx, enum data_kind kind,
+		       shmx_gaddr_t gaddr)
+{
+	struct shmx__km_entry e;
+	uint64_t cover, key = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (!shmx__km_lookup(&ctx->keys, gaddr, 8, need_of(kind), &e, &cover))
+		key = e.key;
+	pthread_mutex_unlock(&ctx->lock);
+	return key;
+}
+
 /*
  * Run one operation to completion with the context's timeout.  Keys come
  * first (keys_ensure).  A key the fabric refuses was revoked meanwhile (an
- * ownership change re-keys a block): the keys are dropped and asked for
- * once more, and the node's answer decides (a write by a member that is
- * no longer an owner gets -EACCES from the node).  Reads and writes are
- * idempotent, so repeating one is safe; an atomic the fabric refused was
- * not executed, so it may be repeated too.
+ * ownership change re-keys a block): the connection is made again if the
+ * refusal ended it (req_wait), the keys are dropped and asked for once
+ * more, and the node's answer decides (a write by a member that is no
+ * longer an owner gets -EACCES from the node).  Reads and writes are
+ * idempotent, so repeating one is safe.  An atomic is repeated only when
+ * it surely did not run: refused by the fabric (-EACCES), or failed with
+ * its connection (-ECONNRESET) while using a key the node has since
+ * replaced; with a key that is still good, it may have run before the
+ * connection broke, and -ECONNRESET says so.
  */
 static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 	       void *buf, size_t len, uint64_t a, uint64_t b, uint64_t *result)
 {
+	int atomic = kind == DATA_CAS || kind == DATA_FADD;
+	int ret = 0, prev, tries = 0;
 	struct shmx_req *req;
-	int ret = 0, tries = 0;
+	uint64_t used = 0;
 
 	do {
-		if (ret == -EACCES)
+		prev = ret;
+		if (prev == -EACCES || prev == -ECONNRESET)
 			keys_drop(ctx, gaddr, len);
 		ret = keys_ensure(ctx, kind, gaddr, len);
 		if (ret)
 			return ret;
+		if (atomic && prev == -ECONNRESET && used &&
+		    used == key_at(ctx, kind, gaddr))
+			return -ECONNRESET;
+		used = atomic ? key_at(ctx, kind, gaddr) : 0;
 		ret = req_start(ctx, kind, gaddr, buf, len, a, b, 0, &req);
 		if (!ret)
 			ret = req_wait(req, deadline_after(ctx->timeout_ms), 1,
 				       result);
-	} while ((ret == -EAGAIN || ret == -EACCES) && ++tries < 3);
+	} while ((ret == -EAGAIN || ret == -EACCES || ret == -ECONNRESET) &&
+		 ++tries < 3);
 	return ret;
 }
 

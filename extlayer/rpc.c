@@ -13,9 +13,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* op_ctx of every control send: only its failures are reported to us. */
-static char send_marker;
-
 #define POLL_BATCH 16
 /* Spin this long without completions before sleeping between polls. */
 #define SPIN_NS 200000ull
@@ -24,6 +21,18 @@ static char send_marker;
  * long wait (a dead node, a slow peer) does not burn a core. */
 #define BACKOFF_NS 2000000ull
 #define IDLE_SLEEP_MAX_US 200
+/* A request whose send failed is sent again after a reconnect: this many
+ * sends in all, the n-th after a pause of RESEND_PAUSE_US << 2n while the
+ * transport progresses (libfabric's rxm makes a new connection only once
+ * it has seen the old one close). */
+#define RPC_SENDS 8
+#define RESEND_PAUSE_US 250
+/*
+ * A request that changes nothing at the node is sent again when its reply
+ * is this late (doubling each time): a reply lost with a broken
+ * connection is asked for again.  Others are sent once (at most once).
+ */
+#define RESEND_LATE_MS 250
 
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
 {
@@ -107,6 +116,29 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 	*pp = rpc->next;
 }
 
+/* The send of @rpc completed.  A failed one is sent again by its caller
+ * once the connection is made again.  Lock held. */
+static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
+			  int status)
+{
+	if (!rpc)
+		return;
+	rpc->sends_busy--;
+	if (status) {
+		rpc->send_err = status;
+		ctx->broken = 1;
+	}
+	if (!rpc->orphan || rpc->sends_busy)
+		return;
+	for (struct shmx_rpc **pp = &ctx->orphans; *pp; pp = &(*pp)->next) {
+		if (*pp == rpc) {
+			*pp = rpc->next;
+			break;
+		}
+	}
+	free(rpc);
+}
+
 static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 {
 	switch (c->op) {
@@ -117,17 +149,16 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 			xport_recv_done(ctx->xp, c->buf);
 		break;
 	case XPORT_OP_SEND:
-		if (c->status)
-			shmx__ctx_fail(ctx, c->status);
+		send_complete(ctx, c->op_ctx, c->status);
 		break;
 	case XPORT_OP_READ:
 	case XPORT_OP_WRITE:
 	case XPORT_OP_ATOMIC:
 		shmx__op_complete(ctx, c->op_ctx, c->status);
-		/* The transport lost the connection (a flushed or failed
-		 * queue pair): nothing will complete on it again. */
-		if (c->status == -ECONNRESET)
-			shmx__ctx_fail(ctx, c->status);
+		/* A key the fabric refused, or a flushed queue pair: the
+		 * connection may be gone; the next call makes it again. */
+		if (c->status == -ECONNRESET || c->status == -EACCES)
+			ctx->broken = 1;
 		break;
 	}
 }
@@ -207,11 +238,6 @@ int shmx__progress_until(struct shmx_ctx *ctx, int (*done)(void *arg),
 	}
 }
 
-static int rpc_done(void *arg)
-{
-	return ((struct shmx_rpc *)arg)->done;
-}
-
 static void rpc_unlink(struct shmx_ctx *ctx, struct shmx_rpc *rpc)
 {
 	for (struct shmx_rpc **pp = &ctx->rpcs; *pp; pp = &(*pp)->next) {
@@ -222,13 +248,70 @@ static void rpc_unlink(struct shmx_ctx *ctx, struct shmx_rpc *rpc)
 	}
 }
 
-int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
-	      int timeout_ms)
+/* Post @rpc's request.  Lock held.  0 or -errno (-ETIMEDOUT: the send
+ * queue stayed full until @deadline). */
+static int rpc_post(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
+		    uint64_t deadline)
+{
+	int ret;
+
+	rpc->send_err = 0;
+	while ((ret = xport_send(ctx->xp, ctx->node, rpc->buf, rpc->len,
+				 rpc)) == -EAGAIN) {
+		if (shmx__progress_locked(ctx) < 0 ||
+		    shmx__now_ns() >= deadline)
+			return -ETIMEDOUT;
+	}
+	rpc->sends_busy += !ret;
+	return ret;
+}
+
+/* Requests the node may answer twice without harm. */
+static int idempotent(unsigned opcode)
+{
+	switch (opcode) {
+	case SHMX_OP_PING:
+	case SHMX_OP_INFO:
+	case SHMX_OP_MEMBERS:
+	case SHMX_OP_LOOKUP:
+	case SHMX_OP_ROOT_GET:
+	case SHMX_OP_POOL_STAT:
+	case SHMX_OP_GRANT:
+	case SHMX_OP_SEG_STAT:
+	case SHMX_OP_POOL_NEXT:
+	case SHMX_OP_BLOCK_NEXT:
+	case SHMX_OP_SEG_NEXT:
+	case SHMX_OP_RESUME:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int never(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static int rpc_answered(void *arg)
+{
+	const struct shmx_rpc *rpc = arg;
+
+	return rpc->done || rpc->send_err;
+}
+
+/*
+ * Send @req and wait for the reply until @timeout_ms.  A send that fails
+ * never reached the node: with @may_reconnect the connection is made
+ * again and the request sent again, up to RPC_SENDS times.
+ */
+static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
+		    struct shmx_msg *rep, int timeout_ms, int may_reconnect)
 {
 	uint64_t deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	uint8_t buf[SHMX_WIRE_MAX];
 	struct shmx_rpc *rpc;
-	int len, ret;
+	int len, ret, sends = 0, late = 0;
 
 	rpc = calloc(1, sizeof(*rpc));
 	if (!rpc)
@@ -242,31 +325,64 @@ int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 	req->hdr.req_id = rpc->req_id;
 	req->hdr.session = ctx->id;
 	req->hdr.token = ctx->token;
-	len = shmx__proto_encode(req, buf, sizeof(buf));
+	len = shmx__proto_encode(req, rpc->buf, sizeof(rpc->buf));
 	if (len < 0) {
 		ret = len;
 		goto out_unlock;
 	}
+	rpc->len = (size_t)len;
 	rpc->next = ctx->rpcs;
 	ctx->rpcs = rpc;
-	while ((ret = xport_send(ctx->xp, ctx->node, buf, (size_t)len,
-				 &send_marker)) == -EAGAIN) {
-		if (shmx__progress_locked(ctx) < 0 ||
-		    shmx__now_ns() >= deadline)
+	for (;;) {
+		ret = rpc_post(ctx, rpc, deadline);
+		while (!ret) {
+			uint64_t until = deadline;
+
+			if (idempotent(req->hdr.opcode)) {
+				until = shmx__now_ns() +
+					((uint64_t)RESEND_LATE_MS << late) *
+						1000000ull;
+				until = until < deadline ? until : deadline;
+			}
+			pthread_mutex_unlock(&ctx->lock);
+			ret = shmx__progress_until(ctx, rpc_answered, rpc,
+						   until);
+			pthread_mutex_lock(&ctx->lock);
+			if (!ret && rpc->done)
+				break;
+			if (!ret) {
+				ret = rpc->send_err;
+				break;
+			}
+			if (ret != -ETIMEDOUT || until == deadline)
+				break;
+			/* Late: ask again (the node answers twice). */
+			late++;
+			ret = rpc_post(ctx, rpc, deadline);
+		}
+		if (!ret && rpc->done)
+			break;
+		if (ret == -ETIMEDOUT || !may_reconnect || ++sends >= RPC_SENDS)
+			break;
+		/* The request never reached the node: again, once the
+		 * connection works. */
+		ctx->broken = 1;
+		pthread_mutex_unlock(&ctx->lock);
+		ret = shmx__progress_until(
+			ctx, never, NULL,
+			shmx__now_ns() +
+				((uint64_t)RESEND_PAUSE_US << (2 * sends)) *
+					1000);
+		ret = ret == -ETIMEDOUT ? shmx__reconnect(ctx) : ret;
+		pthread_mutex_lock(&ctx->lock);
+		if (ret)
 			break;
 	}
-	if (ret) {
-		rpc_unlink(ctx, rpc);
-		if (ret == -EAGAIN)
-			ret = -ETIMEDOUT;
-		shmx__ctx_fail(ctx, ret);
-		goto out_unlock;
-	}
-	pthread_mutex_unlock(&ctx->lock);
-
-	ret = shmx__progress_until(ctx, rpc_done, rpc, deadline);
-	pthread_mutex_lock(&ctx->lock);
-	if (ret) {
+	if (!rpc->done) {
+		log_debug("%s (request %llu) failed after %d sends: %s",
+			  shmx__op_name(req->hdr.opcode),
+			  (unsigned long long)rpc->req_id, sends + 1,
+			  shmx_strerror(ret));
 		rpc_unlink(ctx, rpc);
 		shmx__ctx_fail(ctx, ret);
 		goto out_unlock;
@@ -278,7 +394,73 @@ int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 	else if (rep->hdr.opcode != req->hdr.opcode)
 		ret = -EPROTO;
 out_unlock:
+	if (rpc->sends_busy) {
+		rpc->orphan = 1;
+		rpc->next = ctx->orphans;
+		ctx->orphans = rpc;
+		rpc = NULL;
+	}
 	pthread_mutex_unlock(&ctx->lock);
 	free(rpc);
 	return ret;
+}
+
+int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
+	      int timeout_ms)
+{
+	return rpc_call(ctx, req, rep, timeout_ms, 1);
+}
+
+int shmx__reconnect(struct shmx_ctx *ctx)
+{
+	uint8_t addr[XPORT_ADDR_MAX];
+	size_t alen = sizeof(addr);
+	struct shmx_msg req, rep;
+	xport_peer_t peer;
+	int ret, resume = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->failed || !ctx->broken) {
+		ret = ctx->failed;
+		pthread_mutex_unlock(&ctx->lock);
+		return ret;
+	}
+	ctx->broken = 0;
+	/* 0: the connection serves as it is; 1: a new one, at a new
+	 * address the node must be told. */
+	ret = xport_reconnect(ctx->xp, ctx->node, &peer);
+	if (ret == 1) {
+		ctx->node = peer;
+		ret = xport_getname(ctx->xp, addr, &alen);
+		if (!ret && alen > SHMX_WIRE_ADDR_MAX)
+			ret = -EPROTO;
+		resume = !ret;
+	}
+	if (ret < 0)
+		shmx__ctx_fail(ctx, ret);
+	pthread_mutex_unlock(&ctx->lock);
+	if (!resume)
+		return ret < 0 ? ret : 0;
+	shmx__msg_init(&req, SHMX_OP_RESUME, 0, 0, 0);
+	req.u.resume.addr_len = (uint8_t)alen;
+	memcpy(req.u.resume.addr, addr, alen);
+	ret = rpc_call(ctx, &req, &rep, ctx->timeout_ms, 0);
+	pthread_mutex_lock(&ctx->lock);
+	if (ret)
+		shmx__ctx_fail(ctx, ret);
+	else
+		log_info("reconnected to %s as member %u", ctx->node_addr,
+			 ctx->id);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+void shmx__rpc_release(struct shmx_ctx *ctx)
+{
+	struct shmx_rpc *rpc;
+
+	while ((rpc = ctx->orphans)) {
+		ctx->orphans = rpc->next;
+		free(rpc);
+	}
 }

@@ -42,7 +42,7 @@ static void announce(struct server *srv)
 	}
 	for (struct member *m = registry_next_live(&srv->reg, 1); m;
 	     m = registry_next_live(&srv->reg, m->info.id + 1))
-		server_send(srv, m->peer, &ev, 0);
+		server_send_member(srv, m, &ev, 0);
 }
 
 int growth_grow(struct server *srv, uint64_t len, uint64_t *base)

@@ -83,7 +83,7 @@ void handshake_hello(struct server *srv, const struct shmx_msg *req)
 	c->session = m->info.id;
 	c->token = m->token;
 	memcpy(c->nonce, m->node_nonce, sizeof(c->nonce));
-	server_send(srv, peer, &rep, 0);
+	server_send_member(srv, m, &rep, 0);
 }
 
 enum shmx_status handshake_auth(struct server *srv, struct member *m,
@@ -127,6 +127,38 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 enum shmx_status handshake_bye(struct server *srv, struct member *m,
 			       const struct shmx_msg *req, struct shmx_msg *rep)
 {
+	return SHMX_ST_OK;
+}
+
+enum shmx_status handshake_resume(struct server *srv, struct member *m,
+				  const struct shmx_msg *req,
+				  struct shmx_msg *rep)
+{
+	const struct shmx_resume *r = &req->u.resume;
+	xport_peer_t peer;
+	int ret;
+
+	/* The same endpoint: its transport reconnected by itself. */
+	if (r->addr_len == m->addr_len &&
+	    !memcmp(r->addr, m->addr, r->addr_len))
+		return SHMX_ST_OK;
+	if (!srv->have_key &&
+	    srv->xp->ops->addr_is_local(srv->xp, r->addr, r->addr_len) != 1)
+		return SHMX_ST_NOT_LOCAL;
+	ret = xport_peer_insert(srv->xp, r->addr, r->addr_len, &peer);
+	if (ret) {
+		log_warn("member %u '%s': RESUME from an unusable address: %s",
+			 m->info.id, m->info.name, shmx__strerror(ret));
+		return SHMX_ST_INVAL;
+	}
+	if (peer != m->peer)
+		server_peer_forget(srv, m->peer);
+	m->peer = peer;
+	m->addr_len = r->addr_len;
+	memset(m->addr, 0, sizeof(m->addr));
+	memcpy(m->addr, r->addr, r->addr_len);
+	log_info("member %u '%s' goes on over a new connection", m->info.id,
+		 m->info.name);
 	return SHMX_ST_OK;
 }
 

@@ -61,7 +61,7 @@ void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
 	for (struct member *x = registry_next_live(&srv->reg, 1); x;
 	     x = registry_next_live(&srv->reg, x->info.id + 1))
 		if (x->info.id != except)
-			server_send(srv, x->peer, &ev, 0);
+			server_send_member(srv, x, &ev, 0);
 }
 
 void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len)

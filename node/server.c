@@ -24,10 +24,10 @@
  * client flooding the node without reading its replies costs it nothing). */
 #define OUTQ_MAX 4096
 
-/* op_ctx of a send after which the peer is forgotten. */
-struct close_after {
-	xport_peer_t peer;
-};
+/* Sends to a member that fail are made again this many times, the n-th
+ * RESEND_PAUSE_NS << 2n after the failure (about 1.4 s in all). */
+#define RESEND_MAX 6
+#define RESEND_PAUSE_NS 1000000ull
 
 /* How long shutdown waits for goodbyes in flight. */
 #define FINI_DRAIN_MS 500
@@ -63,6 +63,7 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_SEG_THAW] = seg_op_thaw,
 	[SHMX_OP_GROW] = growth_op_resize,
 	[SHMX_OP_SHRINK] = growth_op_resize,
+	[SHMX_OP_RESUME] = handshake_resume,
 };
 
 /* Peers a flush may find blocked before it stops for this round. */
@@ -89,26 +90,6 @@ void server_peer_forget(struct server *srv, xport_peer_t peer)
 	xport_peer_remove(srv->xp, peer);
 }
 
-/* Try to hand one queued message to the transport: 0, -EAGAIN or -errno. */
-static int outmsg_post(struct server *srv, struct outmsg *o)
-{
-	struct close_after *ca = NULL;
-	int ret;
-
-	if (o->close_after) {
-		ca = malloc(sizeof(*ca));
-		if (!ca)
-			return -ENOMEM;
-		ca->peer = o->peer;
-	}
-	ret = xport_send(srv->xp, o->peer, o->buf, o->len, ca);
-	if (!ret && ca)
-		srv->closing++;
-	if (ret)
-		free(ca);
-	return ret;
-}
-
 static int peer_in(const xport_peer_t *set, unsigned n, xport_peer_t peer)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -117,26 +98,59 @@ static int peer_in(const xport_peer_t *set, unsigned n, xport_peer_t peer)
 	return 0;
 }
 
+static void flight_add(struct server *srv, struct outmsg *o)
+{
+	o->fl_prev = NULL;
+	o->fl_next = srv->in_flight;
+	if (o->fl_next)
+		o->fl_next->fl_prev = o;
+	srv->in_flight = o;
+}
+
+static void flight_del(struct server *srv, struct outmsg *o)
+{
+	if (o->fl_prev)
+		o->fl_prev->fl_next = o->fl_next;
+	else
+		srv->in_flight = o->fl_next;
+	if (o->fl_next)
+		o->fl_next->fl_prev = o->fl_prev;
+}
+
+/* Unlink *@pp (the message @o) from the queue. */
+static void outq_unlink(struct server *srv, struct outmsg **pp,
+			struct outmsg *o)
+{
+	*pp = o->next;
+	if (!*pp)
+		srv->outq_tail = pp;
+	srv->outq_len--;
+}
+
 /*
  * Hand queued messages to the transport, in order for each peer.  A peer
  * the transport cannot take more for (a full queue, a connection that is
- * broken until the member times out) does not hold the others' back.
+ * broken until the member times out), or whose next message waits to be
+ * sent again, does not hold the others back.  A posted message is the
+ * send's op_ctx until it completes (send_done).
  */
 static void outq_flush(struct server *srv)
 {
 	xport_peer_t blocked[OUTQ_BLOCKED_MAX];
 	struct outmsg **pp = &srv->outq, *o;
+	uint64_t now = shmx__now_ns();
 	unsigned nb = 0;
 
 	while ((o = *pp)) {
 		xport_peer_t peer = o->peer;
-		int ret, forget;
+		int ret = -EAGAIN;
 
 		if (peer_in(blocked, nb, peer)) {
 			pp = &o->next;
 			continue;
 		}
-		ret = outmsg_post(srv, o);
+		if (o->not_before <= now)
+			ret = xport_send(srv->xp, peer, o->buf, o->len, o);
 		if (ret == -EAGAIN) {
 			if (nb == OUTQ_BLOCKED_MAX)
 				return;
@@ -144,22 +158,68 @@ static void outq_flush(struct server *srv)
 			pp = &o->next;
 			continue;
 		}
-		if (ret)
-			log_debug("reply dropped: %s", shmx__strerror(ret));
+		outq_unlink(srv, pp, o);
+		if (!ret) {
+			srv->closing += !!o->close_after;
+			flight_add(srv, o);
+			continue;
+		}
 		/* Could not send at all: still forget the peer. */
-		forget = ret && o->close_after;
-		*pp = o->next;
-		if (!*pp)
-			srv->outq_tail = pp;
-		srv->outq_len--;
-		free(o);
-		if (forget)
+		log_debug("reply dropped: %s", shmx__strerror(ret));
+		if (o->close_after)
 			server_peer_forget(srv, peer);
+		free(o);
 	}
 }
 
-void server_send(struct server *srv, xport_peer_t peer,
-		 const struct shmx_msg *rep, int close_after)
+/* Put @o at the end of the queue. */
+static void outq_add(struct server *srv, struct outmsg *o)
+{
+	o->next = NULL;
+	*srv->outq_tail = o;
+	srv->outq_tail = &o->next;
+	srv->outq_len++;
+}
+
+/*
+ * A send completed.  A failed one to a member that still lives is queued
+ * again for where the member is now, after a pause; the last failure, or
+ * a message for no member, is dropped.
+ */
+static void send_done(struct server *srv, struct outmsg *o, int status)
+{
+	const struct member *m =
+		o->member ? registry_get(&srv->reg, o->member) : NULL;
+
+	flight_del(srv, o);
+	if (o->close_after) {
+		srv->closing--;
+		server_peer_forget(srv, o->peer);
+		free(o);
+		return;
+	}
+	if (!status) {
+		free(o);
+		return;
+	}
+	if (!m || ++o->tries > RESEND_MAX) {
+		if (m)
+			log_warn("member %u '%s': a message dropped after %u "
+				 "failed sends: %s",
+				 m->info.id, m->info.name, o->tries,
+				 shmx__strerror(status));
+		else
+			log_debug("send failed: %s", shmx__strerror(status));
+		free(o);
+		return;
+	}
+	o->peer = m->peer;
+	o->not_before = shmx__now_ns() + (RESEND_PAUSE_NS << (2 * o->tries));
+	outq_add(srv, o);
+}
+
+static void send_msg(struct server *srv, xport_peer_t peer, uint32_t member,
+		     const struct shmx_msg *rep, int close_after)
 {
 	struct outmsg *o;
 	int len;
@@ -171,7 +231,7 @@ void server_send(struct server *srv, xport_peer_t peer,
 			server_peer_forget(srv, peer);
 		return;
 	}
-	o = malloc(sizeof(*o));
+	o = calloc(1, sizeof(*o));
 	if (!o) {
 		log_error("out of memory: reply dropped");
 		return;
@@ -183,14 +243,24 @@ void server_send(struct server *srv, xport_peer_t peer,
 		free(o);
 		return;
 	}
-	o->next = NULL;
 	o->peer = peer;
+	o->member = member;
 	o->close_after = close_after;
 	o->len = (size_t)len;
-	*srv->outq_tail = o;
-	srv->outq_tail = &o->next;
-	srv->outq_len++;
+	outq_add(srv, o);
 	outq_flush(srv);
+}
+
+void server_send(struct server *srv, xport_peer_t peer,
+		 const struct shmx_msg *rep, int close_after)
+{
+	send_msg(srv, peer, 0, rep, close_after);
+}
+
+void server_send_member(struct server *srv, const struct member *m,
+			const struct shmx_msg *msg, int close_after)
+{
+	send_msg(srv, m->peer, m->info.id, msg, close_after);
 }
 
 /* Tell the sender of a request for a dead session that it is gone. */
@@ -276,7 +346,7 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 			 m->info.name, shmx__op_name(req.hdr.opcode),
 			 shmx__status_name(st));
 		shmx__msg_reply(&rep, &req, st);
-		server_send(srv, m->peer, &rep, 0);
+		server_send_member(srv, m, &rep, 0);
 		return;
 	}
 	shmx__msg_reply(&rep, &req, SHMX_ST_OK);
@@ -285,7 +355,7 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 				 : SHMX_ST_UNKNOWN_OP;
 	end = req.hdr.opcode == SHMX_OP_BYE ||
 	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
-	server_send(srv, m->peer, &rep, end);
+	server_send_member(srv, m, &rep, end);
 	if (end)
 		member_end(srv, m,
 			   req.hdr.opcode == SHMX_OP_BYE
@@ -295,7 +365,6 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 
 static void handle_completion(struct server *srv, struct xport_completion *c)
 {
-	struct close_after *ca;
 
 	switch (c->op) {
 	case XPORT_OP_RECV:
@@ -305,14 +374,8 @@ static void handle_completion(struct server *srv, struct xport_completion *c)
 			xport_recv_done(srv->xp, c->buf);
 		break;
 	case XPORT_OP_SEND:
-		ca = c->op_ctx;
-		if (ca) {
-			server_peer_forget(srv, ca->peer);
-			free(ca);
-			srv->closing--;
-		}
-		if (c->status)
-			log_debug("send failed: %s", shmx__strerror(c->status));
+		if (c->op_ctx)
+			send_done(srv, c->op_ctx, c->status);
 		break;
 	default:
 		log_debug("unexpected completion %d", c->op);
@@ -526,6 +589,11 @@ void server_fini(struct server *srv)
 	admin_close(&srv->admin);
 	memory_fini(srv);
 	srv->xp->ops->close(srv->xp);
+	/* Sends never completed: nothing reports them any more. */
+	while ((o = srv->in_flight)) {
+		srv->in_flight = o->fl_next;
+		free(o);
+	}
 	extents_fini(&srv->mem);
 	registry_fini(&srv->reg);
 	shmx__key_wipe(&srv->key);

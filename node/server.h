@@ -21,11 +21,19 @@
 #include "segments.h"
 #include "xport/xport.h"
 
-/* A reply waiting for room in the transport's send queue. */
+/*
+ * A message to a client, from server_send until its send completes: in
+ * the queue while the transport has no room (or while it waits to be sent
+ * again), then in flight as the send's op_ctx.
+ */
 struct outmsg {
-	struct outmsg *next;
+	struct outmsg *next;		  /* in the queue */
+	struct outmsg *fl_next, *fl_prev; /* in flight */
 	xport_peer_t peer;
-	int close_after; /* remove the peer once this is sent */
+	uint32_t member;     /* node id it is for, 0 if no member yet */
+	int close_after;     /* remove the peer once this is sent */
+	unsigned tries;	     /* sends that failed */
+	uint64_t not_before; /* monotonic ns: not sent again before */
 	size_t len;
 	uint8_t buf[SHMX_WIRE_MAX];
 };
@@ -53,10 +61,11 @@ struct server {
 	struct node_segs segs;
 
 	struct outmsg *outq, **outq_tail;
-	unsigned outq_len;	 /* bounded by OUTQ_MAX */
-	unsigned closing;	 /* sends that end their peer, in flight */
-	char transport_why[160]; /* how the transport was chosen */
-	struct admin admin;	 /* the local admin socket (admin.c) */
+	struct outmsg *in_flight; /* posted, send not complete */
+	unsigned outq_len;	  /* bounded by OUTQ_MAX */
+	unsigned closing;	  /* sends that end their peer, in flight */
+	char transport_why[160];  /* how the transport was chosen */
+	struct admin admin;	  /* the local admin socket (admin.c) */
 	uint64_t next_sweep_ms;
 	volatile sig_atomic_t *stop;
 };
@@ -74,6 +83,14 @@ void server_fini(struct server *srv);
  */
 void server_send(struct server *srv, xport_peer_t peer,
 		 const struct shmx_msg *rep, int close_after);
+/*
+ * The same for a message to member @m (pending or live): a send that
+ * fails (its connection broke: a key the node refused ends it on some
+ * fabrics) is made again, to wherever the member is then (RESUME), a few
+ * times over about a second, while the member lives.
+ */
+void server_send_member(struct server *srv, const struct member *m,
+			const struct shmx_msg *msg, int close_after);
 
 /*
  * Drop every queued message for @peer and remove it from the transport:
@@ -94,6 +111,10 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 enum shmx_status handshake_bye(struct server *srv, struct member *m,
 			       const struct shmx_msg *req,
 			       struct shmx_msg *rep);
+/* RESUME: the member's connection broke; go on at its new address. */
+enum shmx_status handshake_resume(struct server *srv, struct member *m,
+				  const struct shmx_msg *req,
+				  struct shmx_msg *rep);
 /* End a member: log why, forget its peer once @rep (if any) is sent. */
 void member_end(struct server *srv, struct member *m, const char *why);
 /* Expire members silent for longer than the client timeout. */

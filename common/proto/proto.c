@@ -900,6 +900,17 @@ static void dec_resize_rep(struct rcur *r, struct shmx_msg *m)
 	m->u.resize_rep.generation = get_u64(r);
 }
 
+static void enc_resume(struct wcur *w, const struct shmx_msg *m)
+{
+	put_blob(w, m->u.resume.addr, m->u.resume.addr_len, SHMX_WIRE_ADDR_MAX);
+}
+
+static void dec_resume(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.resume.addr_len =
+		get_blob(r, m->u.resume.addr, SHMX_WIRE_ADDR_MAX);
+}
+
 /* Opcodes that are events (carry SHMX_HDR_EVENT, and only they). */
 static int is_event(unsigned opcode)
 {
@@ -1006,6 +1017,9 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_SHRINK] = { "shrink",
 			     { enc_resize, enc_resize_rep },
 			     { dec_resize, dec_resize_rep } },
+	[SHMX_OP_RESUME] = { "resume",
+			     { enc_resume, NULL },
+			     { dec_resume, NULL } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

@@ -100,6 +100,7 @@ enum shmx_opcode {
 	SHMX_OP_MAP = 31,	   /* event: the extent map changed */
 	SHMX_OP_GROW = 32,	   /* resize -> resize_rep */
 	SHMX_OP_SHRINK = 33,	   /* resize -> resize_rep */
+	SHMX_OP_RESUME = 34,	   /* resume -> - */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -435,6 +436,16 @@ struct shmx_resize_rep {
 	uint64_t generation; /* u64: of the new map */
 };
 
+/*
+ * RESUME request: the member's connection broke (a key the node refused
+ * ends it on some fabrics) and the client made a new one: its endpoint's
+ * address now, as in HELLO.  The session goes on; the reply goes there.
+ */
+struct shmx_resume {
+	uint8_t addr_len;		  /* 1..SHMX_WIRE_ADDR_MAX */
+	uint8_t addr[SHMX_WIRE_ADDR_MAX]; /* blob */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -471,6 +482,7 @@ struct shmx_msg {
 		struct shmx_map_ev map;
 		struct shmx_resize resize;
 		struct shmx_resize_rep resize_rep;
+		struct shmx_resume resume;
 	} u;
 };
 

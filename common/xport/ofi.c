@@ -103,6 +103,7 @@ static int ofi_err(int ret)
 	case FI_EACCES:
 		return -EACCES;
 	case FI_ECONNREFUSED:
+	case FI_ECANCELED: /* what was queued on a connection that closed */
 	case FI_ECONNRESET:
 	case FI_ECONNABORTED:
 	case FI_ENOTCONN:
@@ -551,6 +552,18 @@ static int ofi_peer_remove(struct xport *xp, xport_peer_t peer)
 	return ret ? ofi_err(ret) : 0;
 }
 
+/*
+ * The connection-oriented providers under rxm make a new connection by
+ * themselves on the next send after one broke (a refused key closes it on
+ * tcp): nothing to do here, and the endpoint's name stays.
+ */
+static int ofi_reconnect(struct xport *xp, xport_peer_t peer, xport_peer_t *out)
+{
+	(void)xp;
+	*out = peer;
+	return 0;
+}
+
 static int ofi_addr_is_local(struct xport *xp, const void *addr, size_t len)
 {
 	struct ofi_xport *x = to_ofi(xp);
@@ -919,6 +932,7 @@ const struct xport_ops shmx__xport_ofi_ops = {
 	.resolve = ofi_resolve,
 	.peer_insert = ofi_peer_insert,
 	.peer_remove = ofi_peer_remove,
+	.reconnect = ofi_reconnect,
 	.addr_is_local = ofi_addr_is_local,
 	.addr_str = ofi_addr_str,
 	.mr_reg = ofi_mr_reg,

@@ -96,6 +96,7 @@ struct vb_xport {
 	struct ibv_wc stash[VB_STASH];
 	int nstash;
 	uint8_t my_token[VB_TOKEN_LEN];
+	char node_hp[128]; /* client: the node's "HOST:PORT", to reconnect */
 	unsigned rd_atomic;
 
 	struct vb_conn conns[VB_MAX_CONNS];
@@ -130,19 +131,29 @@ static int wc_err(enum ibv_wc_status st)
 	}
 }
 
-/* Wait for one CM event of @want on @ec for up to @ms; it is acked. */
-static int cm_wait(struct rdma_event_channel *ec, enum rdma_cm_event_type want,
-		   int ms)
+static void cm_event(struct vb_xport *x, struct rdma_cm_event *ev);
+
+/*
+ * Wait for one CM event of @want for @id for up to @ms; it is acked.
+ * Events of other ids (an old connection going away) are handled as
+ * cm_progress() would.
+ */
+static int cm_wait(struct vb_xport *x, struct rdma_cm_id *id,
+		   enum rdma_cm_event_type want, int ms)
 {
-	struct pollfd pfd = { .fd = ec->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = x->ec->fd, .events = POLLIN };
 	uint64_t end = shmx__now_ms() + (uint64_t)ms;
 	struct rdma_cm_event *ev;
 	enum rdma_cm_event_type got;
 	int status;
 
 	for (;;) {
-		if (!rdma_get_cm_event(ec, &ev))
-			break;
+		if (!rdma_get_cm_event(x->ec, &ev)) {
+			if (ev->id == id)
+				break;
+			cm_event(x, ev);
+			continue;
+		}
 		if (errno != EAGAIN)
 			return -errno;
 		if (shmx__now_ms() >= end)
@@ -363,17 +374,20 @@ static int client_connect(struct vb_xport *x, const char *host_port)
 	}
 	ret = rdma_resolve_addr(id, NULL, ai->ai_addr, VB_RESOLVE_MS)
 		      ? -errno
-		      : cm_wait(x->ec, RDMA_CM_EVENT_ADDR_RESOLVED,
+		      : cm_wait(x, id, RDMA_CM_EVENT_ADDR_RESOLVED,
 				VB_CM_TIMEOUT_MS);
 	freeaddrinfo(ai);
 	if (!ret)
 		ret = rdma_resolve_route(id, VB_RESOLVE_MS)
 			      ? -errno
-			      : cm_wait(x->ec, RDMA_CM_EVENT_ROUTE_RESOLVED,
+			      : cm_wait(x, id, RDMA_CM_EVENT_ROUTE_RESOLVED,
 					VB_CM_TIMEOUT_MS);
 	if (!ret && !id->verbs)
 		ret = -ENODEV;
-	if (!ret)
+	/* A reconnect keeps the domain: registrations stay valid. */
+	if (!ret && x->pd && id->verbs != x->verbs)
+		ret = -ENODEV;
+	if (!ret && !x->pd)
 		ret = domain_setup(x, id->verbs);
 	if (!ret)
 		ret = qp_create(x, id);
@@ -384,6 +398,11 @@ static int client_connect(struct vb_xport *x, const char *host_port)
 		return ret == -ENODEV || ret == -ENOMEM ? ret : -ECONNREFUSED;
 	}
 	c = conn_alloc(x, &peer);
+	if (!c) {
+		rdma_destroy_qp(id);
+		rdma_destroy_id(id);
+		return -EAGAIN;
+	}
 	c->id = id;
 	id->context = c;
 	c->qp_num = id->qp->qp_num;
@@ -391,7 +410,7 @@ static int client_connect(struct vb_xport *x, const char *host_port)
 	conn_param(x, &p, x->my_token, VB_TOKEN_LEN);
 	set_ack_timeout(id);
 	ret = rdma_connect(id, &p) ? -errno
-				   : cm_wait(x->ec, RDMA_CM_EVENT_ESTABLISHED,
+				   : cm_wait(x, id, RDMA_CM_EVENT_ESTABLISHED,
 					     VB_CM_TIMEOUT_MS);
 	if (ret) {
 		conn_free(x, c);
@@ -473,6 +492,10 @@ static int vb_open(const struct xport_attr *attr, struct xport **xpp)
 		goto out_close;
 	if (attr->bind)
 		ret = node_listen(x, attr->bind);
+	else if (attr->connect &&
+		 snprintf(x->node_hp, sizeof(x->node_hp), "%s",
+			  attr->connect) >= (int)sizeof(x->node_hp))
+		ret = -EINVAL;
 	else if (attr->connect)
 		ret = client_connect(x, attr->connect);
 	else
@@ -538,74 +561,77 @@ static void conn_gone(struct vb_xport *x, struct vb_conn *c)
 }
 
 /*
- * Accept (node), track and forget connections as rdma_cm reports; on a
- * client, learn that the node disconnected us.
+ * One rdma_cm event (acked here): accept (node), track and forget
+ * connections; on a client, learn that the node disconnected us.
  */
-static void cm_progress(struct vb_xport *x)
+static void cm_event(struct vb_xport *x, struct rdma_cm_event *ev)
 {
+	struct rdma_cm_id *id = ev->id;
+	enum rdma_cm_event_type type = ev->event;
 	struct rdma_conn_param p;
-	struct rdma_cm_event *ev;
 	struct vb_conn *c;
 	xport_peer_t peer;
+	int bad = 0;
 
-	while (!rdma_get_cm_event(x->ec, &ev)) {
-		struct rdma_cm_id *id = ev->id;
-		enum rdma_cm_event_type type = ev->event;
-		int bad = 0;
+	c = id->context && id != x->listen_id ? id->context : NULL;
+	if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+		const struct rdma_conn_param *cp = &ev->param.conn;
 
-		c = id->context && id != x->listen_id ? id->context : NULL;
-		if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
-			const struct rdma_conn_param *cp = &ev->param.conn;
-
-			c = NULL;
-			if (cp->private_data_len < VB_TOKEN_LEN ||
-			    !(c = conn_alloc(x, &peer)) || qp_create(x, id)) {
-				bad = 1;
-			} else {
-				c->id = id;
-				c->state = VB_ACCEPTING;
-				c->qp_num = id->qp->qp_num;
-				memcpy(c->token, cp->private_data,
-				       VB_TOKEN_LEN);
-				id->context = c;
-				conn_param(x, &p, NULL, 0);
-				set_ack_timeout(id);
-				bad = rdma_accept(id, &p) != 0;
-			}
-			rdma_ack_cm_event(ev);
-			if (bad) {
-				log_warn("verbs: refused a connection");
-				if (c) {
-					conn_free(x, c);
-				} else {
-					rdma_reject(id, NULL, 0);
-					rdma_destroy_id(id);
-				}
-			}
-			continue;
+		c = NULL;
+		if (cp->private_data_len < VB_TOKEN_LEN ||
+		    !(c = conn_alloc(x, &peer)) || qp_create(x, id)) {
+			bad = 1;
+		} else {
+			c->id = id;
+			c->state = VB_ACCEPTING;
+			c->qp_num = id->qp->qp_num;
+			memcpy(c->token, cp->private_data, VB_TOKEN_LEN);
+			id->context = c;
+			conn_param(x, &p, NULL, 0);
+			set_ack_timeout(id);
+			bad = rdma_accept(id, &p) != 0;
 		}
 		rdma_ack_cm_event(ev);
-		if (!c || c->state == VB_FREE)
-			continue;
-		switch (type) {
-		case RDMA_CM_EVENT_ESTABLISHED:
-			if (c->state == VB_ACCEPTING)
-				c->state = VB_CONNECTED;
-			break;
-		case RDMA_CM_EVENT_DISCONNECTED:
-		case RDMA_CM_EVENT_CONNECT_ERROR:
-		case RDMA_CM_EVENT_UNREACHABLE:
-		case RDMA_CM_EVENT_REJECTED:
-		case RDMA_CM_EVENT_TIMEWAIT_EXIT:
-			log_debug("verbs: connection %u: %s",
-				  (unsigned)(c - x->conns),
-				  rdma_event_str(type));
-			conn_gone(x, c);
-			break;
-		default:
-			break;
+		if (bad) {
+			log_warn("verbs: refused a connection");
+			if (c) {
+				conn_free(x, c);
+			} else {
+				rdma_reject(id, NULL, 0);
+				rdma_destroy_id(id);
+			}
 		}
+		return;
 	}
+	rdma_ack_cm_event(ev);
+	if (!c || c->state == VB_FREE)
+		return;
+	switch (type) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		if (c->state == VB_ACCEPTING)
+			c->state = VB_CONNECTED;
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+		log_debug("verbs: connection %u: %s", (unsigned)(c - x->conns),
+			  rdma_event_str(type));
+		conn_gone(x, c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Every event rdma_cm has for us, without waiting. */
+static void cm_progress(struct vb_xport *x)
+{
+	struct rdma_cm_event *ev;
+
+	while (!rdma_get_cm_event(x->ec, &ev))
+		cm_event(x, ev);
 }
 
 int shmx__verbs_active_device(char *name, size_t len)
@@ -693,6 +719,42 @@ static int vb_resolve(struct xport *xp, const char *host_port,
 		}
 	}
 	return -EHOSTUNREACH;
+}
+
+/*
+ * Client: a failed operation leaves the queue pair in the error state (a
+ * key the node refused, or the node going away).  Then the old connection
+ * is dropped (what was posted on it completes, flushed) and a new one is
+ * made with a new token, which the caller sends the node (RESUME).
+ */
+static int vb_reconnect(struct xport *xp, xport_peer_t peer, xport_peer_t *out)
+{
+	struct vb_xport *x = to_vb(xp);
+	struct vb_conn *c = peer < x->nconns ? &x->conns[peer] : NULL;
+	struct ibv_qp_init_attr qia;
+	struct ibv_qp_attr qa;
+	int ret;
+
+	if (!x->node_hp[0])
+		return -EINVAL;
+	cm_progress(x);
+	if (c && c->state == VB_CONNECTED &&
+	    !ibv_query_qp(c->id->qp, &qa, IBV_QP_STATE, &qia) &&
+	    qa.qp_state == IBV_QPS_RTS) {
+		*out = peer;
+		return 0;
+	}
+	if (c && (c->state == VB_CONNECTED || c->state == VB_ACCEPTING))
+		conn_gone(x, c);
+	ret = shmx__random(x->my_token, sizeof(x->my_token));
+	if (!ret)
+		ret = client_connect(x, x->node_hp);
+	if (!ret)
+		ret = vb_resolve(xp, x->node_hp, out);
+	if (ret)
+		return ret;
+	log_debug("verbs: reconnected to %s", x->node_hp);
+	return 1;
 }
 
 static int vb_peer_insert(struct xport *xp, const void *addr, size_t len,
@@ -1162,6 +1224,7 @@ const struct xport_ops shmx__xport_verbs_ops = {
 	.resolve = vb_resolve,
 	.peer_insert = vb_peer_insert,
 	.peer_remove = vb_peer_remove,
+	.reconnect = vb_reconnect,
 	.addr_is_local = vb_addr_is_local,
 	.addr_str = vb_addr_str,
 	.mr_reg = vb_mr_reg,

@@ -118,6 +118,18 @@ struct xport_ops {
 	int (*peer_insert)(struct xport *xp, const void *addr, size_t len,
 			   xport_peer_t *peer);
 	int (*peer_remove)(struct xport *xp, xport_peer_t peer);
+	/*
+	 * Client: an operation to the node @peer failed, which may have
+	 * broken the connection (a key the node refused ends it on verbs and
+	 * on libfabric's tcp provider).  Make sure there is a working one:
+	 * *@out is the node's peer from now on (@peer itself when nothing
+	 * had to change).  Returns 1 when a new connection was made (the
+	 * endpoint's name, xport_getname, changed: the node must be told,
+	 * RESUME), 0 when the old one serves, or -errno.  What was in flight
+	 * on a broken connection completes with errors.
+	 */
+	int (*reconnect)(struct xport *xp, xport_peer_t peer,
+			 xport_peer_t *out);
 	/* Is @addr (from getname) a loopback/same-host address? 1, 0 or -errno. */
 	int (*addr_is_local)(struct xport *xp, const void *addr, size_t len);
 	/* Printable form of an address blob. */
@@ -197,6 +209,12 @@ static inline int xport_peer_insert(struct xport *xp, const void *a, size_t l,
 {
 	return xp->ops->peer_insert(xp, a, l, p);
 }
+static inline int xport_reconnect(struct xport *xp, xport_peer_t p,
+				  xport_peer_t *o)
+{
+	return xp->ops->reconnect(xp, p, o);
+}
+
 static inline int xport_peer_remove(struct xport *xp, xport_peer_t p)
 {
 	return xp->ops->peer_remove(xp, p);

@@ -210,6 +210,10 @@ static void test_forged_sessions(void **state)
 			}
 			if (op == SHMX_OP_GROW || op == SHMX_OP_SHRINK)
 				m.u.resize.len = 8;
+			if (op == SHMX_OP_RESUME) {
+				m.u.resume.addr_len = 4;
+				memcpy(m.u.resume.addr, "evil", 4);
+			}
 			len = shmx__proto_encode(&m, buf, sizeof(buf));
 			assert_true(len > 0);
 			send_raw(buf, (size_t)len);

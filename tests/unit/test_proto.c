@@ -210,6 +210,11 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 			m->u.map.total += m->u.map.ext[i].len;
 		}
 		break;
+	case SHMX_OP_RESUME * 2:
+		m->u.resume.addr_len = 16;
+		for (int i = 0; i < 16; i++)
+			m->u.resume.addr[i] = (uint8_t)(0xa0 + i);
+		break;
 	case SHMX_OP_GROW * 2:
 	case SHMX_OP_SHRINK * 2:
 		m->u.resize.len = 64 << 20;
