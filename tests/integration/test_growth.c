@@ -1001,6 +1001,225 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(gen, gen0);
 }
 
+/* --- known failures (product bugs; see each comment) -------------------- */
+
+/*
+ * Kept out of the build until the product is fixed: each fails today
+ * (local mode, ofi tcp;ofi_rxm).  They run after the others, and
+ * test_grow_after_member_killed last: it leaves the node wedged, then
+ * crashed.  Turn both "#if 0" into "#if 1" to see them fail.
+ */
+#if 0
+/*
+ * BUG (extlayer/data.c, check_range): a member learns an address in memory
+ * grown a moment ago (from another process) and its first call is a read
+ * there: -EFAULT.  check_range() looks at ctx->map without taking in the
+ * MAP event that is already waiting (only shmx_extents, the RPCs and the
+ * heartbeat do), although shmext.h says events are "taken in by any
+ * call".
+ */
+static int first_call_child(int fd, void *arg)
+{
+	struct shmx_ctx *c;
+	uint64_t word = 0;
+	struct msg m;
+	int ret;
+
+	CHECK(msg_recv(fd, M_INDEX, &m, WAIT_MS) == 0);
+	CHECK(client_open(arg, "g-first", 0, &c) == 0);
+	CHECK(msg_send(fd, M_READY, NULL, 0) == 0);
+	/* GO {addr, value}: read it, as the very first call. */
+	CHECK(msg_recv(fd, M_GO, &m, WAIT_MS) == 0);
+	ret = shmx_read(c, m.v[0], &word, 8);
+	if (ret)
+		fprintf(stderr, "first read in grown memory: %s\n",
+			shmx_strerror(ret));
+	/* Leave either way: a member that dies unnoticed wedges the node
+	 * at the next MAP event (test_grow_after_member_killed). */
+	CHECK(shmx_close(c) == 0);
+	CHECK(ret == 0 && word == m.v[1]);
+	return 0;
+}
+
+static void test_first_call_in_new_memory(void **state)
+{
+	struct shmx_pool *p;
+	shmx_gaddr_t base, blk;
+	uint64_t go[2] = { 0, 0xfeedbeef };
+	size_t n;
+	int k, st;
+
+	k = kid_start(first_call_child, 0);
+	kid_recv(k, M_READY, NULL);
+	assert_int_equal(shmx_grow(ctx, 16 * MiB, &base), 0);
+	/* 12M: more than any older extent has free. */
+	assert_int_equal(shmx_pool_open(ctx, "g-first", 12 * MiB,
+					SHMX_CREAT | SHMX_EXCL, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, BLOCK_SIZE, 0, &blk), 0);
+	assert_true(blk >= base);
+	assert_int_equal(shmx_write(ctx, blk, &go[1], 8), 0);
+	go[0] = blk;
+	kid_send(k, M_GO, go, 2);
+	st = kid_reap(k);
+	assert_int_equal(shmx_release(ctx, blk), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	assert_int_equal(shmx_shrink(ctx, 16 * MiB), 0);
+	assert_int_equal(shmx_extents(ctx, NULL, 0, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(st, 0);
+}
+
+/*
+ * BUG (node: release, pool destroy and shrink send no REVOKE; libshmext
+ * keeps keys to memory a MAP event took away): a member that read a block
+ * in a grown extent keeps its key; the block is released, the pool
+ * destroyed, the extent shrunk and grown again at the same address, and a
+ * new block made there.  The member's next read goes out with the dead
+ * key: -ECANCELED, and its connection is gone (-ECONNRESET).  Then the
+ * next MAP event to that member wedges the node (below).
+ */
+static int stale_key_child(int fd, void *arg)
+{
+	struct shmx_extent ext[8];
+	struct shmx_ctx *c;
+	uint64_t word = 0, gen;
+	struct msg m;
+	size_t n;
+	int ret;
+
+	CHECK(msg_recv(fd, M_INDEX, &m, WAIT_MS) == 0);
+	CHECK(client_open(arg, "g-stale", 0, &c) == 0);
+	CHECK(msg_send(fd, M_READY, NULL, 0) == 0);
+	CHECK(msg_recv(fd, M_GO, &m, WAIT_MS) == 0);
+	CHECK(shmx_extents(c, ext, 8, &n, &gen) == 0); /* the new map */
+	CHECK(shmx_read(c, m.v[0], &word, 8) == 0 && word == m.v[1]);
+	CHECK(msg_send(fd, M_OK, NULL, 0) == 0);
+	/* The same address again, a new block in a new extent. */
+	CHECK(msg_recv(fd, M_GO, &m, WAIT_MS) == 0);
+	ret = shmx_read(c, m.v[0], &word, 8);
+	if (ret)
+		fprintf(stderr, "read of the new block: %s\n",
+			shmx_strerror(ret));
+	CHECK(ret == 0 && word == m.v[1]);
+	CHECK(shmx_write(c, m.v[0], &word, 8) == 0);
+	CHECK(shmx_extents(c, ext, 8, &n, &gen) == 0);
+	CHECK(shmx_close(c) == 0);
+	return 0;
+}
+
+static void test_stale_key_after_shrink(void **state)
+{
+	struct shmx_pool *p;
+	shmx_gaddr_t base, blk, blk2;
+	uint64_t go[2] = { 0, 0xfeedbeef };
+	int k, st;
+
+	k = kid_start(stale_key_child, 0);
+	kid_recv(k, M_READY, NULL);
+	assert_int_equal(shmx_grow(ctx, 16 * MiB, &base), 0);
+	assert_int_equal(shmx_pool_open(ctx, "g-stale", 12 * MiB,
+					SHMX_CREAT | SHMX_EXCL, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, BLOCK_SIZE, 0, &blk), 0);
+	assert_int_equal(shmx_write(ctx, blk, &go[1], 8), 0);
+	go[0] = blk;
+	kid_send(k, M_GO, go, 2);
+	kid_recv(k, M_OK, NULL);
+
+	assert_int_equal(shmx_release(ctx, blk), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	assert_int_equal(shmx_shrink(ctx, 16 * MiB), 0);
+	assert_int_equal(shmx_grow(ctx, 16 * MiB, &base), 0);
+	assert_int_equal(shmx_pool_open(ctx, "g-stale", 12 * MiB,
+					SHMX_CREAT | SHMX_EXCL, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, BLOCK_SIZE, 0, &blk2), 0);
+	assert_int_equal(blk2, blk);
+	go[1] = 0xabad1dea;
+	assert_int_equal(shmx_write(ctx, blk2, &go[1], 8), 0);
+	kid_send(k, M_GO, go, 2);
+	st = kid_reap(k);
+	if (st)	/* its connection is gone: let the node see it leave */
+		sleep_ms(client_timeout_ms + 1000);
+	assert_int_equal(shmx_release(ctx, blk2), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	assert_int_equal(shmx_shrink(ctx, 16 * MiB), 0);
+	assert_int_equal(st, 0);
+}
+
+/*
+ * GAP (node/growth.c, growth_shrink; node/queries.c): shmx_root_set
+ * refuses an address outside the memory (-EFAULT), but a shrink takes the
+ * memory the root points into and leaves the root as it was: every client
+ * then finds a root outside the memory in the header.  Either the shrink
+ * should refuse (-EBUSY) or the root become SHMX_GADDR_NULL.
+ */
+static void test_root_outside_after_shrink(void **state)
+{
+	struct shmx_extent ext[8];
+	struct shmx_pool *p;
+	shmx_gaddr_t base, blk, root, old;
+	uint64_t gen;
+	size_t n;
+	int ret, inside = 0;
+
+	assert_int_equal(shmx_root_get(ctx, &old), 0);
+	assert_int_equal(shmx_grow(ctx, 16 * MiB, &base), 0);
+	assert_int_equal(shmx_pool_open(ctx, "g-rootless", 12 * MiB,
+					SHMX_CREAT | SHMX_EXCL, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, BLOCK_SIZE, 0, &blk), 0);
+	assert_int_equal(shmx_root_set(ctx, blk), 0);
+	assert_int_equal(shmx_release(ctx, blk), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+	ret = shmx_shrink(ctx, 16 * MiB);
+	assert_int_equal(shmx_root_get(ctx, &root), 0);
+	assert_int_equal(shmx_extents(ctx, ext, 8, &n, &gen), 0);
+	for (size_t i = 0; i < n; i++)
+		inside |= root >= ext[i].base &&
+			  root - ext[i].base < ext[i].len;
+	/* Put things back before judging. */
+	assert_int_equal(shmx_root_set(ctx, old), 0);
+	if (ret == -EBUSY)
+		assert_int_equal(shmx_shrink(ctx, 16 * MiB), 0);
+	assert_true(ret == -EBUSY || root == SHMX_GADDR_NULL || inside);
+}
+
+/*
+ * BUG (node/server.c, outq_flush and server_send; with ofi tcp;ofi_rxm): a
+ * member dies (SIGKILL) and, before the node notices, someone grows.  The
+ * MAP event to the dead member cannot be posted (-EAGAIN) and sits at the
+ * head of the node's one send queue, so no reply to anyone goes out: the
+ * grower's shmx_grow times out (-ETIMEDOUT) and its context is lost, and
+ * the node answers nobody.  When the sweep then removes the dead member
+ * (xport_peer_remove), the message still queued for it is posted to the
+ * removed address and shmnode dies of SIGSEGV in libfabric (fi_send from
+ * ofi_send from outq_flush, server.c:439).  The same happens with REVOKE
+ * events (shmx_own after a member died).
+ */
+static void test_grow_after_member_killed(void **state)
+{
+	struct shmx_extent ext[8];
+	shmx_gaddr_t base;
+	uint64_t gen;
+	size_t n;
+	int k;
+
+	k = kid_start(member_child, 9);
+	kid_recv(k, M_READY, NULL);
+	kill(kids[k].pid, SIGKILL);
+	assert_int_equal(kid_reap(k), 128 + SIGKILL);
+	assert_int_equal(shmx_grow(ctx, 4 << 20, &base), 0);
+	assert_int_equal(shmx_shrink(ctx, 4 << 20), 0);
+	/* After the node has seen the member go: still serving. */
+	sleep_ms(client_timeout_ms + 1000);
+	assert_int_equal(shmx_extents(ctx, ext, 8, &n, &gen), 0);
+	assert_int_equal(shmx_grow(ctx, 4 << 20, &base), 0);
+	assert_int_equal(shmx_shrink(ctx, 4 << 20), 0);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1013,6 +1232,16 @@ int main(void)
 		cmocka_unit_test_teardown(test_members, kids_cleanup),
 		cmocka_unit_test_teardown(test_admin, kids_cleanup),
 		cmocka_unit_test_teardown(test_bad_arguments, kids_cleanup),
+#if 0 /* known failures: see their comments */
+		cmocka_unit_test_teardown(test_first_call_in_new_memory,
+					  kids_cleanup),
+		cmocka_unit_test_teardown(test_root_outside_after_shrink,
+					  kids_cleanup),
+		cmocka_unit_test_teardown(test_stale_key_after_shrink,
+					  kids_cleanup),
+		cmocka_unit_test_teardown(test_grow_after_member_killed,
+					  kids_cleanup),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
