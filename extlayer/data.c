@@ -22,12 +22,30 @@ static uint64_t deadline_after(int timeout_ms)
 	return shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
-/* [gaddr, gaddr + len) inside one extent of the memory?  0 or -EFAULT. */
+/*
+ * [gaddr, gaddr + len) inside one extent of the memory?  0 or -EFAULT.  On
+ * a miss, MAP events already here are taken in, then the header's map is
+ * read (the node rewrites it before it sends the events): memory grown a
+ * moment ago is found even by a call that comes before the event.
+ */
 static int check_range(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, size_t len)
 {
+	struct shmx_hdr_map m;
 	int i;
 
 	pthread_mutex_lock(&ctx->lock);
+	i = shmx__hdr_extent_find(&ctx->map, gaddr, len);
+	if (i < 0) {
+		(void)shmx__progress_locked(ctx);
+		i = shmx__hdr_extent_find(&ctx->map, gaddr, len);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if (i >= 0)
+		return 0;
+	if (shmx__hdr_fetch_map(ctx, &m))
+		return -EFAULT;
+	pthread_mutex_lock(&ctx->lock);
+	shmx__map_adopt_locked(ctx, &m);
 	i = shmx__hdr_extent_find(&ctx->map, gaddr, len);
 	pthread_mutex_unlock(&ctx->lock);
 	return i < 0 ? -EFAULT : 0;

@@ -51,8 +51,19 @@ int shmx__hdr_fetch_map(struct shmx_ctx *ctx, struct shmx_hdr_map *m)
 
 void shmx__map_adopt_locked(struct shmx_ctx *ctx, const struct shmx_hdr_map *m)
 {
+	uint64_t end = 0;
+
 	if (m->generation <= ctx->map.generation)
 		return;
+	/* Keys to memory the map no longer holds (a shrink) are dead. */
+	for (uint32_t i = 0; i < m->nr_extents; i++) {
+		if (m->ext[i].base > end)
+			(void)shmx__km_remove_range(&ctx->keys, end,
+						    m->ext[i].base - end);
+		end = m->ext[i].base + m->ext[i].len;
+	}
+	if (end)
+		(void)shmx__km_remove_range(&ctx->keys, end, UINT64_MAX - end);
 	ctx->map.generation = m->generation;
 	ctx->map.total = m->total;
 	ctx->map.nr_extents = m->nr_extents;
@@ -179,7 +190,7 @@ SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,
 	*count = ctx->map.nr_extents;
 	if (generation)
 		*generation = ctx->map.generation;
-	ret = ctx->failed;
+	ret = ctx->failed ? -ENOTCONN : 0;
 	pthread_mutex_unlock(&ctx->lock);
 	return ret;
 }

@@ -82,6 +82,10 @@ int growth_shrink(struct server *srv, uint64_t len)
 	n = extents_trim_plan(&srv->mem, len, srv->hdr_size, plan);
 	if (n < 0)
 		return n;
+	/* The root pointer is in use like any object. */
+	for (i = 0; i < n && srv->root != SHMX_GADDR_NULL; i++)
+		if (srv->root - plan[i].base < plan[i].len)
+			return -EBUSY;
 	/* Every piece leaves the allocator, or none does. */
 	for (i = 0; i < n; i++) {
 		ret = shmx__alloc_remove(&srv->space, plan[i].base,

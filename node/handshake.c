@@ -153,6 +153,7 @@ enum shmx_status handshake_resume(struct server *srv, struct member *m,
 	}
 	if (peer != m->peer)
 		server_peer_forget(srv, m->peer);
+	m->peer = XPORT_PEER_NONE;
 	m->peer = peer;
 	m->addr_len = r->addr_len;
 	memset(m->addr, 0, sizeof(m->addr));
@@ -168,7 +169,11 @@ void member_end(struct server *srv, struct member *m, const char *why)
 
 	if (live) {
 		log_info("member %u '%s' %s", m->info.id, m->info.name, why);
+		/* Nothing more is sent to it: of the keys that go with it,
+		 * only the others are told. */
+		srv->ending = m->info.id;
 		mem_member_gone(srv, m->info.id);
+		srv->ending = 0;
 	} else
 		log_warn("client '%s' (pid %u on %s) %s", m->info.name,
 			 m->info.pid, m->info.host, why);

@@ -32,6 +32,11 @@ enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
 			  (unsigned long long)len);
 		return SHMX_ST_INTERNAL;
 	}
+	/* Whoever asked is told when the key is dropped. */
+	if (srv->asker && regkeys_hold(&srv->keys, key, srv->asker))
+		log_warn("out of memory: member %u will not hear that key "
+			 "%#llx is dropped",
+			 srv->asker, (unsigned long long)key);
 	w->start = start;
 	w->len = len;
 	w->key = key;
@@ -48,20 +53,24 @@ static enum shmx_status put_node_grant(struct server *srv, struct shmx_grant *w,
 			 g->owned);
 }
 
-void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
-		 uint64_t epoch, uint32_t except)
+void mem_keys_dropped(void *arg, uint64_t start, uint64_t len,
+		      const uint32_t *holders, uint32_t n)
 {
+	struct server *srv = arg;
 	struct shmx_msg ev;
 
+	if (srv->stopping)
+		return;
 	shmx__msg_init(&ev, SHMX_OP_REVOKE, 0, 0, 0);
 	ev.hdr.flags = SHMX_HDR_EVENT;
 	ev.u.revoke.start = start;
 	ev.u.revoke.len = len;
-	ev.u.revoke.epoch = epoch;
-	for (struct member *x = registry_next_live(&srv->reg, 1); x;
-	     x = registry_next_live(&srv->reg, x->info.id + 1))
-		if (x->info.id != except)
+	for (uint32_t i = 0; i < n; i++) {
+		struct member *x = registry_get(&srv->reg, holders[i]);
+
+		if (x && x->state == MEMBER_LIVE && holders[i] != srv->ending)
 			server_send_member(srv, x, &ev, 0);
+	}
 }
 
 void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len)
@@ -270,7 +279,6 @@ enum shmx_status mem_own(struct server *srv, struct member *m,
 					      o->nodes, o->count, &g);
 	if (ret)
 		return st_of(ret);
-	mem_revoked(srv, g.start, g.len, g.epoch, m->info.id);
 	return put_node_grant(srv, &rep->u.grant, &g);
 }
 
@@ -285,52 +293,13 @@ enum shmx_status mem_disown(struct server *srv, struct member *m,
 		return SHMX_ST_MIDDLE;
 	if (ret)
 		return st_of(ret);
-	mem_revoked(srv, g.start, g.len, g.epoch, m->info.id);
 	return put_node_grant(srv, &rep->u.grant, &g);
-}
-
-/* Blocks owned by a leaving member, to tell the others they re-keyed. */
-struct owned_by {
-	uint32_t member;
-	size_t n, cap;
-	uint64_t (*r)[2]; /* start, len */
-};
-
-static int collect_owned(void *arg, const struct node_block_info *b)
-{
-	struct owned_by *o = arg;
-
-	for (uint32_t i = 0; i < b->nr_owners; i++) {
-		if (b->owners[i] != o->member)
-			continue;
-		if (o->n == o->cap) {
-			size_t cap = o->cap ? 2 * o->cap : 16;
-			void *r = realloc(o->r, cap * sizeof(*o->r));
-
-			if (!r)
-				return -ENOMEM;
-			o->r = r;
-			o->cap = cap;
-		}
-		o->r[o->n][0] = b->start;
-		o->r[o->n][1] = b->len;
-		o->n++;
-	}
-	return 0;
 }
 
 void mem_member_gone(struct server *srv, uint32_t id)
 {
-	struct owned_by o = { .member = id };
-	int all = node_blocks_foreach(&srv->pools, 0, collect_owned, &o) != 0;
-
+	/* Blocks it owned are re-keyed, segments it alone held detached:
+	 * the holders of the keys that go are told (mem_keys_dropped). */
 	node_pools_member_gone(&srv->pools, id);
 	node_segs_member_gone(&srv->segs, id, (int64_t)time(NULL));
-	/* The blocks it owned were re-keyed: their other owners drop the
-	 * old key (out of memory to list them: everyone drops every key). */
-	if (all)
-		mem_revoked(srv, 0, UINT64_MAX, 0, id);
-	for (size_t i = 0; !all && i < o.n; i++)
-		mem_revoked(srv, o.r[i][0], o.r[i][1], 0, id);
-	free(o.r);
 }

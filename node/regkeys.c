@@ -14,7 +14,9 @@
 struct regkey {
 	struct shmx__rb_node node; /* in by_key */
 	struct xport_mr *mr;
-	uint64_t gaddr; /* first byte of the range */
+	uint64_t gaddr;	   /* first byte of the range */
+	uint32_t *holders; /* members it was handed to, each once */
+	uint32_t nholders, cap;
 };
 
 static struct regkey *find(const struct regkeys *rk, uint64_t key)
@@ -95,7 +97,12 @@ static void rk_unreg(void *arg, void *handle)
 	if (!r)
 		return;
 	shmx__rb_erase(&r->node, &rk->by_key);
+	/* Its holders are told (queued sends), then it goes. */
+	if (rk->dropped && r->nholders)
+		rk->dropped(rk->dropped_arg, r->gaddr, r->mr->len, r->holders,
+			    r->nholders);
 	xport_mr_dereg(rk->xp, r->mr);
+	free(r->holders);
 	free(r);
 	rk->count--;
 }
@@ -110,6 +117,8 @@ void regkeys_init(struct regkeys *rk, struct xport *xp,
 	rk->mem = mem;
 	rk->by_key.node = NULL;
 	rk->count = 0;
+	rk->dropped = NULL;
+	rk->dropped_arg = NULL;
 }
 
 void regkeys_fini(struct regkeys *rk)
@@ -121,6 +130,28 @@ void regkeys_fini(struct regkeys *rk)
 			 (unsigned long long)rk->count);
 	while ((n = shmx__rb_first(&rk->by_key)))
 		rk_unreg(rk, shmx__rb_entry(n, struct regkey, node));
+}
+
+int regkeys_hold(struct regkeys *rk, uint64_t key, uint32_t member)
+{
+	struct regkey *r = find(rk, key);
+
+	if (!r)
+		return -ENOENT;
+	for (uint32_t i = 0; i < r->nholders; i++)
+		if (r->holders[i] == member)
+			return 0;
+	if (r->nholders == r->cap) {
+		uint32_t cap = r->cap ? 2 * r->cap : 4;
+		uint32_t *h = realloc(r->holders, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		r->holders = h;
+		r->cap = cap;
+	}
+	r->holders[r->nholders++] = member;
+	return 0;
 }
 
 int regkeys_rbase(const struct regkeys *rk, uint64_t key, uint64_t gaddr,

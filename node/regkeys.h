@@ -16,8 +16,18 @@
 #include "rbtree.h"
 #include "xport/xport.h"
 
+/*
+ * Called for every registration dropped (a release, a destroy, a re-key
+ * of an ownership change or a freeze, a member leaving): its range and
+ * the members it was handed to (regkeys_hold), so that they can be told.
+ */
+typedef void (*regkeys_dropped_fn)(void *arg, uint64_t gaddr, uint64_t len,
+				   const uint32_t *holders, uint32_t n);
+
 struct regkeys {
-	struct node_keys ops; /* what the tables are given */
+	struct node_keys ops;	    /* what the tables are given */
+	regkeys_dropped_fn dropped; /* may be NULL */
+	void *dropped_arg;
 	struct xport *xp;
 	const struct node_extents *mem; /* where each gaddr lives */
 	struct shmx__rb_root by_key;
@@ -32,6 +42,12 @@ void regkeys_init(struct regkeys *rk, struct xport *xp,
 /* Drop every registration still alive (the tables' fini calls should have
  * dropped them all; a leftover is logged).  Returns nothing. */
 void regkeys_fini(struct regkeys *rk);
+
+/*
+ * Note that member @member was handed @key (a grant), so that it is told
+ * when the key is dropped.  Returns 0, -ENOENT (no such key) or -ENOMEM.
+ */
+int regkeys_hold(struct regkeys *rk, uint64_t key, uint32_t member);
 
 /*
  * The remote address, under @key, of gaddr @gaddr (which must lie in the

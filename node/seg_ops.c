@@ -170,8 +170,7 @@ enum shmx_status seg_op_freeze(struct server *srv, struct member *m,
 		(void)node_seg_thaw(&srv->segs, m->info.id, req->u.obj.id);
 		return st;
 	}
-	/* Writers drop the read/write key the freeze just revoked. */
-	mem_revoked(srv, g.start, g.len, 0, m->info.id);
+	/* Writers were told the read/write key went (mem_keys_dropped). */
 	log_info("member %u '%s' froze segment %llu", m->info.id, m->info.name,
 		 (unsigned long long)req->u.obj.id);
 	return SHMX_ST_OK;

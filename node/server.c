@@ -213,6 +213,10 @@ static void send_done(struct server *srv, struct outmsg *o, int status)
 		free(o);
 		return;
 	}
+	if (m->peer == XPORT_PEER_NONE) {
+		free(o);
+		return;
+	}
 	o->peer = m->peer;
 	o->not_before = shmx__now_ns() + (RESEND_PAUSE_NS << (2 * o->tries));
 	outq_add(srv, o);
@@ -224,6 +228,8 @@ static void send_msg(struct server *srv, xport_peer_t peer, uint32_t member,
 	struct outmsg *o;
 	int len;
 
+	if (peer == XPORT_PEER_NONE) /* forgotten: nowhere to send */
+		return;
 	if (srv->outq_len >= OUTQ_MAX) {
 		log_warn("%u replies waiting for the fabric: %s reply dropped",
 			 srv->outq_len, shmx__op_name(rep->hdr.opcode));
@@ -350,9 +356,11 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 		return;
 	}
 	shmx__msg_reply(&rep, &req, SHMX_ST_OK);
+	srv->asker = m->info.id;
 	rep.hdr.status = handlers[req.hdr.opcode]
 				 ? handlers[req.hdr.opcode](srv, m, &req, &rep)
 				 : SHMX_ST_UNKNOWN_OP;
+	srv->asker = 0;
 	end = req.hdr.opcode == SHMX_OP_BYE ||
 	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
 	server_send_member(srv, m, &rep, end);
@@ -397,6 +405,8 @@ static int memory_init(struct server *srv)
 	int ret;
 
 	regkeys_init(&srv->keys, srv->xp, &srv->mem);
+	srv->keys.dropped = mem_keys_dropped;
+	srv->keys.dropped_arg = srv;
 	ret = header_init(srv);
 	if (ret)
 		return ret;
@@ -587,6 +597,7 @@ void server_fini(struct server *srv)
 		free(o);
 	}
 	admin_close(&srv->admin);
+	srv->stopping = 1;
 	memory_fini(srv);
 	srv->xp->ops->close(srv->xp);
 	/* Sends never completed: nothing reports them any more. */

@@ -67,6 +67,9 @@ struct server {
 	char transport_why[160];  /* how the transport was chosen */
 	struct admin admin;	  /* the local admin socket (admin.c) */
 	uint64_t next_sweep_ms;
+	uint32_t asker;	 /* the member whose request runs, 0 if none */
+	uint32_t ending; /* the member member_end is ending, 0 if none */
+	int stopping;	 /* server_fini: nobody is told of dropped keys */
 	volatile sig_atomic_t *stop;
 };
 
@@ -140,7 +143,8 @@ enum shmx_status query_root_set(struct server *srv, struct member *m,
 /* mem_ops.c: pools, allocation, grants, ownership. */
 /*
  * Fill the wire grant *@w from a table's (@start, @len, @key, @access,
- * @epoch, @owned), with the transport's remote base of @key.  Returns
+ * @epoch, @owned), with the transport's remote base of @key, and note
+ * the asking member as a holder of @key (regkeys_hold).  Returns
  * SHMX_ST_OK, or SHMX_ST_INTERNAL when no registration is behind @key.
  */
 enum shmx_status put_grant(struct server *srv, struct shmx_grant *w,
@@ -184,12 +188,12 @@ enum shmx_status mem_disown(struct server *srv, struct member *m,
  */
 void mem_zero(struct server *srv, uint64_t gaddr, uint64_t len);
 /*
- * The keys of [@start, @start + @len) were revoked (@epoch: the block's
- * new epoch, 0 if none): tell every live member but @except, so that it
- * drops them instead of presenting a dead key to the fabric (REVOKE).
+ * A regkeys_dropped_fn (@arg the server): the key of [@start, @start +
+ * @len) goes; tell the live members it was handed to, so that they drop it
+ * instead of presenting a dead key to the fabric (REVOKE).
  */
-void mem_revoked(struct server *srv, uint64_t start, uint64_t len,
-		 uint64_t epoch, uint32_t except);
+void mem_keys_dropped(void *arg, uint64_t start, uint64_t len,
+		      const uint32_t *holders, uint32_t n);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
 

@@ -1001,22 +1001,12 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(gen, gen0);
 }
 
-/* --- known failures (product bugs; see each comment) -------------------- */
+/* --- regressions: each of these failed before its fix ------------------ */
 
 /*
- * Kept out of the build until the product is fixed: each fails today
- * (local mode, ofi tcp;ofi_rxm).  They run after the others, and
- * test_grow_after_member_killed last: it leaves the node wedged, then
- * crashed.  Turn both "#if 0" into "#if 1" to see them fail.
- */
-#if 0
-/*
- * BUG (extlayer/data.c, check_range): a member learns an address in memory
- * grown a moment ago (from another process) and its first call is a read
- * there: -EFAULT.  check_range() looks at ctx->map without taking in the
- * MAP event that is already waiting (only shmx_extents, the RPCs and the
- * heartbeat do), although shmext.h says events are "taken in by any
- * call".
+ * A member learns an address in memory grown a moment ago (from another
+ * process) and its first call is a read there: it must not be -EFAULT
+ * (check_range takes in waiting MAP events, then reads the header's map).
  */
 static int first_call_child(int fd, void *arg)
 {
@@ -1071,13 +1061,11 @@ static void test_first_call_in_new_memory(void **state)
 }
 
 /*
- * BUG (node: release, pool destroy and shrink send no REVOKE; libshmext
- * keeps keys to memory a MAP event took away): a member that read a block
- * in a grown extent keeps its key; the block is released, the pool
- * destroyed, the extent shrunk and grown again at the same address, and a
- * new block made there.  The member's next read goes out with the dead
- * key: -ECANCELED, and its connection is gone (-ECONNRESET).  Then the
- * next MAP event to that member wedges the node (below).
+ * A member that read a block in a grown extent holds its key; the block is
+ * released, the pool destroyed, the extent shrunk and grown again at the
+ * same address, and a new block made there.  The member's next read must
+ * work: the node tells every holder of a key it drops (REVOKE), and a MAP
+ * event that takes memory away drops the keys there.
  */
 static int stale_key_child(int fd, void *arg)
 {
@@ -1149,11 +1137,9 @@ static void test_stale_key_after_shrink(void **state)
 }
 
 /*
- * GAP (node/growth.c, growth_shrink; node/queries.c): shmx_root_set
- * refuses an address outside the memory (-EFAULT), but a shrink takes the
- * memory the root points into and leaves the root as it was: every client
- * then finds a root outside the memory in the header.  Either the shrink
- * should refuse (-EBUSY) or the root become SHMX_GADDR_NULL.
+ * A shrink may not take the memory the root points into: shmx_root_set
+ * refuses an address outside the memory, so a shrink that would leave the
+ * root there is refused too (-EBUSY), and the root stays where it was.
  */
 static void test_root_outside_after_shrink(void **state)
 {
@@ -1183,20 +1169,17 @@ static void test_root_outside_after_shrink(void **state)
 	assert_int_equal(shmx_root_set(ctx, old), 0);
 	if (ret == -EBUSY)
 		assert_int_equal(shmx_shrink(ctx, 16 * MiB), 0);
-	assert_true(ret == -EBUSY || root == SHMX_GADDR_NULL || inside);
+	assert_int_equal(ret, -EBUSY);
+	assert_int_equal(root, blk);
+	assert_true(inside);
 }
 
 /*
- * BUG (node/server.c, outq_flush and server_send; with ofi tcp;ofi_rxm): a
- * member dies (SIGKILL) and, before the node notices, someone grows.  The
- * MAP event to the dead member cannot be posted (-EAGAIN) and sits at the
- * head of the node's one send queue, so no reply to anyone goes out: the
- * grower's shmx_grow times out (-ETIMEDOUT) and its context is lost, and
- * the node answers nobody.  When the sweep then removes the dead member
- * (xport_peer_remove), the message still queued for it is posted to the
- * removed address and shmnode dies of SIGSEGV in libfabric (fi_send from
- * ofi_send from outq_flush, server.c:439).  The same happens with REVOKE
- * events (shmx_own after a member died).
+ * A member dies (SIGKILL) and, before the node notices, someone grows.  The
+ * MAP event to the dead member cannot be sent; it must not hold back the
+ * replies to everyone else (it did: one send queue for all), and when the
+ * sweep removes the dead member nothing may be sent to its removed address
+ * any more (shmnode died of SIGSEGV in libfabric 1.17's rxm).
  */
 static void test_grow_after_member_killed(void **state)
 {
@@ -1218,7 +1201,6 @@ static void test_grow_after_member_killed(void **state)
 	assert_int_equal(shmx_grow(ctx, 4 << 20, &base), 0);
 	assert_int_equal(shmx_shrink(ctx, 4 << 20), 0);
 }
-#endif
 
 int main(void)
 {
@@ -1232,7 +1214,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_members, kids_cleanup),
 		cmocka_unit_test_teardown(test_admin, kids_cleanup),
 		cmocka_unit_test_teardown(test_bad_arguments, kids_cleanup),
-#if 0 /* known failures: see their comments */
 		cmocka_unit_test_teardown(test_first_call_in_new_memory,
 					  kids_cleanup),
 		cmocka_unit_test_teardown(test_root_outside_after_shrink,
@@ -1241,7 +1222,6 @@ int main(void)
 					  kids_cleanup),
 		cmocka_unit_test_teardown(test_grow_after_member_killed,
 					  kids_cleanup),
-#endif
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
