@@ -5,7 +5,9 @@
  * releases, coalescing seen through the stats, several processes
  * allocating and writing at once without ever sharing a byte, the node's
  * limits, and the ownership state machine with its epochs, including an
- * owner that leaves.
+ * owner that leaves, and a writer racing ownership changes (its writes
+ * meet keys revoked under them, which some fabrics answer by ending the
+ * connection: it must go on).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -620,6 +624,90 @@ static void test_blocks_outlive_their_allocator(void **state)
 	assert_int_equal(shmx_pool_destroy(p), 0);
 }
 
+/*
+ * A writer that keeps writing a block while its owner set changes under
+ * it: many of its writes go out with a key the node has just revoked (the
+ * REVOKE is still on its way), which verbs and libfabric's tcp answer by
+ * ending the writer's connection.  The writer's context must go on:
+ * every write succeeds, is refused (-EACCES, while the block is owned by
+ * another), or, rarely, meets a broken connection three times in a row
+ * (-ECONNRESET); never a lost context.
+ */
+#define RACE_WRITES 3000
+
+static int race_writer(int fd, void *arg)
+{
+	unsigned ok = 0, refused = 0, reset = 0;
+	struct shmx_ctx *c;
+	shmx_gaddr_t at;
+	uint64_t v = 0;
+	char done = 1;
+	int ret;
+
+	if (client_open(arg, "racer", 0, &c) ||
+	    read(fd, &at, sizeof(at)) != sizeof(at))
+		return 1;
+	for (uint64_t i = 1; i <= RACE_WRITES; i++) {
+		ret = shmx_write(c, at, &i, sizeof(i));
+		if (!ret)
+			ok++;
+		else if (ret == -EACCES)
+			refused++;
+		else if (ret == -ECONNRESET)
+			reset++;
+		else {
+			fprintf(stderr, "racer: write %llu: %s\n",
+				(unsigned long long)i, shmx_strerror(ret));
+			return 2;
+		}
+	}
+	/* Still a member, and the memory says what it was last told. */
+	ret = shmx_read(c, at, &v, sizeof(v));
+	fprintf(stderr, "racer: %u written, %u refused, %u reset\n", ok,
+		refused, reset);
+	if (ret || !ok || write(fd, &done, 1) != 1)
+		return 3;
+	return shmx_close(c) ? 4 : 0;
+}
+
+static void test_writer_races_ownership(void **state)
+{
+	struct shmx_pool *p;
+	shmx_node_t me = shmx_self(ctx);
+	shmx_gaddr_t at;
+	int sv[2], flips = 0;
+	char done = 0;
+	pid_t pid;
+
+	assert_int_equal(shmx_pool_open(ctx, "p-race", 1 << 16, SHMX_CREAT, &p),
+			 0);
+	assert_int_equal(shmx_alloc(p, 64, 0, &at), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = spawn_client(race_writer, sv[1], &node);
+	close(sv[1]);
+	assert_int_equal(write(sv[0], &at, sizeof(at)), sizeof(at));
+	/* Own and disown until the writer is done (bounded by reap's 120 s). */
+	while (recv(sv[0], &done, 1, MSG_DONTWAIT) != 1) {
+		if (shmx_own(ctx, at, &me, 1, NULL) == 0)
+			flips++;
+		usleep(300);
+		assert_int_equal(shmx_disown(ctx, at, NULL), 0);
+		usleep(300);
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+	}
+	close(sv[0]);
+	if (pid > 0)
+		assert_int_equal(reap(pid, 120), 0);
+	else
+		fail_msg("the writer ended before it was done");
+	assert_true(done == 1 && flips > 0);
+	assert_int_equal(shmx_release(ctx, at), 0);
+	assert_int_equal(shmx_pool_destroy(p), 0);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct shmx_pool *p;
@@ -654,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_across_blocks),
 		cmocka_unit_test(test_listings),
 		cmocka_unit_test(test_blocks_outlive_their_allocator),
+		cmocka_unit_test(test_writer_races_ownership),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
