@@ -306,23 +306,27 @@ SHMX_EXPORT int shmx_shrink(struct shmx_ctx *ctx, uint64_t bytes);
  * this context touches the object.  Blocks that are not owned, and
  * segments attached read-write, can be written by anyone who may; owned
  * blocks only by their owners (others may read); read-only attachments
- * only read.  An ownership change revokes every earlier key to the block
- * and the node tells the other members, whose libraries drop the key
- * before their next call: a write then is refused by the node (-EACCES)
- * and the context carries on.  A write already on its way with the old
- * key is refused by the fabric and the memory is unchanged; on verbs (and
- * libfabric's tcp provider) that refusal also ends this context's
- * connection (-ECONNRESET, then -ENOTCONN).
+ * only read.  An ownership change (or a release, a destroy, a freeze)
+ * revokes every earlier key to the object and the node tells the members
+ * that held one, whose libraries drop it before their next call: a write
+ * then asks the node again and is refused (-EACCES), and the context
+ * carries on.  A write already on its way with the old key is refused by
+ * the fabric and the memory is unchanged; on verbs (and libfabric's tcp
+ * provider) that refusal also ends the connection, and the library makes
+ * a new one in the same session (the node is told where the member is
+ * now), asks the node for the key again and repeats the transfer (reads
+ * and writes may be repeated: they put the same bytes).
  * Returns 0, or
  *  -EINVAL     NULL ctx, or NULL buf with a non-zero length
- *  -EFAULT     [gaddr, gaddr + len) is not inside the region, or part of it
- *              is in no object (nothing is transferred)
- *  -EACCES     this member may not (an owned block, a read-only attach),
- *              or the fabric refused a revoked key
+ *  -EFAULT     [gaddr, gaddr + len) is not inside one extent of the memory,
+ *              or part of it is in no object (nothing is transferred)
+ *  -EACCES     this member may not (an owned block, a read-only attach)
+ *  -ECONNRESET the connection broke under the transfer three times in a
+ *              row (each time a key revoked under it, or the fabric); the
+ *              context goes on
  *  -ETIMEDOUT  no completion within the context's timeout
- *  -ENOTCONN   the connection to the node is lost
- *  -ECONNRESET the node went away during the call, or ended the connection
- *              after a refused key
+ *  -ENOTCONN   the connection to the node is lost (the node went away, or
+ *              could not be reached again after a break)
  * Thread safety: safe; concurrent calls proceed in parallel.
  */
 SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
@@ -336,7 +340,10 @@ SHMX_EXPORT int shmx_write(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
  * shmx_test.  @buf must stay valid (and, for a read, untouched) until then.
  * Returns 0 (started), or the errors of shmx_read / shmx_write that can be
  * known before the transfer starts (-EINVAL, -EFAULT, -EACCES, -ENOTCONN,
- * -ENOMEM; asking the node for a key may take one round trip).
+ * -ENOMEM; asking the node for a key may take one round trip).  A
+ * started transfer is not repeated: when its key was revoked under it,
+ * shmx_wait gives -EACCES or -ECONNRESET (the connection is made again
+ * first) and the caller decides whether to start it again.
  */
 SHMX_EXPORT int shmx_read_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			     void *buf, size_t len, struct shmx_req **req);
@@ -375,7 +382,11 @@ SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx);
  * shmx_fadd64 - atomically add @add to the word and return its previous
  * value in @old (may be NULL).
  * Returns 0, -EINVAL (@gaddr not 8-byte aligned), or the errors of
- * shmx_read.  Thread safety: safe.
+ * shmx_read.  An atomic is repeated after a break only when it surely did
+ * not run (the fabric refused its key, or the node has since replaced the
+ * key it used); -ECONNRESET means the connection broke while it was in
+ * flight with a key that is still good, so it may or may not have run
+ * (read the word to know).  Thread safety: safe.
  */
 SHMX_EXPORT int shmx_cas64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			   uint64_t expected, uint64_t desired, uint64_t *old);
