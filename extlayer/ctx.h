@@ -73,7 +73,7 @@ struct shmx_rpc {
 	uint64_t req_id;
 	int done;
 	int sends_busy; /* its sends posted and not complete */
-	int send_err;  /* its send failed: the node never had it */
+	int send_err;	/* its send failed: the node never had it */
 	int orphan;
 	size_t len;
 	uint8_t buf[SHMX_WIRE_MAX]; /* the encoded request, to send again */
@@ -151,7 +151,8 @@ void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
  * the node works, making a new one if the transport lost it (a key the
  * node refused ends a connection on verbs and on libfabric's tcp) and
  * telling the node where this member is now (RESUME); the session goes
- * on.  Caller holds no lock.  0, or the -errno that lost the context.
+ * on.  Caller holds no lock.  0, or -ENOTCONN: the context is lost
+ * (ctx->failed says why).
  */
 int shmx__reconnect(struct shmx_ctx *ctx);
 /* Free the calls left on ctx->orphans (at close, transport closed). */

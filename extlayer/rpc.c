@@ -421,7 +421,7 @@ int shmx__reconnect(struct shmx_ctx *ctx)
 
 	pthread_mutex_lock(&ctx->lock);
 	if (ctx->failed || !ctx->broken) {
-		ret = ctx->failed;
+		ret = ctx->failed ? -ENOTCONN : 0;
 		pthread_mutex_unlock(&ctx->lock);
 		return ret;
 	}
@@ -440,7 +440,7 @@ int shmx__reconnect(struct shmx_ctx *ctx)
 		shmx__ctx_fail(ctx, ret);
 	pthread_mutex_unlock(&ctx->lock);
 	if (!resume)
-		return ret < 0 ? ret : 0;
+		return ret < 0 ? -ENOTCONN : 0;
 	shmx__msg_init(&req, SHMX_OP_RESUME, 0, 0, 0);
 	req.u.resume.addr_len = (uint8_t)alen;
 	memcpy(req.u.resume.addr, addr, alen);
@@ -452,7 +452,7 @@ int shmx__reconnect(struct shmx_ctx *ctx)
 		log_info("reconnected to %s as member %u", ctx->node_addr,
 			 ctx->id);
 	pthread_mutex_unlock(&ctx->lock);
-	return ret;
+	return ret ? -ENOTCONN : 0;
 }
 
 void shmx__rpc_release(struct shmx_ctx *ctx)

@@ -79,7 +79,9 @@ int admin_command(void *arg, int argc, char **argv, char *out, size_t len)
 	ret = grow ? growth_grow(srv, size, &base) : growth_shrink(srv, size);
 	if (ret) {
 		snprintf(out, len, "%s %s: %s\n", argv[0], argv[1],
-			 ret == -EBUSY ? "objects lie in that memory"
+			 ret == -EBUSY
+				 ? "objects (or the root) lie in that memory"
+			 : ret == -EFBIG ? "the memory would pass max-memory"
 			 : ret == -ENOSPC && grow
 				 ? "the node has the most extents it may"
 			 : ret == -ENOSPC ? "not that much memory above the "

@@ -80,13 +80,15 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		return 0;
 	}
 	if (!strcmp(key, "max-pool-size") || !strcmp(key, "member-cap") ||
-	    !strcmp(key, "max-seg-size")) {
+	    !strcmp(key, "max-seg-size") || !strcmp(key, "max-memory")) {
 		uint64_t *v = &cfg->member_cap;
 
 		if (!strcmp(key, "max-pool-size"))
 			v = &cfg->max_pool_size;
 		else if (!strcmp(key, "max-seg-size"))
 			v = &cfg->max_seg_size;
+		else if (!strcmp(key, "max-memory"))
+			v = &cfg->max_memory;
 
 		if (shmx__parse_size(value, v)) {
 			snprintf(err, errlen,

@@ -29,6 +29,8 @@ struct node_config {
 	uint64_t max_pool_size;	    /* bytes a pool may have; 0 = any */
 	uint64_t member_cap;	    /* bytes one member may hold; 0 = any */
 	uint64_t max_seg_size;	    /* bytes a segment may have; 0 = any */
+	uint64_t max_memory;	    /* bytes all extents may reach by growing;
+			      * 0 = the machine's physical memory */
 	int log_level;		    /* enum shmx_log_level */
 	/* "" = admin_default_path(listen), "none" = no admin socket */
 	char admin_socket[ADMIN_PATH_MAX];

@@ -45,14 +45,27 @@ static void announce(struct server *srv)
 		server_send_member(srv, m, &ev, 0);
 }
 
+/* Most bytes of memory growing may reach: the config's, or the RAM's. */
+static uint64_t max_memory(const struct server *srv)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (srv->cfg.max_memory)
+		return srv->cfg.max_memory;
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size
+				     : UINT64_MAX;
+}
+
 int growth_grow(struct server *srv, uint64_t len, uint64_t *base)
 {
-	uint64_t b;
+	uint64_t b, max = max_memory(srv);
 	int ret;
 
 	len = round_grain(len);
 	if (!len)
 		return -EINVAL;
+	if (len > max || srv->mem.total > max - len)
+		return -EFBIG;
 	ret = extents_add(&srv->mem, len, &b);
 	if (ret)
 		return ret;

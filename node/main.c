@@ -65,6 +65,10 @@ static void usage(FILE *out)
 		"                             (default: any)\n"
 		"      --max-seg-size SIZE    largest named segment (default: "
 		"any)\n"
+		"      --max-memory SIZE      most memory growing may reach, "
+		"all extents\n"
+		"                             (default: the machine's "
+		"physical memory)\n"
 		"      --admin-socket PATH    local socket for 'shmnode admin' "
 		"('none': no\n"
 		"                             socket; default "
@@ -106,6 +110,7 @@ static const struct option long_opts[] = {
 	{ "member-cap", required_argument, NULL, 5 },
 	{ "max-seg-size", required_argument, NULL, 6 },
 	{ "admin-socket", required_argument, NULL, 7 },
+	{ "max-memory", required_argument, NULL, 8 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },

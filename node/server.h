@@ -210,8 +210,8 @@ void header_member(struct server *srv, const struct member *m);
 /*
  * Add an extent of @len bytes (rounded up to NODE_EXTENT_GRAIN), give it
  * to the region allocator, publish the map and send every member a MAP
- * event.  *@base (may be NULL): its global address.  0 or -errno
- * (extents_add's errors).
+ * event.  *@base (may be NULL): its global address.  0 or -errno:
+ * -EFBIG past the node's max-memory, or extents_add's errors.
  */
 int growth_grow(struct server *srv, uint64_t len, uint64_t *base);
 /*

@@ -271,9 +271,11 @@ SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,
  * Allowed to a member whose uid is 0 or the node's own (shmnode's admin
  * command `shmnode admin grow SIZE` does the same).
  * @base (may be NULL): the new extent's global address.
- * Returns 0, -EINVAL (@bytes 0), -EPERM (not allowed to this member),
- * -ENOSPC (the node has 128 extents already), -ENOMEM (the node cannot
- * map that much), -ETIMEDOUT or -ENOTCONN.
+ * Returns 0, -EINVAL (@bytes 0, or past 2^64 when rounded), -EPERM (not
+ * allowed to this member), -EFBIG (the memory would pass the node's
+ * max-memory, by default its physical memory), -ENOSPC (the node has 128
+ * extents already), -ENOMEM (the node cannot map that much), -ETIMEDOUT
+ * or -ENOTCONN.
  */
 SHMX_EXPORT int shmx_grow(struct shmx_ctx *ctx, uint64_t bytes,
 			  shmx_gaddr_t *base);

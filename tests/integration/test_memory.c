@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -634,6 +635,9 @@ static void test_blocks_outlive_their_allocator(void **state)
  * (-ECONNRESET); never a lost context.
  */
 #define RACE_WRITES 3000
+/* At most this long (across VMs each broken connection costs a new queue
+ * pair, 0.1 to 0.2 s under emulation). */
+#define RACE_SECONDS 10
 
 static int race_writer(int fd, void *arg)
 {
@@ -642,12 +646,14 @@ static int race_writer(int fd, void *arg)
 	shmx_gaddr_t at;
 	uint64_t v = 0;
 	char done = 1;
+	time_t end;
 	int ret;
 
 	if (client_open(arg, "racer", 0, &c) ||
 	    read(fd, &at, sizeof(at)) != sizeof(at))
 		return 1;
-	for (uint64_t i = 1; i <= RACE_WRITES; i++) {
+	end = time(NULL) + RACE_SECONDS;
+	for (uint64_t i = 1; i <= RACE_WRITES && time(NULL) < end; i++) {
 		ret = shmx_write(c, at, &i, sizeof(i));
 		if (!ret)
 			ok++;
