@@ -90,6 +90,8 @@ SHMX_EXPORT int shmx_pool_destroy(struct shmx_pool *pool)
 	/* Still in use, or not allowed: the handle stays valid. */
 	if (ret == -EBUSY || ret == -EPERM)
 		return ret;
+	/* Its key is dead (the node tells only the other holders). */
+	shmx__grant_forget(pool->ctx, pool->base);
 	free(pool);
 	return ret;
 }

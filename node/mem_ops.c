@@ -68,7 +68,11 @@ void mem_keys_dropped(void *arg, uint64_t start, uint64_t len,
 	for (uint32_t i = 0; i < n; i++) {
 		struct member *x = registry_get(&srv->reg, holders[i]);
 
-		if (x && x->state == MEMBER_LIVE && holders[i] != srv->ending)
+		/* Not the member ending, nor the one whose request drops the
+		 * key: its reply says what it holds now (a new key, or none:
+		 * release, destroy and detach forget theirs). */
+		if (x && x->state == MEMBER_LIVE && holders[i] != srv->ending &&
+		    holders[i] != srv->asker)
 			server_send_member(srv, x, &ev, 0);
 	}
 }
