@@ -155,9 +155,11 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 	case XPORT_OP_WRITE:
 	case XPORT_OP_ATOMIC:
 		shmx__op_complete(ctx, c->op_ctx, c->status);
-		/* A key the fabric refused, or a flushed queue pair: the
-		 * connection may be gone; the next call makes it again. */
-		if (c->status == -ECONNRESET || c->status == -EACCES)
+		/* A key the fabric refused, a flushed queue pair, a fabric
+		 * error: the connection may be gone; the next call makes it
+		 * again. */
+		if (c->status == -ECONNRESET || c->status == -EACCES ||
+		    c->status == -EIO)
 			ctx->broken = 1;
 		break;
 	}
@@ -303,8 +305,10 @@ static int rpc_answered(void *arg)
 
 /*
  * Send @req and wait for the reply until @timeout_ms.  A send that fails
- * never reached the node: with @may_reconnect the connection is made
- * again and the request sent again, up to RPC_SENDS times.
+ * never reached the node: it is made again after a pause, up to RPC_SENDS
+ * times, with @may_reconnect once the connection is made again (RESUME
+ * itself only waits: the transport may need that long to let go of the
+ * broken one).
  */
 static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		    struct shmx_msg *rep, int timeout_ms, int may_reconnect)
@@ -362,18 +366,20 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		}
 		if (!ret && rpc->done)
 			break;
-		if (ret == -ETIMEDOUT || !may_reconnect || ++sends >= RPC_SENDS)
+		if (ret == -ETIMEDOUT || ++sends >= RPC_SENDS)
 			break;
 		/* The request never reached the node: again, once the
 		 * connection works. */
-		ctx->broken = 1;
+		if (may_reconnect)
+			ctx->broken = 1;
 		pthread_mutex_unlock(&ctx->lock);
 		ret = shmx__progress_until(
 			ctx, never, NULL,
 			shmx__now_ns() +
 				((uint64_t)RESEND_PAUSE_US << (2 * sends)) *
 					1000);
-		ret = ret == -ETIMEDOUT ? shmx__reconnect(ctx) : ret;
+		if (ret == -ETIMEDOUT)
+			ret = may_reconnect ? shmx__reconnect(ctx) : 0;
 		pthread_mutex_lock(&ctx->lock);
 		if (ret)
 			break;
@@ -446,11 +452,14 @@ int shmx__reconnect(struct shmx_ctx *ctx)
 	memcpy(req.u.resume.addr, addr, alen);
 	ret = rpc_call(ctx, &req, &rep, ctx->timeout_ms, 0);
 	pthread_mutex_lock(&ctx->lock);
-	if (ret)
+	if (ret) {
 		shmx__ctx_fail(ctx, ret);
-	else
+	} else {
+		/* Sends that failed on the way were on the broken one. */
+		ctx->broken = 0;
 		log_info("reconnected to %s as member %u", ctx->node_addr,
 			 ctx->id);
+	}
 	pthread_mutex_unlock(&ctx->lock);
 	return ret ? -ENOTCONN : 0;
 }

@@ -90,6 +90,43 @@ void server_peer_forget(struct server *srv, xport_peer_t peer)
 	xport_peer_remove(srv->xp, peer);
 }
 
+static void outq_add(struct server *srv, struct outmsg *o);
+
+int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
+			size_t len, xport_peer_t *peer)
+{
+	struct outmsg **pp = &srv->outq, *o, *moved = NULL, **tail = &moved;
+	int ret;
+
+	/* Out of the queue, in order, while the old peer goes. */
+	while ((o = *pp)) {
+		if (o->peer != old) {
+			pp = &o->next;
+			continue;
+		}
+		*pp = o->next;
+		if (!*pp)
+			srv->outq_tail = pp;
+		srv->outq_len--;
+		o->next = NULL;
+		*tail = o;
+		tail = &o->next;
+	}
+	xport_peer_remove(srv->xp, old);
+	ret = xport_peer_insert(srv->xp, addr, len, peer);
+	while ((o = moved)) {
+		moved = o->next;
+		if (ret) {
+			free(o);
+			continue;
+		}
+		o->peer = *peer;
+		o->not_before = 0;
+		outq_add(srv, o);
+	}
+	return ret;
+}
+
 static int peer_in(const xport_peer_t *set, unsigned n, xport_peer_t peer)
 {
 	for (unsigned i = 0; i < n; i++)

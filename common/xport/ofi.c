@@ -89,6 +89,7 @@ struct ofi_xport {
 	uint8_t *tx_bufs;
 	struct fid_mr *tx_mr;
 	struct ofi_op *free_tx; /* ops that own a tx buffer */
+	char node_hp[128];	/* client: the node's "HOST:PORT" */
 };
 
 #define to_ofi(xp) ((struct ofi_xport *)(xp))
@@ -117,6 +118,24 @@ static int ofi_err(int ret)
 	default:
 		return ret > -256 ? ret : -EIO;
 	}
+}
+
+/*
+ * The errno of a failed completion.  The verbs provider reports a work
+ * completion's status as prov_errno under a plain FI_EIO: a key the target
+ * refused (IBV_WC_REM_ACCESS_ERR, 10) is -EACCES, and what its queue pair
+ * flushed afterwards (IBV_WC_WR_FLUSH_ERR, 5) is -ECONNRESET, as from the
+ * verbs transport.
+ */
+static int cq_err(const struct ofi_xport *x, const struct fi_cq_err_entry *err)
+{
+	if (err->err == FI_EIO && strstr(x->base.caps.provider, "verbs")) {
+		if (err->prov_errno == 10)
+			return -EACCES;
+		if (err->prov_errno == 5)
+			return -ECONNRESET;
+	}
+	return ofi_err(err->err ? err->err : FI_EIO);
 }
 
 static void *op_desc(struct ofi_xport *x, struct fid_mr *mr)
@@ -528,6 +547,8 @@ static int ofi_resolve(struct xport *xp, const char *host_port,
 	}
 	ret = av_insert(x, info->dest_addr, peer);
 	fi_freeinfo(info);
+	if (!ret)
+		snprintf(x->node_hp, sizeof(x->node_hp), "%s", host_port);
 	return ret;
 }
 
@@ -553,15 +574,29 @@ static int ofi_peer_remove(struct xport *xp, xport_peer_t peer)
 }
 
 /*
- * The connection-oriented providers under rxm make a new connection by
- * themselves on the next send after one broke (a refused key closes it on
- * tcp): nothing to do here, and the endpoint's name stays.
+ * rxm over tcp makes a new connection by itself on the next send after
+ * one broke (a refused key closes it): nothing to do.  rxm over verbs
+ * keeps a connection whose queue pair went to the error state: the node's
+ * address goes out of the address vector and comes in again, which gives
+ * a new connection on the next send; the node is told (RESUME) so that it
+ * does the same on its side.  The endpoint's name stays.
  */
 static int ofi_reconnect(struct xport *xp, xport_peer_t peer, xport_peer_t *out)
 {
-	(void)xp;
+	struct ofi_xport *x = to_ofi(xp);
+	fi_addr_t fa = (fi_addr_t)peer;
+	int ret;
+
 	*out = peer;
-	return 0;
+	if (!strstr(x->base.caps.provider, "verbs"))
+		return 0;
+	if (!x->node_hp[0])
+		return -EINVAL;
+	ret = fi_av_remove(x->av, &fa, 1, 0);
+	if (ret)
+		return ofi_err(ret);
+	ret = ofi_resolve(xp, x->node_hp, out);
+	return ret ? ret : 1;
 }
 
 static int ofi_addr_is_local(struct xport *xp, const void *addr, size_t len)
@@ -877,8 +912,7 @@ static int ofi_poll(struct xport *xp, struct xport_completion *c, int max)
 				  fi_strerror(err.err),
 				  fi_cq_strerror(x->cq, err.prov_errno,
 						 err.err_data, NULL, 0));
-			n += complete(x, err.op_context,
-				      ofi_err(err.err ? err.err : FI_EIO), 0,
+			n += complete(x, err.op_context, cq_err(x, &err), 0,
 				      &c[n]);
 			continue;
 		}
