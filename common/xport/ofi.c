@@ -89,7 +89,6 @@ struct ofi_xport {
 	uint8_t *tx_bufs;
 	struct fid_mr *tx_mr;
 	struct ofi_op *free_tx; /* ops that own a tx buffer */
-	char node_hp[128];	/* client: the node's "HOST:PORT" */
 };
 
 #define to_ofi(xp) ((struct ofi_xport *)(xp))
@@ -547,8 +546,6 @@ static int ofi_resolve(struct xport *xp, const char *host_port,
 	}
 	ret = av_insert(x, info->dest_addr, peer);
 	fi_freeinfo(info);
-	if (!ret)
-		snprintf(x->node_hp, sizeof(x->node_hp), "%s", host_port);
 	return ret;
 }
 
@@ -575,28 +572,17 @@ static int ofi_peer_remove(struct xport *xp, xport_peer_t peer)
 
 /*
  * rxm over tcp makes a new connection by itself on the next send after
- * one broke (a refused key closes it): nothing to do.  rxm over verbs
- * keeps a connection whose queue pair went to the error state: the node's
- * address goes out of the address vector and comes in again, which gives
- * a new connection on the next send; the node is told (RESUME) so that it
- * does the same on its side.  The endpoint's name stays.
+ * one broke (a refused key closes it): nothing to do, and the endpoint's
+ * name stays.  rxm over verbs (libfabric 1.17) keeps a connection whose
+ * queue pair went to the error state, and taking the node's address out
+ * of the address vector and in again gives the same broken one back: a
+ * refused key ends the context there (docs/memory.md).
  */
 static int ofi_reconnect(struct xport *xp, xport_peer_t peer, xport_peer_t *out)
 {
-	struct ofi_xport *x = to_ofi(xp);
-	fi_addr_t fa = (fi_addr_t)peer;
-	int ret;
-
+	(void)xp;
 	*out = peer;
-	if (!strstr(x->base.caps.provider, "verbs"))
-		return 0;
-	if (!x->node_hp[0])
-		return -EINVAL;
-	ret = fi_av_remove(x->av, &fa, 1, 0);
-	if (ret)
-		return ofi_err(ret);
-	ret = ofi_resolve(xp, x->node_hp, out);
-	return ret ? ret : 1;
+	return 0;
 }
 
 static int ofi_addr_is_local(struct xport *xp, const void *addr, size_t len)

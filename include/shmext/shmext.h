@@ -317,7 +317,9 @@ SHMX_EXPORT int shmx_shrink(struct shmx_ctx *ctx, uint64_t bytes);
  * provider) that refusal also ends the connection, and the library makes
  * a new one in the same session (the node is told where the member is
  * now), asks the node for the key again and repeats the transfer (reads
- * and writes may be repeated: they put the same bytes).
+ * and writes may be repeated: they put the same bytes).  Not over
+ * libfabric's verbs;ofi_rxm, which cannot make a new connection to the
+ * same node: there the context is lost (-ENOTCONN).
  * Returns 0, or
  *  -EINVAL     NULL ctx, or NULL buf with a non-zero length
  *  -EFAULT     [gaddr, gaddr + len) is not inside one extent of the memory,

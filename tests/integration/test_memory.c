@@ -678,6 +678,8 @@ static int race_writer(int fd, void *arg)
 
 static void test_writer_races_ownership(void **state)
 {
+	const char *prov = getenv("SHMEXT_PROVIDER");
+	const char *xp = getenv("SHMEXT_TRANSPORT");
 	struct shmx_pool *p;
 	shmx_node_t me = shmx_self(ctx);
 	shmx_gaddr_t at;
@@ -685,6 +687,13 @@ static void test_writer_races_ownership(void **state)
 	char done = 0;
 	pid_t pid;
 
+	/* libfabric 1.17's rxm over verbs gives a broken connection back
+	 * when asked for a new one: a refused key ends the context there
+	 * (docs/memory.md).  The verbs transport and tcp run this. */
+	if (xp && !strcmp(xp, "ofi") && prov && strstr(prov, "verbs")) {
+		print_message("skipped: rxm over verbs cannot reconnect\n");
+		skip();
+	}
 	assert_int_equal(shmx_pool_open(ctx, "p-race", 1 << 16, SHMX_CREAT, &p),
 			 0);
 	assert_int_equal(shmx_alloc(p, 64, 0, &at), 0);
