@@ -175,6 +175,9 @@ int shmx__hdr_connect(struct shmx_ctx *ctx, uint64_t key, uint64_t rbase,
 		      uint64_t size);
 /* Read the map block (extents, root) until it checks.  0 or -errno. */
 int shmx__hdr_fetch_map(struct shmx_ctx *ctx, struct shmx_hdr_map *m);
+/* Read the map block and take it as ctx->map if newer (*@m: what was
+ * read).  Caller holds no lock.  0 or -errno. */
+int shmx__hdr_refresh(struct shmx_ctx *ctx, struct shmx_hdr_map *m);
 /* Take @m as ctx->map if its generation is newer.  Lock held. */
 void shmx__map_adopt_locked(struct shmx_ctx *ctx, const struct shmx_hdr_map *m);
 

@@ -42,10 +42,9 @@ static int check_range(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, size_t len)
 	pthread_mutex_unlock(&ctx->lock);
 	if (i >= 0)
 		return 0;
-	if (shmx__hdr_fetch_map(ctx, &m))
+	if (shmx__hdr_refresh(ctx, &m))
 		return -EFAULT;
 	pthread_mutex_lock(&ctx->lock);
-	shmx__map_adopt_locked(ctx, &m);
 	i = shmx__hdr_extent_find(&ctx->map, gaddr, len);
 	pthread_mutex_unlock(&ctx->lock);
 	return i < 0 ? -EFAULT : 0;

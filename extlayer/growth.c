@@ -34,12 +34,7 @@ static int resize(struct shmx_ctx *ctx, uint16_t opcode, uint64_t bytes,
 	if (ret) { /* not arrived yet: the header has it */
 		struct shmx_hdr_map m;
 
-		ret = shmx__hdr_fetch_map(ctx, &m);
-		if (ret)
-			return ret;
-		pthread_mutex_lock(&ctx->lock);
-		shmx__map_adopt_locked(ctx, &m);
-		pthread_mutex_unlock(&ctx->lock);
+		return shmx__hdr_refresh(ctx, &m);
 	}
 	return 0;
 }

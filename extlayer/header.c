@@ -49,6 +49,18 @@ int shmx__hdr_fetch_map(struct shmx_ctx *ctx, struct shmx_hdr_map *m)
 	return fetch(ctx, 0, blk, sizeof(blk), parse_map, m);
 }
 
+int shmx__hdr_refresh(struct shmx_ctx *ctx, struct shmx_hdr_map *m)
+{
+	int ret = shmx__hdr_fetch_map(ctx, m);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&ctx->lock);
+	shmx__map_adopt_locked(ctx, m);
+	pthread_mutex_unlock(&ctx->lock);
+	return 0;
+}
+
 void shmx__map_adopt_locked(struct shmx_ctx *ctx, const struct shmx_hdr_map *m)
 {
 	uint64_t end = 0;
@@ -165,14 +177,10 @@ SHMX_EXPORT int shmx_root_get(struct shmx_ctx *ctx, shmx_gaddr_t *root)
 
 	if (!ctx || !root)
 		return -EINVAL;
-	ret = shmx__hdr_fetch_map(ctx, &m);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&ctx->lock);
-	shmx__map_adopt_locked(ctx, &m);
-	pthread_mutex_unlock(&ctx->lock);
-	*root = m.root;
-	return 0;
+	ret = shmx__hdr_refresh(ctx, &m);
+	if (!ret)
+		*root = m.root;
+	return ret;
 }
 
 SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,

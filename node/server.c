@@ -69,38 +69,16 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 /* Peers a flush may find blocked before it stops for this round. */
 #define OUTQ_BLOCKED_MAX 8
 
-void server_peer_forget(struct server *srv, xport_peer_t peer)
+/*
+ * Take every queued message for @peer out of the queue, in order, and
+ * return them as a list (linked by next).
+ */
+static struct outmsg *outq_take(struct server *srv, xport_peer_t peer)
 {
-	struct outmsg **pp = &srv->outq, *o;
+	struct outmsg **pp = &srv->outq, *o, *taken = NULL, **tail = &taken;
 
-	/* Nothing may be sent to a removed peer: the transport may have
-	 * freed its connection (libfabric 1.17's rxm crashed sending to
-	 * one), or may hand its address to the next peer. */
 	while ((o = *pp)) {
 		if (o->peer != peer) {
-			pp = &o->next;
-			continue;
-		}
-		*pp = o->next;
-		if (!*pp)
-			srv->outq_tail = pp;
-		srv->outq_len--;
-		free(o);
-	}
-	xport_peer_remove(srv->xp, peer);
-}
-
-static void outq_add(struct server *srv, struct outmsg *o);
-
-int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
-			size_t len, xport_peer_t *peer)
-{
-	struct outmsg **pp = &srv->outq, *o, *moved = NULL, **tail = &moved;
-	int ret;
-
-	/* Out of the queue, in order, while the old peer goes. */
-	while ((o = *pp)) {
-		if (o->peer != old) {
 			pp = &o->next;
 			continue;
 		}
@@ -112,10 +90,35 @@ int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
 		*tail = o;
 		tail = &o->next;
 	}
+	return taken;
+}
+
+void server_peer_forget(struct server *srv, xport_peer_t peer)
+{
+	struct outmsg *o = outq_take(srv, peer), *next;
+
+	/* Nothing may be sent to a removed peer: the transport may have
+	 * freed its connection (libfabric 1.17's rxm crashed sending to
+	 * one), or may hand its address to the next peer. */
+	for (; o; o = next) {
+		next = o->next;
+		free(o);
+	}
+	xport_peer_remove(srv->xp, peer);
+}
+
+static void outq_add(struct server *srv, struct outmsg *o);
+
+int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
+			size_t len, xport_peer_t *peer)
+{
+	struct outmsg *o = outq_take(srv, old), *next;
+	int ret;
+
 	xport_peer_remove(srv->xp, old);
 	ret = xport_peer_insert(srv->xp, addr, len, peer);
-	while ((o = moved)) {
-		moved = o->next;
+	for (; o; o = next) {
+		next = o->next;
 		if (ret) {
 			free(o);
 			continue;
