@@ -29,8 +29,9 @@
 #define RESEND_PAUSE_US 250
 /*
  * A request that changes nothing at the node is sent again when its reply
- * is this late (doubling each time): a reply lost with a broken
- * connection is asked for again.  Others are sent once (at most once).
+ * is this late (doubling each time) and the connection broke meanwhile: a
+ * reply lost with it is asked for again.  Others are sent once (at most
+ * once).
  */
 #define RESEND_LATE_MS 250
 
@@ -116,6 +117,13 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 	*pp = rpc->next;
 }
 
+/* An operation failed: the connection may be broken.  Lock held. */
+static void mark_broken(struct shmx_ctx *ctx)
+{
+	ctx->broken = 1;
+	ctx->breaks++;
+}
+
 /* The send of @rpc completed.  A failed one is sent again by its caller
  * once the connection is made again.  Lock held. */
 static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
@@ -126,7 +134,7 @@ static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
 	rpc->sends_busy--;
 	if (status) {
 		rpc->send_err = status;
-		ctx->broken = 1;
+		mark_broken(ctx);
 	}
 	if (!rpc->orphan || rpc->sends_busy)
 		return;
@@ -160,7 +168,7 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 		 * again. */
 		if (c->status == -ECONNRESET || c->status == -EACCES ||
 		    c->status == -EIO)
-			ctx->broken = 1;
+			mark_broken(ctx);
 		break;
 	}
 }
@@ -258,6 +266,7 @@ static int rpc_post(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
 	int ret;
 
 	rpc->send_err = 0;
+	rpc->breaks = ctx->breaks;
 	while ((ret = xport_send(ctx->xp, ctx->node, rpc->buf, rpc->len,
 				 rpc)) == -EAGAIN) {
 		if (shmx__progress_locked(ctx) < 0 ||
@@ -360,9 +369,14 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 			}
 			if (ret != -ETIMEDOUT || until == deadline)
 				break;
-			/* Late: ask again (the node answers twice). */
+			/* Late.  Only a broken connection loses a reply: ask
+			 * again (the node answers twice) only if one broke
+			 * since it was sent, else wait on (a loaded node is
+			 * not hurried by more requests). */
 			late++;
-			ret = rpc_post(ctx, rpc, deadline);
+			ret = ctx->breaks != rpc->breaks
+				      ? rpc_post(ctx, rpc, deadline)
+				      : 0;
 		}
 		if (!ret && rpc->done)
 			break;
@@ -371,7 +385,7 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		/* The request never reached the node: again, once the
 		 * connection works. */
 		if (may_reconnect)
-			ctx->broken = 1;
+			mark_broken(ctx);
 		pthread_mutex_unlock(&ctx->lock);
 		ret = shmx__progress_until(
 			ctx, never, NULL,
