@@ -72,9 +72,8 @@ struct shmx_rpc {
 	struct shmx_rpc *next; /* ctx->rpcs, then ctx->orphans */
 	uint64_t req_id;
 	int done;
-	int sends_busy;	 /* its sends posted and not complete */
-	int send_err;	 /* its send failed: the node never had it */
-	uint64_t breaks; /* ctx->breaks when it was last sent */
+	int sends_busy; /* its sends posted and not complete */
+	int send_err;	/* its send failed: the node never had it */
 	int orphan;
 	size_t len;
 	uint8_t buf[SHMX_WIRE_MAX]; /* the encoded request, to send again */
@@ -101,10 +100,9 @@ struct shmx_ctx {
 	char node_version[SHMX_VERSION_STR_MAX];
 
 	/* Guarded by lock. */
-	int failed;	 /* -errno once the connection is lost */
-	int broken;	 /* an operation failed: the connection may need making
+	int failed; /* -errno once the connection is lost */
+	int broken; /* an operation failed: the connection may need making
 		     * again (shmx__reconnect) */
-	uint64_t breaks; /* how many times it was found broken */
 	struct shmx_rpc *orphans; /* calls ended before their send did */
 	uint64_t next_req_id;
 	struct shmx_rpc *rpcs;
@@ -128,8 +126,8 @@ struct shmx_ctx {
 /* rpc.c */
 /*
  * One progress round with ctx->lock held: poll the transport once and
- * dispatch what completed.  Returns the number of completions handled, or
- * ctx->failed.
+ * dispatch what completed.  Returns the number of completions handled,
+ * the -errno that lost the context now, or -ENOTCONN once it is lost.
  */
 int shmx__progress_locked(struct shmx_ctx *ctx);
 /*

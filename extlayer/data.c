@@ -358,7 +358,7 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 	pthread_mutex_unlock(&ctx->lock);
 	/* A refused key or a flushed queue pair: the connection is made
 	 * again now, so that the next call finds it working. */
-	if (ret == -ECONNRESET || ret == -EACCES || ret == -EIO) {
+	if (ret == -ECONNRESET || ret == -EACCES) {
 		int r = shmx__reconnect(ctx);
 
 		if (r)
@@ -425,10 +425,6 @@ static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 		if (!ret)
 			ret = req_wait(req, deadline_after(ctx->timeout_ms), 1,
 				       result);
-		/* A fabric error (libfabric's verbs) is a broken connection
-		 * too: its fate is as unknown as -ECONNRESET's. */
-		if (ret == -EIO)
-			ret = -ECONNRESET;
 	} while ((ret == -EAGAIN || ret == -EACCES || ret == -ECONNRESET) &&
 		 ++tries < 3);
 	return ret;

@@ -29,9 +29,8 @@
 #define RESEND_PAUSE_US 250
 /*
  * A request that changes nothing at the node is sent again when its reply
- * is this late (doubling each time) and the connection broke meanwhile: a
- * reply lost with it is asked for again.  Others are sent once (at most
- * once).
+ * is this late (doubling each time): a reply lost with a broken
+ * connection is asked for again.  Others are sent once (at most once).
  */
 #define RESEND_LATE_MS 250
 
@@ -117,13 +116,6 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 	*pp = rpc->next;
 }
 
-/* An operation failed: the connection may be broken.  Lock held. */
-static void mark_broken(struct shmx_ctx *ctx)
-{
-	ctx->broken = 1;
-	ctx->breaks++;
-}
-
 /* The send of @rpc completed.  A failed one is sent again by its caller
  * once the connection is made again.  Lock held. */
 static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
@@ -134,7 +126,7 @@ static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
 	rpc->sends_busy--;
 	if (status) {
 		rpc->send_err = status;
-		mark_broken(ctx);
+		ctx->broken = 1;
 	}
 	if (!rpc->orphan || rpc->sends_busy)
 		return;
@@ -163,12 +155,10 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 	case XPORT_OP_WRITE:
 	case XPORT_OP_ATOMIC:
 		shmx__op_complete(ctx, c->op_ctx, c->status);
-		/* A key the fabric refused, a flushed queue pair, a fabric
-		 * error: the connection may be gone; the next call makes it
-		 * again. */
-		if (c->status == -ECONNRESET || c->status == -EACCES ||
-		    c->status == -EIO)
-			mark_broken(ctx);
+		/* A key the fabric refused, or a flushed queue pair: the
+		 * connection may be gone; the next call makes it again. */
+		if (c->status == -ECONNRESET || c->status == -EACCES)
+			ctx->broken = 1;
 		break;
 	}
 }
@@ -178,8 +168,10 @@ int shmx__progress_locked(struct shmx_ctx *ctx)
 	struct xport_completion c[POLL_BATCH];
 	int n;
 
+	/* Lost (maybe by another thread while this one waited): every
+	 * call says -ENOTCONN from then on; ctx->failed keeps why. */
 	if (ctx->failed)
-		return ctx->failed;
+		return -ENOTCONN;
 	n = xport_poll(ctx->xp, c, POLL_BATCH);
 	if (n < 0) {
 		shmx__ctx_fail(ctx, n);
@@ -266,7 +258,6 @@ static int rpc_post(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
 	int ret;
 
 	rpc->send_err = 0;
-	rpc->breaks = ctx->breaks;
 	while ((ret = xport_send(ctx->xp, ctx->node, rpc->buf, rpc->len,
 				 rpc)) == -EAGAIN) {
 		if (shmx__progress_locked(ctx) < 0 ||
@@ -314,10 +305,8 @@ static int rpc_answered(void *arg)
 
 /*
  * Send @req and wait for the reply until @timeout_ms.  A send that fails
- * never reached the node: it is made again after a pause, up to RPC_SENDS
- * times, with @may_reconnect once the connection is made again (RESUME
- * itself only waits: the transport may need that long to let go of the
- * broken one).
+ * never reached the node: with @may_reconnect the connection is made
+ * again and the request sent again, up to RPC_SENDS times.
  */
 static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		    struct shmx_msg *rep, int timeout_ms, int may_reconnect)
@@ -369,31 +358,24 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 			}
 			if (ret != -ETIMEDOUT || until == deadline)
 				break;
-			/* Late.  Only a broken connection loses a reply: ask
-			 * again (the node answers twice) only if one broke
-			 * since it was sent, else wait on (a loaded node is
-			 * not hurried by more requests). */
+			/* Late: ask again (the node answers twice). */
 			late++;
-			ret = ctx->breaks != rpc->breaks
-				      ? rpc_post(ctx, rpc, deadline)
-				      : 0;
+			ret = rpc_post(ctx, rpc, deadline);
 		}
 		if (!ret && rpc->done)
 			break;
-		if (ret == -ETIMEDOUT || ++sends >= RPC_SENDS)
+		if (ret == -ETIMEDOUT || !may_reconnect || ++sends >= RPC_SENDS)
 			break;
 		/* The request never reached the node: again, once the
 		 * connection works. */
-		if (may_reconnect)
-			mark_broken(ctx);
+		ctx->broken = 1;
 		pthread_mutex_unlock(&ctx->lock);
 		ret = shmx__progress_until(
 			ctx, never, NULL,
 			shmx__now_ns() +
 				((uint64_t)RESEND_PAUSE_US << (2 * sends)) *
 					1000);
-		if (ret == -ETIMEDOUT)
-			ret = may_reconnect ? shmx__reconnect(ctx) : 0;
+		ret = ret == -ETIMEDOUT ? shmx__reconnect(ctx) : ret;
 		pthread_mutex_lock(&ctx->lock);
 		if (ret)
 			break;
@@ -466,14 +448,11 @@ int shmx__reconnect(struct shmx_ctx *ctx)
 	memcpy(req.u.resume.addr, addr, alen);
 	ret = rpc_call(ctx, &req, &rep, ctx->timeout_ms, 0);
 	pthread_mutex_lock(&ctx->lock);
-	if (ret) {
+	if (ret)
 		shmx__ctx_fail(ctx, ret);
-	} else {
-		/* Sends that failed on the way were on the broken one. */
-		ctx->broken = 0;
+	else
 		log_info("reconnected to %s as member %u", ctx->node_addr,
 			 ctx->id);
-	}
 	pthread_mutex_unlock(&ctx->lock);
 	return ret ? -ENOTCONN : 0;
 }

@@ -138,19 +138,22 @@ enum shmx_status handshake_resume(struct server *srv, struct member *m,
 	xport_peer_t peer;
 	int ret;
 
+	/* The same endpoint: its transport reconnected by itself. */
+	if (r->addr_len == m->addr_len &&
+	    !memcmp(r->addr, m->addr, r->addr_len))
+		return SHMX_ST_OK;
 	if (!srv->have_key &&
 	    srv->xp->ops->addr_is_local(srv->xp, r->addr, r->addr_len) != 1)
 		return SHMX_ST_NOT_LOCAL;
-	/* The old peer goes, even at the same address: its connection is
-	 * broken, and only a new entry gets a new one.  What waits to be
-	 * sent to the member goes to the new peer. */
-	ret = server_peer_replace(srv, m->peer, r->addr, r->addr_len, &peer);
+	ret = xport_peer_insert(srv->xp, r->addr, r->addr_len, &peer);
 	if (ret) {
 		log_warn("member %u '%s': RESUME from an unusable address: %s",
 			 m->info.id, m->info.name, shmx__strerror(ret));
-		m->peer = XPORT_PEER_NONE;
 		return SHMX_ST_INVAL;
 	}
+	if (peer != m->peer)
+		server_peer_forget(srv, m->peer);
+	m->peer = XPORT_PEER_NONE;
 	m->peer = peer;
 	m->addr_len = r->addr_len;
 	memset(m->addr, 0, sizeof(m->addr));

@@ -107,29 +107,6 @@ void server_peer_forget(struct server *srv, xport_peer_t peer)
 	xport_peer_remove(srv->xp, peer);
 }
 
-static void outq_add(struct server *srv, struct outmsg *o);
-
-int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
-			size_t len, xport_peer_t *peer)
-{
-	struct outmsg *o = outq_take(srv, old), *next;
-	int ret;
-
-	xport_peer_remove(srv->xp, old);
-	ret = xport_peer_insert(srv->xp, addr, len, peer);
-	for (; o; o = next) {
-		next = o->next;
-		if (ret) {
-			free(o);
-			continue;
-		}
-		o->peer = *peer;
-		o->not_before = 0;
-		outq_add(srv, o);
-	}
-	return ret;
-}
-
 static int peer_in(const xport_peer_t *set, unsigned n, xport_peer_t peer)
 {
 	for (unsigned i = 0; i < n; i++)

@@ -101,15 +101,6 @@ void server_send_member(struct server *srv, const struct member *m,
  */
 void server_peer_forget(struct server *srv, xport_peer_t peer);
 
-/*
- * A member's connection broke and it is at @addr now: remove @old from the
- * transport and insert @addr (*@peer), moving what was queued for @old to
- * it.  0 or the -errno of xport_peer_insert (the queued messages are
- * dropped then).
- */
-int server_peer_replace(struct server *srv, xport_peer_t old, const void *addr,
-			size_t len, xport_peer_t *peer);
-
 /* A handler fills @rep's payload and returns the status of the reply. */
 typedef enum shmx_status (*handler_fn)(struct server *srv, struct member *m,
 				       const struct shmx_msg *req,
