@@ -25,7 +25,8 @@
 #define OUTQ_MAX 4096
 
 /* Sends to a member that fail are made again this many times, the n-th
- * RESEND_PAUSE_NS << 2n after the failure (about 1.4 s in all). */
+ * RESEND_PAUSE_NS << 2n after the n-th failure (4 ms up to 4 s, about
+ * 5.5 s in all). */
 #define RESEND_MAX 6
 #define RESEND_PAUSE_NS 1000000ull
 

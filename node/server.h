@@ -90,7 +90,7 @@ void server_send(struct server *srv, xport_peer_t peer,
  * The same for a message to member @m (pending or live): a send that
  * fails (its connection broke: a key the node refused ends it on some
  * fabrics) is made again, to wherever the member is then (RESUME), a few
- * times over about a second, while the member lives.
+ * times over about 5 s, while the member lives.
  */
 void server_send_member(struct server *srv, const struct member *m,
 			const struct shmx_msg *msg, int close_after);
