@@ -7,12 +7,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -559,4 +561,45 @@ int scratch_alloc(struct shmx_ctx *ctx, uint64_t size, shmx_gaddr_t *at)
 	ret = shmx_alloc(p, size, 0, at);
 	shmx_pool_close(p);
 	return ret;
+}
+
+/* A copy of the node's key file for @uid/@gid, named in the environment
+ * from then on.  0 or -1. */
+static int hand_key_to(uid_t uid, gid_t gid)
+{
+	const char *key = getenv("SHMEXT_KEY_FILE");
+	char path[64], buf[4096];
+	ssize_t n;
+	int in, out, ret = 0;
+
+	if (!key || !*key)
+		return 0;
+	snprintf(path, sizeof(path), "/tmp/shmx-key-%d", (int)getpid());
+	in = open(key, O_RDONLY);
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (in < 0 || out < 0)
+		ret = -1;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			ret = -1;
+	if (!ret && fchown(out, uid, gid))
+		ret = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret ? -1 : setenv("SHMEXT_KEY_FILE", path, 1);
+}
+
+int client_become(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (hand_key_to(uid, gid) || setgroups(0, NULL) || setgid(gid) ||
+	    setuid(uid))
+		return -1;
+	/* Changing credentials makes the process undumpable; undo that so
+	 * sanitizers can still inspect it. */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	return 0;
 }

@@ -67,6 +67,14 @@ pid_t spawn_client(int (*fn)(int index, void *arg), int index,
 int reap(pid_t pid, int timeout_s);
 
 /*
+ * In a client process of a test that runs as root: become @uid/@gid (no
+ * supplementary groups), first handing the new uid a copy of the node's
+ * key file ($SHMEXT_KEY_FILE, root's: across hosts every client needs it),
+ * and stay dumpable for the sanitizers.  Not root: does nothing.  0 or -1.
+ */
+int client_become(uid_t uid, gid_t gid);
+
+/*
  * Memory for a test: no key covers memory outside an object, so tests
  * that read and write at offsets of their own make a pool @name of @size
  * bytes and allocate all of it as one block, which starts at the pool's

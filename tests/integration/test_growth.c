@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -613,48 +611,6 @@ static void test_shrink(void **state)
 
 /* --- 4. who may resize -------------------------------------------------- */
 
-/*
- * The node's key file (across hosts every client needs it) is root's:
- * give the new uid a copy of its own before the switch.  0 or -1.
- */
-static int hand_key_to(uid_t uid, gid_t gid)
-{
-	const char *key = getenv("SHMEXT_KEY_FILE");
-	char path[64], buf[4096];
-	ssize_t n;
-	int in, out, ret = 0;
-
-	if (!key || !*key)
-		return 0;
-	snprintf(path, sizeof(path), "/tmp/shmx-key-%d", (int)getpid());
-	in = open(key, O_RDONLY);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (in < 0 || out < 0)
-		ret = -1;
-	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			ret = -1;
-	if (!ret && fchown(out, uid, gid))
-		ret = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return ret ? -1 : setenv("SHMEXT_KEY_FILE", path, 1);
-}
-
-/* Become @uid/@gid (the test runs as root).  0 or -1. */
-static int become(uid_t uid, gid_t gid)
-{
-	if (hand_key_to(uid, gid) || setgroups(0, NULL) || setgid(gid) ||
-	    setuid(uid))
-		return -1;
-	/* Changing credentials makes the process undumpable; undo that so
-	 * sanitizers can still inspect it. */
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	return 0;
-}
-
 static int perm_child(int fd, void *arg)
 {
 	struct shmx_extent ext[8];
@@ -665,7 +621,7 @@ static int perm_child(int fd, void *arg)
 	size_t n;
 
 	CHECK(msg_recv(fd, M_INDEX, &m, WAIT_MS) == 0);
-	CHECK(become(OTHER_ID, OTHER_ID) == 0 && getuid() == OTHER_ID);
+	CHECK(client_become(OTHER_ID, OTHER_ID) == 0 && getuid() == OTHER_ID);
 	CHECK(client_open(arg, "g-nobody", 0, &c) == 0);
 	CHECK(shmx_grow(c, 4 << 20, &base) == -EPERM);
 	CHECK(shmx_shrink(c, 4096) == -EPERM);
@@ -1128,7 +1084,7 @@ static void test_stale_key_after_shrink(void **state)
 	assert_int_equal(shmx_write(ctx, blk2, &go[1], 8), 0);
 	kid_send(k, M_GO, go, 2);
 	st = kid_reap(k);
-	if (st)	/* its connection is gone: let the node see it leave */
+	if (st) /* its connection is gone: let the node see it leave */
 		sleep_ms(client_timeout_ms + 1000);
 	assert_int_equal(shmx_release(ctx, blk2), 0);
 	assert_int_equal(shmx_pool_destroy(p), 0);
@@ -1163,8 +1119,8 @@ static void test_root_outside_after_shrink(void **state)
 	assert_int_equal(shmx_root_get(ctx, &root), 0);
 	assert_int_equal(shmx_extents(ctx, ext, 8, &n, &gen), 0);
 	for (size_t i = 0; i < n; i++)
-		inside |= root >= ext[i].base &&
-			  root - ext[i].base < ext[i].len;
+		inside |=
+			root >= ext[i].base && root - ext[i].base < ext[i].len;
 	/* Put things back before judging. */
 	assert_int_equal(shmx_root_set(ctx, old), 0);
 	if (ret == -EBUSY)

@@ -11,14 +11,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -476,49 +474,6 @@ static void test_member_dies_attached(void **state)
  * Take @uid/@gid when running as root (the node checks the uid/gid a
  * client claims: its real ones); otherwise stay who we are.  0 or -1.
  */
-/*
- * The node's key file (across hosts every client needs it) is root's:
- * give the new uid a copy of its own before the switch.  0 or -1.
- */
-static int hand_key_to(uid_t uid, gid_t gid)
-{
-	const char *key = getenv("SHMEXT_KEY_FILE");
-	char path[64], buf[4096];
-	ssize_t n;
-	int in, out, ret = 0;
-
-	if (!key || !*key)
-		return 0;
-	snprintf(path, sizeof(path), "/tmp/shmx-key-%d", (int)getpid());
-	in = open(key, O_RDONLY);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (in < 0 || out < 0)
-		ret = -1;
-	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			ret = -1;
-	if (!ret && fchown(out, uid, gid))
-		ret = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return ret ? -1 : setenv("SHMEXT_KEY_FILE", path, 1);
-}
-
-static int become(uid_t uid, gid_t gid)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (hand_key_to(uid, gid) || setgroups(0, NULL) || setgid(gid) ||
-	    setuid(uid))
-		return -1;
-	/* Changing credentials makes the process undumpable; undo that so
-	 * sanitizers can still inspect it. */
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	return 0;
-}
-
 /* The owner bits, for whoever this process is (root: uid OTHER_ID). */
 static int owner_client(int unused, void *arg)
 {
@@ -528,7 +483,7 @@ static int owner_client(int unused, void *arg)
 	uid_t u;
 	gid_t g;
 
-	if (become(OTHER_ID, OTHER_ID) || client_open(arg, NULL, 0, &c))
+	if (client_become(OTHER_ID, OTHER_ID) || client_open(arg, NULL, 0, &c))
 		return 1;
 	u = getuid();
 	g = getgid();
@@ -585,7 +540,7 @@ static int perm_client(int which, void *arg)
 	struct shmx_ctx *c;
 	uint64_t v = 0x0ddba11;
 
-	if (become(uid, gid) || getuid() != uid ||
+	if (client_become(uid, gid) || getuid() != uid ||
 	    client_open(arg, NULL, 0, &c))
 		return 1;
 	switch (which) {
