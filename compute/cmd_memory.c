@@ -188,30 +188,49 @@ static int resize_fail(struct cli *cli, struct shmx_ctx *ctx, int err,
 	return ret;
 }
 
+/*
+ * grow or shrink SIZE (@base: NULL to shrink), then the memory's extents
+ * into *@e.  CLI_OK with *@bytes set, or the exit status of a failure
+ * (said).
+ */
+static int resize(struct cli *cli, int argc, char **argv, uint64_t *bytes,
+		  shmx_gaddr_t *base, struct cli_extents *e)
+{
+	struct shmx_ctx *ctx;
+	int ret;
+
+	if (size_arg(cli, argc, argv, bytes))
+		return CLI_USAGE;
+	ctx = cli_open(cli);
+	if (!ctx)
+		return CLI_FAIL;
+	ret = base ? shmx_grow(ctx, *bytes, base) : shmx_shrink(ctx, *bytes);
+	if (ret)
+		return resize_fail(cli, ctx, ret, *bytes);
+	ret = cli_extents_get(ctx, e);
+	shmx_close(ctx);
+	if (ret)
+		return cli_fail(cli, ret,
+				base ? "grew the memory, but cannot list the "
+				       "extents"
+				     : "shrank the memory, but cannot list the "
+				       "extents");
+	return CLI_OK;
+}
+
 int cmd_grow(struct cli *cli, int argc, char **argv)
 {
 	const struct shmx_extent *x;
 	shmx_gaddr_t base = SHMX_GADDR_NULL;
 	char len[32], total[32];
 	struct cli_extents e;
-	struct shmx_ctx *ctx;
 	uint64_t bytes;
 	struct jw w;
 	int ret;
 
-	if (size_arg(cli, argc, argv, &bytes))
-		return CLI_USAGE;
-	ctx = cli_open(cli);
-	if (!ctx)
-		return CLI_FAIL;
-	ret = shmx_grow(ctx, bytes, &base);
-	if (ret)
-		return resize_fail(cli, ctx, ret, bytes);
-	ret = cli_extents_get(ctx, &e);
-	shmx_close(ctx);
-	if (ret)
-		return cli_fail(cli, ret,
-				"grew the memory, but cannot list the extents");
+	ret = resize(cli, argc, argv, &bytes, &base, &e);
+	if (ret != CLI_OK)
+		return ret;
 	/* The new extent's length: @bytes rounded up, as the node keeps it
 	 * (unless another member shrank it away already). */
 	x = cli_extent_of(&e, base);
@@ -239,25 +258,13 @@ int cmd_shrink(struct cli *cli, int argc, char **argv)
 {
 	char gone[32], total[32];
 	struct cli_extents e;
-	struct shmx_ctx *ctx;
 	uint64_t bytes;
 	struct jw w;
 	int ret;
 
-	if (size_arg(cli, argc, argv, &bytes))
-		return CLI_USAGE;
-	ctx = cli_open(cli);
-	if (!ctx)
-		return CLI_FAIL;
-	ret = shmx_shrink(ctx, bytes);
-	if (ret)
-		return resize_fail(cli, ctx, ret, bytes);
-	ret = cli_extents_get(ctx, &e);
-	shmx_close(ctx);
-	if (ret)
-		return cli_fail(cli, ret,
-				"shrank the memory, but cannot list the "
-				"extents");
+	ret = resize(cli, argc, argv, &bytes, NULL, &e);
+	if (ret != CLI_OK)
+		return ret;
 	/* The node takes @bytes rounded up to 4 KiB (it took all of them). */
 	if (bytes <= UINT64_MAX - 4095)
 		bytes = (bytes + 4095) & ~(uint64_t)4095;
