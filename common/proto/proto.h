@@ -42,6 +42,7 @@
  *   1  first version: handshake, bye, ping, info, members, lookup, root.
  *   2  memory management (docs/memory.md): pools, allocation, grants of
  *      remote keys, ownership, named segments; status codes 15..23.
+ *      Global locks (docs/locks.md): opcodes 35..37.
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -101,6 +102,9 @@ enum shmx_opcode {
 	SHMX_OP_GROW = 32,	   /* resize -> resize_rep */
 	SHMX_OP_SHRINK = 33,	   /* resize -> resize_rep */
 	SHMX_OP_RESUME = 34,	   /* resume -> - */
+	SHMX_OP_LOCK_RESERVE = 35,   /* lock_reserve -> lock_rep */
+	SHMX_OP_LOCK_UNRESERVE = 36, /* obj_ref -> - */
+	SHMX_OP_LOCK_NEXT = 37,	     /* next_req -> lock_info_rep */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -446,6 +450,46 @@ struct shmx_resume {
 	uint8_t addr[SHMX_WIRE_ADDR_MAX]; /* blob */
 };
 
+/*
+ * LOCK_RESERVE request: one more reservation of a lock, by id (nonzero
+ * @id, empty name: the lock must exist), by name (@id 0: found or
+ * created), or a new anonymous lock (@id 0, empty name).  @lease_ms
+ * applies when this call creates the lock: 0 = the node's --lock-lease.
+ */
+struct shmx_lock_reserve {
+	uint64_t id;		  /* u64: 0 or an existing lock's id */
+	uint32_t lease_ms;	  /* u32: 0 or 1..SHMX_LOCK_LEASE_MAX_MS */
+	char name[SHMX_NAME_MAX]; /* str, 0..63 bytes */
+};
+#define SHMX_LOCK_LEASE_MAX_MS 3600000u
+
+/*
+ * LOCK_RESERVE reply: the lock's slot in the lock table (lockword.h) as
+ * the transport reaches it: remote address of byte 0 and a key with
+ * remote read, write and atomic rights over the whole table.
+ */
+struct shmx_lock_rep {
+	uint64_t id;	   /* u64, nonzero */
+	uint64_t raddr;	   /* u64: transport address of the slot */
+	uint64_t key;	   /* u64: the lock table's key */
+	uint32_t lease_ms; /* u32, >= 1 */
+	uint32_t created;  /* u32: 1 if this call created it */
+};
+
+/*
+ * LOCK_NEXT reply: the lock with the smallest id >= from, and its slot as
+ * the node read it (the word and epoch words, then the records, raw:
+ * bytes 0..111 of the slot).
+ */
+struct shmx_lock_info_rep {
+	uint64_t id;		  /* u64, nonzero */
+	uint32_t lease_ms;	  /* u32 */
+	uint32_t reservations;	  /* u32: handles reserving it, all members */
+	uint32_t creator;	  /* u32: node id */
+	char name[SHMX_NAME_MAX]; /* str, 0..63 bytes */
+	uint8_t slot[112];	  /* 112 bytes, raw */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -483,6 +527,9 @@ struct shmx_msg {
 		struct shmx_resize resize;
 		struct shmx_resize_rep resize_rep;
 		struct shmx_resume resume;
+		struct shmx_lock_reserve lock_reserve;
+		struct shmx_lock_rep lock;
+		struct shmx_lock_info_rep lock_info;
 	} u;
 };
 

@@ -746,6 +746,164 @@ SHMX_EXPORT int shmx_block_next(struct shmx_ctx *ctx, shmx_gaddr_t from,
 SHMX_EXPORT int shmx_seg_next(struct shmx_ctx *ctx, uint64_t from,
 			      struct shmx_seg_info *info);
 
+/* --------------------------------------------------------------------- */
+/* Global locks (docs/locks.md)                                           */
+/* --------------------------------------------------------------------- */
+
+/*
+ * A global lock is a 64-bit lock word in the memory node's lock table,
+ * changed only by the fabric's atomics (fetch-and-add to take a ticket,
+ * compare-and-swap to release).  An uncontended acquire and release are
+ * two remote atomics and no message to shmnode.  Waiting is first come,
+ * first served (a ticket queue, readers admitted together); the queue is
+ * rebuilt in arrival order after every 4096 acquisitions and after a
+ * lease runs out (docs/locks.md states the bound).
+ *
+ * Leases: a hold lasts at most the lock's lease (SHMX_LOCK_LEASE_MS unless
+ * set when the lock is created, or shmnode's --lock-lease).  Past it the
+ * holder no longer holds the lock: a waiter that has seen no progress for
+ * the lease takes it over, so a holder that died, hung or lost its
+ * connection blocks the others for at most about one lease.
+ *
+ * Fences: every acquire returns a fence, a number that grows with every
+ * acquisition of that lock and across takeovers.  Hand it to whatever the
+ * lock protects so it can refuse a holder whose lease ran out (its fence
+ * is lower than one it has seen); shmx_lock_check says whether a fence is
+ * still held.
+ *
+ * A handle (struct shmx_lock) holds one reservation of the lock and at
+ * most one hold at a time; give each thread that takes the lock its own
+ * handle (reserve the same name again).  Calls on one handle are not
+ * thread-safe; different handles are.
+ */
+struct shmx_lock;
+
+/* The lease a lock gets unless its creator sets one. */
+#define SHMX_LOCK_LEASE_MS 1000
+
+enum shmx_lock_mode {
+	SHMX_LOCK_EXCLUSIVE = 1, /* one holder: writers */
+	SHMX_LOCK_SHARED = 2,	 /* any number of holders: readers */
+};
+
+enum shmx_lock_attr_mask {
+	SHMX_LOCK_ATTR_LEASE = 1u << 0,
+};
+
+/* How to create a lock (used only by the call that creates it). */
+struct shmx_lock_attr {
+	uint32_t comp_mask;
+	uint32_t lease_ms; /* 1 .. 3600000; shmnode's --lock-lease if unset */
+};
+
+/*
+ * shmx_lock_reserve - reserve a global lock id.  With @name (1 to
+ * SHMX_NAME_MAX - 1 printable ASCII characters) the lock of that name,
+ * created if there is none yet: every member that reserves the name gets
+ * the same lock.  With @name NULL a new anonymous lock; others reach it by
+ * its id (shmx_lock_id, shmx_lock_open).  @attr (may be NULL) applies
+ * when this call creates the lock.  Each handle is one reservation; the
+ * lock exists while any member holds a reservation (a member that leaves
+ * or dies gives up its reservations).
+ * shmx_lock_open - reserve the existing lock @id.
+ * Returns 0 with *@lock set, or -EINVAL (bad name, attr or NULL), -ENOENT
+ * (shmx_lock_open: no lock has that id), -ENOSPC (the node's lock table is
+ * full: shmnode's --max-locks), -ENOMEM, -ETIMEDOUT, -ENOTCONN.  Thread
+ * safety: safe.
+ */
+SHMX_EXPORT int shmx_lock_reserve(struct shmx_ctx *ctx, const char *name,
+				  struct shmx_lock **lock);
+SHMX_EXPORT int shmx_lock_reserve_attr(struct shmx_ctx *ctx, const char *name,
+				       const struct shmx_lock_attr *attr,
+				       struct shmx_lock **lock);
+SHMX_EXPORT int shmx_lock_open(struct shmx_ctx *ctx, uint64_t id,
+			       struct shmx_lock **lock);
+
+/*
+ * shmx_lock_unreserve - give up this handle's reservation and free the
+ * handle; the id is released with the last reservation.  Refused with
+ * -EBUSY, the handle kept, while the lock is held or waited for by anyone.
+ * Returns 0, -EBUSY, -EINVAL (NULL or not a lock handle), -ETIMEDOUT,
+ * -ENOTCONN (the handle is freed: the node gave the reservation up with
+ * the session).
+ */
+SHMX_EXPORT int shmx_lock_unreserve(struct shmx_lock *lock);
+
+/* The lock's id (nonzero; the same on every member), or 0 for NULL. */
+SHMX_EXPORT uint64_t shmx_lock_id(const struct shmx_lock *lock);
+
+/*
+ * shmx_lock_acquire - take the lock in @mode, waiting in line up to
+ * @timeout_ms (< 0: the context's timeout).  @fence (may be NULL) receives
+ * the hold's fence.
+ * shmx_lock_try - take it only if that needs no waiting.
+ * Returns 0, or
+ *  -EBUSY      (try) held in a conflicting mode, or others wait
+ *  -ETIMEDOUT  (acquire) not granted within @timeout_ms; the place in line
+ *              is given up (the context passes the lock on if it comes)
+ *  -EDEADLK    this handle holds the lock already
+ *  -EINVAL     NULL, not a lock handle, or a bad @mode
+ *  -ECONNRESET the connection broke while the ticket was being taken: the
+ *              place in line is lost until a lease passes
+ *  -ENOTCONN, -EACCES
+ * Thread safety: per handle (see above).
+ */
+SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
+				  int timeout_ms, uint64_t *fence);
+SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode,
+			      uint64_t *fence);
+
+/*
+ * shmx_lock_release - release the hold of this handle.
+ * Returns 0, or
+ *  -EPERM      this handle does not hold the lock
+ *  -ESTALE     the lease ran out before the release: the lock was taken
+ *              over (or could have been), the fence is stale; the handle
+ *              no longer holds it either way
+ *  -EINVAL     NULL or not a lock handle
+ *  -ETIMEDOUT, -ENOTCONN (the lock passes on when its lease ends)
+ */
+SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock);
+
+/*
+ * shmx_lock_check - does this handle still hold the lock with @fence,
+ * within its lease?  Reads the lock word (one remote read).  Returns 0,
+ * -ESTALE (not any more, or never: another fence), -EPERM (not held by
+ * this handle), -EINVAL, -ETIMEDOUT, -ENOTCONN.
+ */
+SHMX_EXPORT int shmx_lock_check(struct shmx_lock *lock, uint64_t fence);
+
+/* Most holders a listing names (the rest are only counted). */
+#define SHMX_LOCK_HOLDERS_MAX 4
+
+/* A lock, as shmx_lock_next reports it. */
+struct shmx_lock_info {
+	uint64_t id;
+	char name[SHMX_NAME_MAX]; /* "" for an anonymous lock */
+	uint32_t lease_ms;
+	uint32_t reservations; /* handles reserving it, on every member */
+	shmx_node_t creator;
+	int mode;	    /* 0 free, SHMX_LOCK_EXCLUSIVE or SHMX_LOCK_SHARED */
+	uint32_t nr_holders; /* holders named in holders[] */
+	struct {
+		shmx_node_t node;
+		uint64_t fence;
+		uint64_t since_ns; /* realtime (CLOCK_REALTIME) of the grant,
+				    * on the holder's clock */
+	} holders[SHMX_LOCK_HOLDERS_MAX];
+	uint32_t waiters; /* tickets taken and not yet granted */
+	uint64_t fence;	  /* the fence of the latest acquisition */
+	uint64_t word;	  /* the raw lock word, for debugging */
+};
+
+/*
+ * shmx_lock_next - the lock with the smallest id >= @from (walk from 0,
+ * then last id + 1), read by shmnode from its lock table.  Returns 0,
+ * -ENOENT (no more), -EINVAL, -ETIMEDOUT, -ENOTCONN.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
+			       struct shmx_lock_info *info);
+
 #ifdef __cplusplus
 }
 #endif
