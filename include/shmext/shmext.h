@@ -883,8 +883,10 @@ struct shmx_lock_info {
 	uint32_t lease_ms;
 	uint32_t reservations; /* handles reserving it, on every member */
 	shmx_node_t creator;
-	int mode;	    /* 0 free, SHMX_LOCK_EXCLUSIVE or SHMX_LOCK_SHARED */
-	uint32_t nr_holders; /* holders named in holders[] */
+	int mode; /* 0 free (or not known: see holding), SHMX_LOCK_EXCLUSIVE
+		   * or SHMX_LOCK_SHARED */
+	uint32_t holding;    /* holds granted and not released */
+	uint32_t nr_holders; /* of them, those named in holders[] */
 	struct {
 		shmx_node_t node;
 		uint64_t fence;
