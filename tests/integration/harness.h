@@ -17,7 +17,9 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "shmext/shmext.h"
 
@@ -65,6 +67,17 @@ pid_t spawn_client(int (*fn)(int index, void *arg), int index,
 		   const struct node_proc *arg);
 /* Wait for @pid up to @timeout_s; its exit status, or -1. */
 int reap(pid_t pid, int timeout_s);
+
+/* In a client process (a function that returns 0 for success): print the
+ * failed condition with the line and fail. */
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "client %d: line %d: %s\n",            \
+				(int)getpid(), __LINE__, #cond);               \
+			return 1;                                              \
+		}                                                              \
+	} while (0)
 
 /*
  * In a client process of a test that runs as root: become @uid/@gid (no

@@ -142,16 +142,6 @@ static int msg_recv(int fd, uint64_t tag, struct msg *m, int timeout_ms)
 	return m->tag == tag ? 0 : -1;
 }
 
-/* In a client process: report the failed check and fail. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "client %d: line %d: %s\n",            \
-				(int)getpid(), __LINE__, #cond);               \
-			return 1;                                              \
-		}                                                              \
-	} while (0)
-
 /* The client processes a test started and has not reaped. */
 static struct kid {
 	pid_t pid;
