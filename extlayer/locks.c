@@ -477,7 +477,8 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 	if (l->held)
 		return -EDEADLK;
 	w = l->word;
-	if (!w) {
+	/* Not seen yet, or taken when last seen (perhaps long ago): look. */
+	if (!w || !shmx__lock_free_for(w, mode)) {
 		ret = read_word(l, &w);
 		if (ret)
 			return ret;
