@@ -78,8 +78,10 @@ static int read_word(struct shmx_lock *l, uint64_t *w)
 {
 	int ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
 
-	if (!ret)
+	if (!ret) {
 		l->word = *w;
+		l->word_seen = 1;
+	}
 	return ret;
 }
 
@@ -446,6 +448,7 @@ SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
 			return ret;
 		t = shmx__lock_ticket(prev, mode);
 		l->word = prev + shmx__lock_take_inc(mode);
+		l->word_seen = 1;
 		if (!shmx__lock_ticket_valid(&t)) {
 			ret = wait_epoch(l, t.tag, deadline);
 			if (ret)
@@ -477,7 +480,7 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 	if (l->held)
 		return -EDEADLK;
 	w = l->word;
-	if (!w) {
+	if (!l->word_seen) {
 		ret = read_word(l, &w);
 		if (ret)
 			return ret;
