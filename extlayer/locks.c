@@ -31,8 +31,9 @@ struct shmx_lock {
 	uint64_t raddr; /* the slot, as the transport reaches it */
 	uint64_t key;
 	uint64_t lease_ns;
-	uint64_t word;	  /* the word as last seen (0: not yet) */
-	uint64_t epoch;	  /* the full epoch of epoch_tag, if known */
+	uint64_t word;	  /* the word as last seen */
+	int word_seen;	  /* word is valid */
+	uint64_t epoch;	  /* the full epoch of its tag, if known */
 	int epoch_known;  /* epoch is valid */
 	uint64_t hold_ns; /* how long one hand-over takes, roughly */
 	/* The hold, while held != 0 (its mode). */
