@@ -75,10 +75,19 @@ static uint64_t takeover_after(const struct shmx_lock *l)
 	return l->lease_ns + l->lease_ns / 64 + 1000000ull;
 }
 
+/* A connection that broke under an operation is made again by the data
+ * layer before it returns; a read is simply made once more. */
+static int broke(int ret)
+{
+	return ret == -ECONNRESET || ret == -EACCES;
+}
+
 static int read_word(struct shmx_lock *l, uint64_t *w)
 {
 	int ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
 
+	if (broke(ret))
+		ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
 	if (!ret) {
 		l->word = *w;
 		l->word_seen = 1;
@@ -445,6 +454,11 @@ SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
 
 		ret = shmx__raw_fadd(l->ctx, word_addr(l), l->key,
 				     shmx__lock_take_inc(mode), &prev);
+		/* Broken under the add: a ticket may have been taken that
+		 * nobody waits on; a lease after its turn the lock is taken
+		 * over from it.  Line up again. */
+		if (broke(ret) && shmx__now_ns() < deadline)
+			continue;
 		if (ret)
 			return ret;
 		t = shmx__lock_ticket(prev, mode);
@@ -545,6 +559,18 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 		}
 		ret = shmx__raw_cas(l->ctx, word_addr(l), l->key, w, w + inc,
 				    &old);
+		if (broke(ret)) {
+			/* Did the swap happen?  Still granted: no; the same
+			 * epoch moved on: yes; a new epoch: taken over. */
+			ret = read_word(l, &w);
+			if (ret)
+				break;
+			if (shmx__lock_ticket_state(&l->t, w) ==
+			    SHMX_LT_GRANTED)
+				continue;
+			ret = shmx__lw_split(w).tag == l->t.tag ? 0 : -ESTALE;
+			break;
+		}
 		if (ret)
 			break;
 		if (old == w) {

@@ -843,9 +843,10 @@ SHMX_EXPORT uint64_t shmx_lock_id(const struct shmx_lock *lock);
  *              is given up (the context passes the lock on if it comes)
  *  -EDEADLK    this handle holds the lock already
  *  -EINVAL     NULL, not a lock handle, or a bad @mode
- *  -ECONNRESET the connection broke while the ticket was being taken: the
- *              place in line is lost until a lease passes
- *  -ENOTCONN, -EACCES
+ *  -ENOTCONN   the context is lost
+ * A connection that breaks and is made again meanwhile costs the waiter
+ * its place in line (it takes another ticket; the one it may have taken
+ * holds the line up for a lease when its turn comes).
  * Thread safety: per handle (see above).
  */
 SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
