@@ -27,6 +27,7 @@
 struct shmx_lock {
 	uint32_t magic;
 	struct shmx_ctx *ctx;
+	struct shmx_lock *next, *prev; /* ctx->locks */
 	uint64_t id;
 	uint64_t raddr; /* the slot, as the transport reaches it */
 	uint64_t key;
@@ -135,8 +136,31 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	l->key = rep.u.lock.key;
 	l->lease_ns = (uint64_t)rep.u.lock.lease_ms * 1000000ull;
 	l->hold_ns = 20000;
+	pthread_mutex_lock(&ctx->lock);
+	l->next = ctx->locks;
+	if (ctx->locks)
+		ctx->locks->prev = l;
+	ctx->locks = l;
+	pthread_mutex_unlock(&ctx->lock);
 	*lock = l;
 	return 0;
+}
+
+/* Unlink and free a handle. */
+static void lock_free(struct shmx_lock *l)
+{
+	struct shmx_ctx *ctx = l->ctx;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		ctx->locks = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&ctx->lock);
+	l->magic = 0;
+	free(l);
 }
 
 SHMX_EXPORT int shmx_lock_reserve(struct shmx_ctx *ctx, const char *name,
@@ -174,8 +198,7 @@ SHMX_EXPORT int shmx_lock_unreserve(struct shmx_lock *lock)
 	ret = shmx__rpc(lock->ctx, &req, &rep, lock->ctx->timeout_ms);
 	if (ret == -EBUSY || ret == -ETIMEDOUT)
 		return ret;
-	lock->magic = 0;
-	free(lock);
+	lock_free(lock);
 	return ret;
 }
 
@@ -675,6 +698,8 @@ void shmx__lock_orphans_free(struct shmx_ctx *ctx)
 		ctx->lock_orphans = o->next;
 		free(o);
 	}
+	while (ctx->locks)
+		lock_free(ctx->locks);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -146,7 +146,9 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 
 /*
  * shmx_close - leave the registry and free the context.
- * Outstanding non-blocking requests are cancelled and freed.  Passing NULL
+ * Outstanding non-blocking requests are cancelled and freed, and so are
+ * the context's lock handles (the node ends their reservations and the
+ * leases of their holds run out).  Passing NULL
  * does nothing.  Returns 0, or -ETIMEDOUT / -ENOTCONN when the goodbye could
  * not be delivered (the context is freed all the same).
  * Thread safety: no other thread may use @ctx during or after the call.
