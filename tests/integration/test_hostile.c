@@ -111,6 +111,38 @@ static int hello(uint8_t *buf, const char *name)
 	return shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
 }
 
+/* Send request @m of the raw member and wait for its reply in @rep. */
+static void raw_call(struct shmx_msg *m, struct shmx_msg *rep)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	int len = shmx__proto_encode(m, buf, sizeof(buf));
+
+	assert_true(len > 0);
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(rep, 3000));
+	assert_int_equal(rep->hdr.req_id, m->hdr.req_id);
+}
+
+/*
+ * Join as a raw member called @name (a keyless node: an empty proof).
+ * Returns nothing; the session and its token in *@session, *@token.
+ */
+static void raw_join(const char *name, uint32_t *session, uint64_t *token)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg m, rep;
+	int len = hello(buf, name);
+
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	*session = rep.u.challenge.session;
+	*token = rep.u.challenge.token;
+	shmx__msg_init(&m, SHMX_OP_AUTH, 2, *session, *token);
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+}
+
 static void assert_node_serves(void)
 {
 	struct shmx_ctx *ctx;
@@ -320,14 +352,14 @@ static int write_status(void *op, int ms)
  */
 static void test_revoked_key_refused_by_fabric(void **state)
 {
-	uint8_t buf[SHMX_WIRE_MAX];
 	struct shmx_msg rep, m;
 	struct shmx_ctx *ctx;
 	struct shmx_pool *p;
-	uint64_t mine = 0x600d, bad = 0xbad, v = 0, key, rbase;
+	uint64_t mine = 0x600d, bad = 0xbad, v = 0, key, rbase, token;
+	uint32_t session;
 	shmx_node_t me;
 	shmx_gaddr_t at;
-	int len, ret;
+	int ret;
 	char op1, op2, op3;
 
 	drain();
@@ -340,21 +372,11 @@ static void test_revoked_key_refused_by_fabric(void **state)
 
 	/* A raw member joins (keyless node: an empty proof) and asks for
 	 * the block's write key, which an unowned block gets. */
-	len = hello(buf, "raw-member");
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	shmx__msg_init(&m, SHMX_OP_AUTH, 2, rep.u.challenge.session,
-		       rep.u.challenge.token);
-	len = shmx__proto_encode(&m, buf, sizeof(buf));
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
-	shmx__msg_init(&m, SHMX_OP_GRANT, 3, m.hdr.session, m.hdr.token);
+	raw_join("raw-member", &session, &token);
+	shmx__msg_init(&m, SHMX_OP_GRANT, 3, session, token);
 	m.u.grant_req.gaddr = at;
 	m.u.grant_req.access = SHMX_ACC_WRITE;
-	len = shmx__proto_encode(&m, buf, sizeof(buf));
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
+	raw_call(&m, &rep);
 	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
 	key = rep.u.grant.key;
 	rbase = rep.u.grant.rbase;
@@ -384,18 +406,6 @@ static void test_revoked_key_refused_by_fabric(void **state)
 	assert_node_serves();
 }
 
-/* Send request @m of the raw member and wait for its reply in @rep. */
-static void raw_call(struct shmx_msg *m, struct shmx_msg *rep)
-{
-	uint8_t buf[SHMX_WIRE_MAX];
-	int len = shmx__proto_encode(m, buf, sizeof(buf));
-
-	assert_true(len > 0);
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(rep, 3000));
-	assert_int_equal(rep->hdr.req_id, m->hdr.req_id);
-}
-
 /*
  * A fetch-and-add of @add on the lock word at @raddr under @key, as a
  * member's acquire or release does; the word before it is returned.
@@ -423,18 +433,9 @@ static void test_locks_by_hand(void **state)
 	struct shmx_msg m, rep;
 	uint32_t session;
 	uint64_t token, id, raddr, key, word;
-	uint8_t buf[SHMX_WIRE_MAX];
-	int len;
 
 	drain();
-	len = hello(buf, "raw-locker");
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	session = rep.u.challenge.session;
-	token = rep.u.challenge.token;
-	shmx__msg_init(&m, SHMX_OP_AUTH, 2, session, token);
-	raw_call(&m, &rep);
-	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	raw_join("raw-locker", &session, &token);
 
 	/* A named lock, created with the node's default lease. */
 	shmx__msg_init(&m, SHMX_OP_LOCK_RESERVE, 3, session, token);
@@ -507,14 +508,7 @@ static void test_locks_by_hand(void **state)
 
 	/* A new session finds no lock left. */
 	drain();
-	len = hello(buf, "raw-locker");
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	session = rep.u.challenge.session;
-	token = rep.u.challenge.token;
-	shmx__msg_init(&m, SHMX_OP_AUTH, 14, session, token);
-	raw_call(&m, &rep);
-	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	raw_join("raw-locker", &session, &token);
 	shmx__msg_init(&m, SHMX_OP_LOCK_NEXT, 15, session, token);
 	raw_call(&m, &rep);
 	assert_int_equal(rep.hdr.status, SHMX_ST_NOT_FOUND);

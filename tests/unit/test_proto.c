@@ -666,31 +666,49 @@ static void test_bad_memory_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 }
 
-/* Offset of LOCK_RESERVE's name length byte: after id and lease_ms. */
-#define LOCK_NAME (SHMX_HDR_LEN + 12)
-
-/* Global locks: each rule of opcodes 35..37 refuses a bad field. */
+/*
+ * Global locks: each rule of opcodes 35..37 refuses a bad field.  A case:
+ * the sample of @op (request or @reply) with @n bytes at payload offset
+ * @off set to @val.
+ */
 static void test_bad_lock_fields(void **state)
 {
+	static const struct {
+		uint16_t op;
+		int reply;
+		uint8_t off, val, n;
+	} bad[] = {
+		/* LOCK_RESERVE: id 5 with a name; lease MAX + 1 (0x36ee81);
+		 * a name byte not printable; a name length past 63. */
+		{ SHMX_OP_LOCK_RESERVE, 0, 0, 5, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 8, 0x81, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 12 + 3, 0x7f, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 12, SHMX_NAME_MAX, 1 },
+		/* Its reply: id 0, lease 0, lease past the maximum, created
+		 * other than 0 or 1. */
+		{ SHMX_OP_LOCK_RESERVE, 1, 0, 0, 8 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 24, 0, 4 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 24, 0xff, 4 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 28, 2, 1 },
+		/* LOCK_UNRESERVE: id 0. */
+		{ SHMX_OP_LOCK_UNRESERVE, 0, 0, 0, 8 },
+		/* LOCK_NEXT reply: id 0, lease 0, no reservation, a name
+		 * byte not printable. */
+		{ SHMX_OP_LOCK_NEXT, 1, 0, 0, 8 },
+		{ SHMX_OP_LOCK_NEXT, 1, 8, 0, 4 },
+		{ SHMX_OP_LOCK_NEXT, 1, 12, 0, 4 },
+		{ SHMX_OP_LOCK_NEXT, 1, 20 + 1, '\t', 1 },
+	};
 	struct shmx_msg m, d;
-	uint8_t *p = buf + SHMX_HDR_LEN;
 	size_t len;
 	int n;
 
-	/* LOCK_RESERVE: an id with a name; a lease past the maximum. */
-	len = encoded(SHMX_OP_LOCK_RESERVE, 0);
-	p[0] = 5;
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_RESERVE, 0);
-	p[8] += 1; /* SHMX_LOCK_LEASE_MAX_MS + 1 */
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	/* A name byte that is not printable, a name length past 63. */
-	len = encoded(SHMX_OP_LOCK_RESERVE, 0);
-	buf[LOCK_NAME + 3] = 0x7f;
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_RESERVE, 0);
-	buf[LOCK_NAME] = SHMX_NAME_MAX;
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = encoded(bad[i].op, bad[i].reply);
+		memset(buf + SHMX_HDR_LEN + bad[i].off, bad[i].val, bad[i].n);
+		assert_int_equal(shmx__proto_decode(buf, len, &d),
+				 SHMX_ST_BAD_MSG);
+	}
 
 	/* By id (empty name), and a new anonymous lock (no id, no name),
 	 * each with lease 0: both valid. */
@@ -707,40 +725,7 @@ static void test_bad_lock_fields(void **state)
 		assert_string_equal(d.u.lock_reserve.name, "");
 	}
 
-	/* LOCK_RESERVE reply: id 0, lease 0, lease past the maximum,
-	 * created other than 0 or 1. */
-	len = encoded(SHMX_OP_LOCK_RESERVE, 1);
-	memset(p, 0, 8);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_RESERVE, 1);
-	memset(p + 24, 0, 4);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_RESERVE, 1);
-	memset(p + 24, 0xff, 4);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_RESERVE, 1);
-	p[28] = 2;
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-
-	/* LOCK_UNRESERVE: id 0. */
-	len = encoded(SHMX_OP_LOCK_UNRESERVE, 0);
-	memset(p, 0, 8);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-
-	/* LOCK_NEXT reply: id 0, lease 0, no reservation, a bad name byte,
-	 * the slot's bytes cut short (the length field agreeing). */
-	len = encoded(SHMX_OP_LOCK_NEXT, 1);
-	memset(p, 0, 8);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_NEXT, 1);
-	memset(p + 8, 0, 4);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_NEXT, 1);
-	memset(p + 12, 0, 4);
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
-	len = encoded(SHMX_OP_LOCK_NEXT, 1);
-	p[20 + 1] = '\t';
-	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	/* A listing whose slot bytes are cut short (the length agreeing). */
 	len = encoded(SHMX_OP_LOCK_NEXT, 1);
 	set_len(len - 1);
 	assert_int_equal(shmx__proto_decode(buf, len - 1, &d), SHMX_ST_BAD_MSG);
