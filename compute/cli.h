@@ -116,6 +116,18 @@ int cli_size(const struct cli *cli, const char *what, const char *s,
 int cli_name(const struct cli *cli, const char *kind, const char *what,
 	     const char *s);
 
+/*
+ * All live members in a malloc'ed array (cmd_info.c): *@count of them.
+ * Returns 0 or the error of shmx_members (-ENOMEM too).
+ */
+int cli_members(struct shmx_ctx *ctx, struct shmx_member **out, size_t *count);
+/*
+ * @arr with room for element @n (of @size bytes): the capacity is 16, then
+ * doubles, so it is full at 0 and at each power of two from 16.  NULL when
+ * out of memory (@arr stays the caller's).
+ */
+void *cli_grow(void *arr, size_t n, size_t size);
+
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
