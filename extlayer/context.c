@@ -12,6 +12,7 @@
 
 #include "ctx.h"
 #include "proto/auth.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -175,27 +176,45 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
 	return shmx__hdr_connect(ctx, w->hdr_key, w->hdr_base, w->hdr_size);
 }
 
-/* Ping the node every heartbeat; a failed ping marks the context lost. */
+/*
+ * Ping the node every heartbeat; a failed ping marks the context lost.
+ * While lock tickets given up by timed-out waiters are still in line, it
+ * also looks at them every millisecond and passes the lock on when their
+ * turn comes.
+ */
 static void *heartbeat_main(void *arg)
 {
 	struct shmx_ctx *ctx = arg;
+	uint64_t next_ping = shmx__now_ns() + ctx->heartbeat_ms * 1000000ull;
 	struct shmx_msg req, rep;
 	struct timespec ts;
 
 	pthread_mutex_lock(&ctx->hb_lock);
 	while (!ctx->hb_stop) {
+		uint64_t wake = next_ping, now = shmx__now_ns();
+
+		if (ctx->lock_orphans && now + 1000000ull < wake)
+			wake = now + 1000000ull;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += (long)(ctx->heartbeat_ms % 1000) * 1000000;
-		ts.tv_sec += ctx->heartbeat_ms / 1000 + ts.tv_nsec / 1000000000;
+		ts.tv_nsec +=
+			(long)((wake > now ? wake - now : 0) % 1000000000ull);
+		ts.tv_sec += (time_t)((wake > now ? wake - now : 0) /
+				      1000000000ull) +
+			     ts.tv_nsec / 1000000000;
 		ts.tv_nsec %= 1000000000;
 		pthread_cond_timedwait(&ctx->hb_cond, &ctx->hb_lock, &ts);
 		if (ctx->hb_stop)
 			break;
 		pthread_mutex_unlock(&ctx->hb_lock);
-		shmx__msg_init(&req, SHMX_OP_PING, 0, 0, 0);
-		if (shmx__rpc(ctx, &req, &rep, ctx->timeout_ms)) {
-			pthread_mutex_lock(&ctx->hb_lock);
-			break;
+		(void)shmx__lock_orphans_run(ctx);
+		if (shmx__now_ns() >= next_ping) {
+			next_ping =
+				shmx__now_ns() + ctx->heartbeat_ms * 1000000ull;
+			shmx__msg_init(&req, SHMX_OP_PING, 0, 0, 0);
+			if (shmx__rpc(ctx, &req, &rep, ctx->timeout_ms)) {
+				pthread_mutex_lock(&ctx->hb_lock);
+				break;
+			}
 		}
 		pthread_mutex_lock(&ctx->hb_lock);
 	}
@@ -240,6 +259,7 @@ static void ctx_free(struct shmx_ctx *ctx)
 		 * write into buffers freed below. */
 		ctx->xp->ops->shutdown(ctx->xp);
 		shmx__data_release(ctx);
+		shmx__lock_orphans_free(ctx);
 		ctx->xp->ops->close(ctx->xp);
 	}
 	shmx__rpc_release(ctx);

@@ -121,6 +121,9 @@ struct shmx_ctx {
 	pthread_mutex_t hb_lock;
 	pthread_cond_t hb_cond;
 	int hb_stop;
+	/* Lock tickets given up by waiters that timed out (locks.c),
+	 * guarded by hb_lock. */
+	struct shmx__lock_orphan *lock_orphans;
 };
 
 /* rpc.c */
@@ -196,5 +199,32 @@ struct shmx_seg {
 void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status);
 /* Free every request, op and slab at close, once nothing polls any more. */
 void shmx__data_release(struct shmx_ctx *ctx);
+/*
+ * Raw access to a registration the node handed out by transport address
+ * and key rather than by global address (the lock table): one operation
+ * of at most SHMX_BOUNCE bytes, no key map, no GRANT.  Caller holds no
+ * lock.  The blocking ones wait up to the context's timeout and return 0
+ * or -errno as the data calls do (a timeout loses the context).
+ * shmx__raw_write_post posts a write and does not wait for it: it lands
+ * before any later operation of this context on an ordered transport;
+ * its failure is only seen by later ones.
+ */
+int shmx__raw_cas(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		  uint64_t expected, uint64_t desired, uint64_t *old);
+int shmx__raw_fadd(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		   uint64_t add, uint64_t *old);
+int shmx__raw_read(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		   void *buf, size_t len);
+int shmx__raw_write_post(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+			 const void *buf, size_t len);
+
+/* locks.c */
+struct shmx__lock_orphan;
+/* Pass on the lock of every given-up ticket whose turn came (release it);
+ * forget void ones.  Heartbeat thread, no lock held.  Returns how many
+ * are still in line. */
+int shmx__lock_orphans_run(struct shmx_ctx *ctx);
+/* Free them all (close, heartbeat stopped). */
+void shmx__lock_orphans_free(struct shmx_ctx *ctx);
 
 #endif /* SHMX_EXT_CTX_H */

@@ -244,14 +244,23 @@ static int keys_ensure(struct shmx_ctx *ctx, enum data_kind kind,
 	return 0;
 }
 
+/* A registration reached by its transport address and key, not through
+ * the key map (the lock table). */
+struct raw_target {
+	uint64_t raddr;
+	uint64_t key;
+};
+
 /*
- * Start a transfer or atomic as one request.  Returns 0 with *out set (the
- * request may already have failed: see req->status), or -errno when
- * nothing was started.
+ * Start a transfer or atomic as one request: at @gaddr through the key map,
+ * or at @raw (one piece, at most SHMX_BOUNCE bytes).  Returns 0 with *out
+ * set (the request may already have failed: see req->status), or -errno
+ * when nothing was started.
  */
 static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
-		     shmx_gaddr_t gaddr, void *buf, size_t len, uint64_t a,
-		     uint64_t b, int nb, struct shmx_req **out)
+		     shmx_gaddr_t gaddr, const struct raw_target *raw,
+		     void *buf, size_t len, uint64_t a, uint64_t b, int nb,
+		     struct shmx_req **out)
 {
 	uint64_t deadline = deadline_after(ctx->timeout_ms);
 	struct shmx_req *req;
@@ -289,6 +298,11 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 		uint64_t cover;
 		size_t n;
 
+		if (raw) {
+			ret = post_op(ctx, req, kind, raw->raddr, raw->key, buf,
+				      len, a, b, deadline);
+			break;
+		}
 		if (shmx__km_lookup(&ctx->keys, gaddr + off, len - off,
 				    need_of(kind), &e, &cover) ||
 		    ((kind == DATA_CAS || kind == DATA_FADD) && cover < 8)) {
@@ -421,7 +435,8 @@ static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 		    used == key_at(ctx, kind, gaddr))
 			return -ECONNRESET;
 		used = atomic ? key_at(ctx, kind, gaddr) : 0;
-		ret = req_start(ctx, kind, gaddr, buf, len, a, b, 0, &req);
+		ret = req_start(ctx, kind, gaddr, NULL, buf, len, a, b, 0,
+				&req);
 		if (!ret)
 			ret = req_wait(req, deadline_after(ctx->timeout_ms), 1,
 				       result);
@@ -469,8 +484,8 @@ static int start_nb(struct shmx_ctx *ctx, enum data_kind kind,
 	do {
 		ret = keys_ensure(ctx, kind, gaddr, len);
 		if (!ret)
-			ret = req_start(ctx, kind, gaddr, buf, len, 0, 0, 1,
-					req);
+			ret = req_start(ctx, kind, gaddr, NULL, buf, len, 0, 0,
+					1, req);
 	} while (ret == -EAGAIN && ++tries < 3);
 	return ret;
 }
@@ -604,6 +619,79 @@ SHMX_EXPORT int shmx_fadd64(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 			    uint64_t add, uint64_t *old)
 {
 	return atomic(ctx, DATA_FADD, gaddr, add, 0, old);
+}
+
+/*
+ * Raw access (ctx.h): one operation on a registration the node handed out
+ * by address and key, run to completion within the context's timeout.
+ */
+static int raw_run(struct shmx_ctx *ctx, enum data_kind kind, uint64_t raddr,
+		   uint64_t key, void *buf, size_t len, uint64_t a, uint64_t b,
+		   uint64_t *result)
+{
+	struct raw_target t = { .raddr = raddr, .key = key };
+	struct shmx_req *req;
+	int ret;
+
+	if (len > SHMX_BOUNCE)
+		return -EINVAL;
+	ret = req_start(ctx, kind, 0, &t, buf, len, a, b, 0, &req);
+	if (ret)
+		return ret;
+	return req_wait(req, deadline_after(ctx->timeout_ms), 1, result);
+}
+
+int shmx__raw_cas(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		  uint64_t expected, uint64_t desired, uint64_t *old)
+{
+	return raw_run(ctx, DATA_CAS, raddr, key, NULL, 8, expected, desired,
+		       old);
+}
+
+int shmx__raw_fadd(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		   uint64_t add, uint64_t *old)
+{
+	return raw_run(ctx, DATA_FADD, raddr, key, NULL, 8, add, 0, old);
+}
+
+int shmx__raw_read(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+		   void *buf, size_t len)
+{
+	return raw_run(ctx, DATA_READ, raddr, key, buf, len, 0, 0, NULL);
+}
+
+int shmx__raw_write_post(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
+			 const void *buf, size_t len)
+{
+	struct shmx_op *op;
+	int ret = -EAGAIN;
+
+	if (len > SHMX_BOUNCE)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->failed) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOTCONN;
+	}
+	op = op_get(ctx);
+	if (!op) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOMEM;
+	}
+	/* No request: the completion only gives the op back. */
+	op->req = NULL;
+	op->copy_to = NULL;
+	memcpy(op->bounce, buf, len);
+	for (int tries = 0; ret == -EAGAIN && tries < 4; tries++) {
+		ret = xport_write(ctx->xp, ctx->node, op->bounce, len, op->desc,
+				  raddr, key, op);
+		if (ret == -EAGAIN && shmx__progress_locked(ctx) < 0)
+			break;
+	}
+	if (ret)
+		op_put(ctx, op);
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
 }
 
 void shmx__data_release(struct shmx_ctx *ctx)

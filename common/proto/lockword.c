@@ -222,3 +222,55 @@ int shmx__lock_rec_live(const struct shmx_lock_rec *r, uint64_t w,
 		return 0;
 	return shmx__lock_ticket_state(&t, w) == SHMX_LT_GRANTED;
 }
+
+void shmx__lock_summarize(const void *slot, struct shmx_lock_summary *s)
+{
+	const uint8_t *p = slot;
+	struct shmx_lw l;
+	unsigned excl = 0, shared = 0, taken;
+
+	memset(s, 0, sizeof(*s));
+	s->word = get_le(p + SHMX_LOCK_WORD_OFF, 8);
+	l = shmx__lw_split(s->word);
+	if (shmx__lock_epoch_of(l.tag, get_le(p + SHMX_LOCK_EPOCH_OFF, 8),
+				&s->epoch))
+		s->epoch = get_le(p + SHMX_LOCK_EPOCH_OFF, 8);
+	for (unsigned i = 0; i < SHMX_LOCK_RECORDS; i++) {
+		struct shmx_lock_rec r;
+
+		shmx__lock_rec_get(
+			p + SHMX_LOCK_REC_OFF + i * SHMX_LOCK_REC_SIZE, &r);
+		if (!shmx__lock_rec_live(&r, s->word, s->epoch))
+			continue;
+		s->rec[s->nr_named++] = r;
+		if (r.mode == SHMX_LOCK_EXCLUSIVE)
+			excl++;
+		else
+			shared++;
+	}
+	taken = l.mx + l.ms;
+	if (taken)
+		s->fence = (s->epoch << 16) +
+			   (taken < SHMX_LOCK_TICKETS ? taken
+						      : SHMX_LOCK_TICKETS) -
+			   1;
+	/* Who holds it, from the word where it tells alone: only shared
+	 * tickets outstanding are all granted; only exclusive ones, the
+	 * first is.  Mixed queues: the records say. */
+	if (shmx__lock_quiet(s->word))
+		return;
+	if (l.mx == l.nx) {
+		/* Shared tickets past the epoch's valid ones wait. */
+		unsigned valid = SHMX_LOCK_TICKETS - l.nx;
+
+		s->mode = SHMX_LOCK_SHARED;
+		s->holding = (l.ms < valid ? l.ms : valid) - l.ns;
+	} else if (l.ms == l.ns || excl) {
+		s->mode = SHMX_LOCK_EXCLUSIVE;
+		s->holding = l.nx + l.ns < SHMX_LOCK_TICKETS ? 1 : 0;
+	} else if (shared) {
+		s->mode = SHMX_LOCK_SHARED;
+		s->holding = shared;
+	}
+	s->waiters = shmx__lock_outstanding(s->word) - s->holding;
+}

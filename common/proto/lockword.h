@@ -170,4 +170,18 @@ void shmx__lock_rec_get(const void *buf, struct shmx_lock_rec *r);
 int shmx__lock_rec_live(const struct shmx_lock_rec *r, uint64_t w,
 			uint64_t epoch);
 
+/* What a slot's bytes 0..111 say, for listings (shmx_lock_next). */
+struct shmx_lock_summary {
+	uint64_t word, epoch; /* epoch: the full epoch of the word's tag */
+	int mode;	      /* 0 free, or the mode of the holds */
+	unsigned holding;     /* holds granted and not released */
+	unsigned waiters;     /* tickets taken and not granted */
+	unsigned nr_named;    /* live records in rec[] */
+	struct shmx_lock_rec rec[SHMX_LOCK_RECORDS];
+	uint64_t fence; /* of the latest ticket taken; 0 if none */
+};
+/* Summarise @slot (at least SHMX_LOCK_REC_OFF + SHMX_LOCK_RECORDS *
+ * SHMX_LOCK_REC_SIZE bytes, as the node read it). */
+void shmx__lock_summarize(const void *slot, struct shmx_lock_summary *s);
+
 #endif /* SHMX_PROTO_LOCKWORD_H */

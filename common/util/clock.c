@@ -18,6 +18,14 @@ uint64_t shmx__now_ms(void)
 	return shmx__now_ns() / 1000000ull;
 }
 
+uint64_t shmx__wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int64_t shmx__wall_s(void)
 {
 	return (int64_t)time(NULL);

@@ -9,6 +9,8 @@
 uint64_t shmx__now_ns(void);
 /* Monotonic milliseconds. */
 uint64_t shmx__now_ms(void);
+/* Nanoseconds since the epoch (CLOCK_REALTIME). */
+uint64_t shmx__wall_ns(void);
 /* Seconds since the epoch. */
 int64_t shmx__wall_s(void);
 /* Sleep for @us microseconds (restarts after signals). */

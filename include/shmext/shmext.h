@@ -843,9 +843,10 @@ SHMX_EXPORT uint64_t shmx_lock_id(const struct shmx_lock *lock);
  *              is given up (the context passes the lock on if it comes)
  *  -EDEADLK    this handle holds the lock already
  *  -EINVAL     NULL, not a lock handle, or a bad @mode
- *  -ECONNRESET the connection broke while the ticket was being taken: the
- *              place in line is lost until a lease passes
- *  -ENOTCONN, -EACCES
+ *  -ENOTCONN   the context is lost
+ * A connection that breaks and is made again meanwhile costs the waiter
+ * its place in line (it takes another ticket; the one it may have taken
+ * holds the line up for a lease when its turn comes).
  * Thread safety: per handle (see above).
  */
 SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
@@ -883,8 +884,10 @@ struct shmx_lock_info {
 	uint32_t lease_ms;
 	uint32_t reservations; /* handles reserving it, on every member */
 	shmx_node_t creator;
-	int mode;	    /* 0 free, SHMX_LOCK_EXCLUSIVE or SHMX_LOCK_SHARED */
-	uint32_t nr_holders; /* holders named in holders[] */
+	int mode; /* 0 free (or not known: see holding), SHMX_LOCK_EXCLUSIVE
+		   * or SHMX_LOCK_SHARED */
+	uint32_t holding;    /* holds granted and not released */
+	uint32_t nr_holders; /* of them, those named in holders[] */
 	struct {
 		shmx_node_t node;
 		uint64_t fence;

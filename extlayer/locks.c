@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * locks.c - global locks (docs/locks.md): reservations are RPCs to
+ * shmnode; acquire, try, release and check touch only the lock's slot in
+ * the node's lock table, with the fabric's atomics and reads (the word
+ * layout and its pure rules are in proto/lockword.h).
+ *
+ * Acquire takes a ticket with one fetch-and-add and, when others are
+ * before it, reads the word until its turn comes.  Release is one
+ * compare-and-swap that checks the hold is still this epoch's.  A waiter
+ * that sees no progress for a lease starts a new epoch (takeover), which
+ * voids every ticket and hold of the old one: their owners take a ticket
+ * again, or learn from release that the lock was lost.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "proto/lockword.h"
+#include "util/clock.h"
+#include "util/parse.h"
+
+#define LOCK_MAGIC 0x4b434f4cu /* "LOCK" */
+
+struct shmx_lock {
+	uint32_t magic;
+	struct shmx_ctx *ctx;
+	uint64_t id;
+	uint64_t raddr; /* the slot, as the transport reaches it */
+	uint64_t key;
+	uint64_t lease_ns;
+	uint64_t word;	  /* the word as last seen */
+	int word_seen;	  /* word is valid */
+	uint64_t epoch;	  /* the full epoch of its tag, if known */
+	int epoch_known;  /* epoch is valid */
+	uint64_t hold_ns; /* how long one hand-over takes, roughly */
+	/* The hold, while held != 0 (its mode). */
+	int held;
+	struct shmx_lock_ticket t;
+	uint64_t fence;
+	uint64_t lease_end; /* monotonic ns */
+	int rec_written;
+};
+
+/* A ticket given up by a waiter that timed out: the heartbeat thread
+ * passes the lock on when its turn comes (shmx__lock_orphans_run). */
+struct shmx__lock_orphan {
+	struct shmx__lock_orphan *next;
+	uint64_t raddr, key;
+	struct shmx_lock_ticket t;
+	uint64_t give_up; /* monotonic ns: forget it then */
+};
+
+static int lock_ok(const struct shmx_lock *l)
+{
+	return l && l->magic == LOCK_MAGIC;
+}
+
+static uint64_t word_addr(const struct shmx_lock *l)
+{
+	return l->raddr + SHMX_LOCK_WORD_OFF;
+}
+
+static uint64_t epoch_addr(const struct shmx_lock *l)
+{
+	return l->raddr + SHMX_LOCK_EPOCH_OFF;
+}
+
+/* How long a waiter waits without progress before a takeover: the lease,
+ * plus room for clocks that run a little apart. */
+static uint64_t takeover_after(const struct shmx_lock *l)
+{
+	return l->lease_ns + l->lease_ns / 64 + 1000000ull;
+}
+
+/* A connection that broke under an operation is made again by the data
+ * layer before it returns; a read is simply made once more. */
+static int broke(int ret)
+{
+	return ret == -ECONNRESET || ret == -EACCES;
+}
+
+static int read_word(struct shmx_lock *l, uint64_t *w)
+{
+	int ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
+
+	if (broke(ret))
+		ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
+	if (!ret) {
+		l->word = *w;
+		l->word_seen = 1;
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reservations                                                           */
+/* ---------------------------------------------------------------------- */
+
+static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
+		   const struct shmx_lock_attr *attr, struct shmx_lock **lock)
+{
+	struct shmx_msg req, rep;
+	struct shmx_lock *l;
+	int ret;
+
+	if (!ctx || !lock || (name && !shmx__name_valid(name)))
+		return -EINVAL;
+	if (attr &&
+	    ((attr->comp_mask & ~SHMX_LOCK_ATTR_LEASE) ||
+	     ((attr->comp_mask & SHMX_LOCK_ATTR_LEASE) &&
+	      (!attr->lease_ms || attr->lease_ms > SHMX_LOCK_LEASE_MAX_MS))))
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	shmx__msg_init(&req, SHMX_OP_LOCK_RESERVE, 0, 0, 0);
+	req.u.lock_reserve.id = id;
+	if (attr && (attr->comp_mask & SHMX_LOCK_ATTR_LEASE))
+		req.u.lock_reserve.lease_ms = attr->lease_ms;
+	if (name)
+		shmx__strlcpy(req.u.lock_reserve.name, name,
+			      sizeof(req.u.lock_reserve.name));
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (ret) {
+		free(l);
+		return ret;
+	}
+	l->magic = LOCK_MAGIC;
+	l->ctx = ctx;
+	l->id = rep.u.lock.id;
+	l->raddr = rep.u.lock.raddr;
+	l->key = rep.u.lock.key;
+	l->lease_ns = (uint64_t)rep.u.lock.lease_ms * 1000000ull;
+	l->hold_ns = 20000;
+	*lock = l;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_lock_reserve(struct shmx_ctx *ctx, const char *name,
+				  struct shmx_lock **lock)
+{
+	return reserve(ctx, 0, name, NULL, lock);
+}
+
+SHMX_EXPORT int shmx_lock_reserve_attr(struct shmx_ctx *ctx, const char *name,
+				       const struct shmx_lock_attr *attr,
+				       struct shmx_lock **lock)
+{
+	return reserve(ctx, 0, name, attr, lock);
+}
+
+SHMX_EXPORT int shmx_lock_open(struct shmx_ctx *ctx, uint64_t id,
+			       struct shmx_lock **lock)
+{
+	if (!id)
+		return -EINVAL;
+	return reserve(ctx, id, NULL, NULL, lock);
+}
+
+SHMX_EXPORT int shmx_lock_unreserve(struct shmx_lock *lock)
+{
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!lock_ok(lock))
+		return -EINVAL;
+	if (lock->held)
+		return -EBUSY;
+	shmx__msg_init(&req, SHMX_OP_LOCK_UNRESERVE, 0, 0, 0);
+	req.u.obj.id = lock->id;
+	ret = shmx__rpc(lock->ctx, &req, &rep, lock->ctx->timeout_ms);
+	if (ret == -EBUSY || ret == -ETIMEDOUT)
+		return ret;
+	lock->magic = 0;
+	free(lock);
+	return ret;
+}
+
+SHMX_EXPORT uint64_t shmx_lock_id(const struct shmx_lock *lock)
+{
+	return lock_ok(lock) ? lock->id : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Epochs                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Start the epoch after the one of word @w, if the word is still @w: bump
+ * the epoch word first (unless a maker that stopped half way did), then
+ * swap the word for the new epoch's.  Whether it worked or someone else
+ * was faster, the caller reads the word again.  0 or -errno.
+ */
+static int new_epoch(struct shmx_lock *l, uint64_t w)
+{
+	unsigned tag = shmx__lw_split(w).tag;
+	uint64_t ew, to, old;
+	int ret, bump;
+
+	ret = shmx__raw_read(l->ctx, epoch_addr(l), l->key, &ew, 8);
+	if (ret)
+		return ret;
+	bump = shmx__lock_epoch_bump(tag, ew, &to);
+	if (bump < 0)
+		return 0;
+	if (bump) {
+		ret = shmx__raw_cas(l->ctx, epoch_addr(l), l->key, ew, to,
+				    &old);
+		if (ret)
+			return ret;
+		/* Someone else bumped it: go on only if to the same. */
+		if (old != ew && shmx__lock_epoch_bump(tag, old, &to) != 0)
+			return 0;
+	}
+	ret = shmx__raw_cas(l->ctx, word_addr(l), l->key, w,
+			    shmx__lock_next_epoch_word(w), &old);
+	if (ret)
+		return ret;
+	if (old == w) {
+		l->word = shmx__lock_next_epoch_word(w);
+		l->epoch = to;
+		l->epoch_known = 1;
+	}
+	return 0;
+}
+
+/* The full epoch of tag @tag into *@e: from the cache, else the epoch
+ * word.  0, 1 (the epoch has moved on: the tag is gone), or -errno. */
+static int epoch_get(struct shmx_lock *l, unsigned tag, uint64_t *e)
+{
+	uint64_t ew;
+	int ret;
+
+	if (l->epoch_known && (l->epoch & 0xffu) == tag) {
+		*e = l->epoch;
+		return 0;
+	}
+	ret = shmx__raw_read(l->ctx, epoch_addr(l), l->key, &ew, 8);
+	if (ret)
+		return ret;
+	if (shmx__lock_epoch_of(tag, ew, e))
+		return 1;
+	l->epoch = *e;
+	l->epoch_known = 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Waiting                                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Pause before reading the word again: the next in line looks at once
+ * (yielding the CPU), the others about when their turn may come.
+ */
+static void pause_for(struct shmx_lock *l, unsigned ahead)
+{
+	uint64_t us;
+
+	if (ahead <= 1) {
+		sched_yield();
+		return;
+	}
+	us = (ahead - 1) * l->hold_ns / 1000;
+	if (us > 1000)
+		us = 1000;
+	if (us)
+		shmx__sleep_us(us);
+	else
+		sched_yield();
+}
+
+/*
+ * Wait until ticket @t's turn, given @w, the word as the fetch-and-add
+ * issued at @issued left it.  Returns 0 with *@lease_start (monotonic:
+ * the hold began after it), -EAGAIN (the ticket is void: take another),
+ * -ETIMEDOUT (@deadline passed; the ticket is still in line), or -errno.
+ */
+static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
+		     uint64_t w, uint64_t issued, uint64_t deadline,
+		     uint64_t *lease_start)
+{
+	uint64_t progress = shmx__lock_progress(w), seen = shmx__now_ns();
+	uint64_t waiting_since = issued; /* the last look that said wait */
+	unsigned ahead = shmx__lock_ahead(t, w);
+	int ret;
+
+	for (;;) {
+		uint64_t now;
+
+		switch (shmx__lock_ticket_state(t, w)) {
+		case SHMX_LT_GRANTED:
+			*lease_start = waiting_since;
+			l->word = w;
+			return 0;
+		case SHMX_LT_VOID:
+			return -EAGAIN;
+		}
+		now = shmx__now_ns();
+		if (shmx__lock_progress(w) != progress) {
+			unsigned now_ahead = shmx__lock_ahead(t, w);
+			unsigned moved =
+				ahead > now_ahead ? ahead - now_ahead : 1;
+
+			/* A rough hand-over time paces those far back. */
+			l->hold_ns = (l->hold_ns + (now - seen) / moved) / 2;
+			progress = shmx__lock_progress(w);
+			ahead = now_ahead;
+			seen = now;
+		} else if (now - seen >= takeover_after(l)) {
+			/* Whoever is served has had its lease. */
+			ret = new_epoch(l, w);
+			if (ret)
+				return ret;
+			seen = now;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		pause_for(l, shmx__lock_ahead(t, w));
+		waiting_since = shmx__now_ns();
+		ret = read_word(l, &w);
+		if (ret)
+			return ret;
+	}
+}
+
+/*
+ * A ticket past its epoch's valid ones: wait for the next epoch, starting
+ * it when every valid ticket is done or when nothing moved for a lease.
+ * 0 (take a ticket again), -ETIMEDOUT or -errno.
+ */
+static int wait_epoch(struct shmx_lock *l, unsigned tag, uint64_t deadline)
+{
+	uint64_t w = l->word, progress = shmx__lock_progress(w);
+	uint64_t seen = shmx__now_ns();
+	int ret;
+
+	for (;;) {
+		uint64_t now = shmx__now_ns();
+
+		if (shmx__lw_split(w).tag != tag)
+			return 0;
+		if (shmx__lock_exhausted(w)) {
+			ret = new_epoch(l, w);
+			if (ret)
+				return ret;
+		} else if (shmx__lock_progress(w) != progress) {
+			progress = shmx__lock_progress(w);
+			seen = now;
+		} else if (now - seen >= takeover_after(l)) {
+			ret = new_epoch(l, w);
+			if (ret)
+				return ret;
+			seen = now;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		pause_for(l, shmx__lock_outstanding(w));
+		ret = read_word(l, &w);
+		if (ret)
+			return ret;
+	}
+}
+
+/* Hand a ticket that is still in line to the heartbeat thread. */
+static void orphan(struct shmx_lock *l, const struct shmx_lock_ticket *t)
+{
+	struct shmx_ctx *ctx = l->ctx;
+	struct shmx__lock_orphan *o = calloc(1, sizeof(*o));
+
+	/* Without memory the ticket stays in line until a waiter's
+	 * takeover, a lease after its turn comes. */
+	if (!o)
+		return;
+	o->raddr = l->raddr;
+	o->key = l->key;
+	o->t = *t;
+	o->give_up = shmx__now_ns() + 4 * takeover_after(l);
+	pthread_mutex_lock(&ctx->hb_lock);
+	o->next = ctx->lock_orphans;
+	ctx->lock_orphans = o;
+	pthread_cond_signal(&ctx->hb_cond);
+	pthread_mutex_unlock(&ctx->hb_lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Holds                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t rec_addr(const struct shmx_lock *l)
+{
+	return l->raddr + SHMX_LOCK_REC_OFF +
+	       shmx__lock_rec_index(&l->t) * SHMX_LOCK_REC_SIZE;
+}
+
+/*
+ * Ticket @t was granted: learn its fence and make the hold this handle's.
+ * 0, 1 (its epoch is already over: the hold is lost before it began), or
+ * -errno.
+ */
+static int hold(struct shmx_lock *l, const struct shmx_lock_ticket *t,
+		uint64_t lease_start, uint64_t *fence)
+{
+	struct shmx_lock_rec r;
+	uint8_t buf[SHMX_LOCK_REC_SIZE];
+	uint64_t e;
+	int ret = epoch_get(l, t->tag, &e);
+
+	if (ret)
+		return ret;
+	l->t = *t;
+	l->held = t->mode;
+	l->fence = shmx__lock_fence(e, t);
+	l->lease_end = lease_start + l->lease_ns;
+	/* Who holds it, for listings: posted, not waited for. */
+	r.fence = l->fence;
+	r.since_ns = shmx__wall_ns();
+	r.node = l->ctx->id;
+	r.a = (uint16_t)t->a;
+	r.mode = (uint8_t)t->mode;
+	shmx__lock_rec_put(buf, &r);
+	l->rec_written = !shmx__raw_write_post(l->ctx, rec_addr(l), l->key, buf,
+					       sizeof(buf));
+	if (fence)
+		*fence = l->fence;
+	return 0;
+}
+
+static int mode_ok(int mode)
+{
+	return mode == SHMX_LOCK_EXCLUSIVE || mode == SHMX_LOCK_SHARED;
+}
+
+SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
+				  int timeout_ms, uint64_t *fence)
+{
+	struct shmx_lock *l = lock;
+	uint64_t deadline;
+	int ret;
+
+	if (!lock_ok(l) || !mode_ok(mode))
+		return -EINVAL;
+	if (l->held)
+		return -EDEADLK;
+	if (timeout_ms < 0)
+		timeout_ms = l->ctx->timeout_ms;
+	deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		struct shmx_lock_ticket t;
+		uint64_t prev, issued = shmx__now_ns(), start;
+
+		ret = shmx__raw_fadd(l->ctx, word_addr(l), l->key,
+				     shmx__lock_take_inc(mode), &prev);
+		/* Broken under the add: a ticket may have been taken that
+		 * nobody waits on; a lease after its turn the lock is taken
+		 * over from it.  Line up again. */
+		if (broke(ret) && shmx__now_ns() < deadline)
+			continue;
+		if (ret)
+			return ret;
+		t = shmx__lock_ticket(prev, mode);
+		l->word = prev + shmx__lock_take_inc(mode);
+		l->word_seen = 1;
+		if (!shmx__lock_ticket_valid(&t)) {
+			ret = wait_epoch(l, t.tag, deadline);
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = wait_turn(l, &t, l->word, issued, deadline, &start);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret == -ETIMEDOUT)
+			orphan(l, &t);
+		if (ret)
+			return ret;
+		ret = hold(l, &t, start, fence);
+		if (ret <= 0)
+			return ret;
+		/* Taken over between its grant and now: line up again. */
+	}
+}
+
+SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
+{
+	struct shmx_lock *l = lock;
+	uint64_t w;
+	int ret;
+
+	if (!lock_ok(l) || !mode_ok(mode))
+		return -EINVAL;
+	if (l->held)
+		return -EDEADLK;
+	w = l->word;
+	if (!l->word_seen) {
+		ret = read_word(l, &w);
+		if (ret)
+			return ret;
+	}
+	/* A few rounds: each failed swap means another member moved. */
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t old, issued;
+
+		if (!shmx__lock_free_for(w, mode)) {
+			if (!shmx__lock_quiet(w))
+				return -EBUSY;
+			/* Quiet with no valid ticket left: a new epoch. */
+			ret = new_epoch(l, w);
+			if (!ret)
+				ret = read_word(l, &w);
+			if (ret)
+				return ret;
+			continue;
+		}
+		issued = shmx__now_ns();
+		ret = shmx__raw_cas(l->ctx, word_addr(l), l->key, w,
+				    w + shmx__lock_take_inc(mode), &old);
+		if (ret)
+			return ret;
+		if (old == w) {
+			struct shmx_lock_ticket t = shmx__lock_ticket(w, mode);
+
+			l->word = w + shmx__lock_take_inc(mode);
+			ret = hold(l, &t, issued, fence);
+			return ret > 0 ? -EBUSY : ret;
+		}
+		w = l->word = old;
+	}
+	return -EBUSY;
+}
+
+SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
+{
+	struct shmx_lock *l = lock;
+	uint64_t w, old, inc;
+	int ret = 0;
+
+	if (!lock_ok(l))
+		return -EINVAL;
+	if (!l->held)
+		return -EPERM;
+	inc = shmx__lock_done_inc(l->held);
+	if (l->rec_written) {
+		uint8_t zero[SHMX_LOCK_REC_SIZE] = { 0 };
+
+		/* Lands before the swap below (one ordered connection). */
+		(void)shmx__raw_write_post(l->ctx, rec_addr(l), l->key, zero,
+					   sizeof(zero));
+	}
+	w = l->word;
+	for (int tries = 0;; tries++) {
+		if (shmx__lock_ticket_state(&l->t, w) != SHMX_LT_GRANTED) {
+			/* A new epoch began: taken over. */
+			ret = -ESTALE;
+			break;
+		}
+		ret = shmx__raw_cas(l->ctx, word_addr(l), l->key, w, w + inc,
+				    &old);
+		if (broke(ret)) {
+			/* Did the swap happen?  Still granted: no; the same
+			 * epoch moved on: yes; a new epoch: taken over. */
+			ret = read_word(l, &w);
+			if (ret)
+				break;
+			if (shmx__lock_ticket_state(&l->t, w) ==
+			    SHMX_LT_GRANTED)
+				continue;
+			ret = shmx__lw_split(w).tag == l->t.tag ? 0 : -ESTALE;
+			break;
+		}
+		if (ret)
+			break;
+		if (old == w) {
+			l->word = w + inc;
+			break;
+		}
+		/* Others took tickets or released meanwhile. */
+		w = l->word = old;
+		if (tries >= 16)
+			sched_yield();
+	}
+	l->held = 0;
+	if (!ret && shmx__now_ns() > l->lease_end)
+		ret = -ESTALE;
+	return ret;
+}
+
+SHMX_EXPORT int shmx_lock_check(struct shmx_lock *lock, uint64_t fence)
+{
+	struct shmx_lock *l = lock;
+	uint64_t w;
+	int ret;
+
+	if (!lock_ok(l))
+		return -EINVAL;
+	if (!l->held)
+		return -EPERM;
+	if (fence != l->fence)
+		return -ESTALE;
+	ret = read_word(l, &w);
+	if (ret)
+		return ret;
+	if (shmx__lock_ticket_state(&l->t, w) != SHMX_LT_GRANTED ||
+	    shmx__now_ns() > l->lease_end)
+		return -ESTALE;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tickets given up, passed on by the heartbeat thread                     */
+/* ---------------------------------------------------------------------- */
+
+/* 1 when @o is finished with (released, void, or too old), else 0. */
+static int orphan_step(struct shmx_ctx *ctx, struct shmx__lock_orphan *o)
+{
+	uint64_t w, old;
+
+	if (shmx__raw_read(ctx, o->raddr + SHMX_LOCK_WORD_OFF, o->key, &w, 8))
+		return 1;
+	for (int tries = 0; tries < 16; tries++) {
+		switch (shmx__lock_ticket_state(&o->t, w)) {
+		case SHMX_LT_VOID:
+			return 1;
+		case SHMX_LT_WAIT:
+			return shmx__now_ns() > o->give_up;
+		}
+		if (shmx__raw_cas(ctx, o->raddr + SHMX_LOCK_WORD_OFF, o->key, w,
+				  w + shmx__lock_done_inc(o->t.mode), &old))
+			return 1;
+		if (old == w)
+			return 1;
+		w = old;
+	}
+	return 0;
+}
+
+int shmx__lock_orphans_run(struct shmx_ctx *ctx)
+{
+	struct shmx__lock_orphan *list, **pp, *o;
+	int left = 0;
+
+	/* Taken off the list while the word is read: others may add. */
+	pthread_mutex_lock(&ctx->hb_lock);
+	list = ctx->lock_orphans;
+	ctx->lock_orphans = NULL;
+	pthread_mutex_unlock(&ctx->hb_lock);
+	for (pp = &list; (o = *pp);) {
+		if (orphan_step(ctx, o)) {
+			*pp = o->next;
+			free(o);
+		} else {
+			pp = &o->next;
+			left++;
+		}
+	}
+	if (!list)
+		return left;
+	pthread_mutex_lock(&ctx->hb_lock);
+	for (pp = &list; *pp; pp = &(*pp)->next)
+		;
+	*pp = ctx->lock_orphans;
+	ctx->lock_orphans = list;
+	pthread_mutex_unlock(&ctx->hb_lock);
+	return left;
+}
+
+void shmx__lock_orphans_free(struct shmx_ctx *ctx)
+{
+	while (ctx->lock_orphans) {
+		struct shmx__lock_orphan *o = ctx->lock_orphans;
+
+		ctx->lock_orphans = o->next;
+		free(o);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Listing                                                                */
+/* ---------------------------------------------------------------------- */
+
+SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
+			       struct shmx_lock_info *info)
+{
+	struct shmx_lock_summary s;
+	struct shmx_msg req, rep;
+	int ret;
+
+	if (!ctx || !info)
+		return -EINVAL;
+	shmx__msg_init(&req, SHMX_OP_LOCK_NEXT, 0, 0, 0);
+	req.u.next.from = from;
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (ret)
+		return ret;
+	memset(info, 0, sizeof(*info));
+	info->id = rep.u.lock_info.id;
+	shmx__strlcpy(info->name, rep.u.lock_info.name, sizeof(info->name));
+	info->lease_ms = rep.u.lock_info.lease_ms;
+	info->reservations = rep.u.lock_info.reservations;
+	info->creator = rep.u.lock_info.creator;
+	shmx__lock_summarize(rep.u.lock_info.slot, &s);
+	info->mode = s.mode;
+	info->holding = s.holding;
+	info->waiters = s.waiters;
+	info->fence = s.fence;
+	info->word = s.word;
+	info->nr_holders = s.nr_named;
+	for (unsigned i = 0; i < s.nr_named; i++) {
+		info->holders[i].node = s.rec[i].node;
+		info->holders[i].fence = s.rec[i].fence;
+		info->holders[i].since_ns = s.rec[i].since_ns;
+	}
+	return 0;
+}
