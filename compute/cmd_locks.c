@@ -53,11 +53,12 @@ static int gather_locks(struct shmx_ctx *ctx, struct shmx_lock_info **out,
 	return 0;
 }
 
-static const char *mode_name(int mode)
+/* The mode; "held" when the node could not tell which (see holding). */
+static const char *mode_name(int mode, uint32_t holding)
 {
 	switch (mode) {
 	case 0:
-		return "free";
+		return holding ? "held" : "free";
 	case SHMX_LOCK_EXCLUSIVE:
 		return "exclusive";
 	case SHMX_LOCK_SHARED:
@@ -127,7 +128,8 @@ static void json_locks(const struct shmx_lock_info *l, size_t n,
 		jw_obj(&w, NULL);
 		jw_u64(&w, "id", l[i].id);
 		jw_str(&w, "name", l[i].name[0] ? l[i].name : NULL);
-		jw_str(&w, "mode", mode_name(l[i].mode));
+		jw_str(&w, "mode", mode_name(l[i].mode, l[i].holding));
+		jw_u64(&w, "holding", l[i].holding);
 		jw_arr(&w, "holders");
 		for (uint32_t k = 0; k < nr_named(&l[i]); k++) {
 			const __typeof__(l[i].holders[0]) *h = &l[i].holders[k];
@@ -154,7 +156,8 @@ static void json_locks(const struct shmx_lock_info *l, size_t n,
 	jw_obj_end(&w);
 }
 
-/* "3 (worker-a), 4": the holders, with their member names. */
+/* "3 (worker-a), 4 +2": the holders, with their member names, and how
+ * many more hold it unnamed. */
 static const char *holders(const struct shmx_lock_info *li,
 			   const struct shmx_member *m, size_t nm, char *buf,
 			   size_t len)
@@ -173,6 +176,9 @@ static const char *holders(const struct shmx_lock_info *li,
 				buf + o, len - o, " (%s)",
 				out_printable(name, shown, sizeof(shown)));
 	}
+	if (li->holding > nr_named(li) && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%s+%u", o ? " " : "",
+				      li->holding - nr_named(li));
 	if (!o)
 		snprintf(buf, len, "-");
 	return buf;
@@ -219,7 +225,7 @@ static void print_locks(const struct shmx_lock_info *l, size_t n,
 		       l[i].name[0]
 			       ? out_printable(l[i].name, name, sizeof(name))
 			       : "-",
-		       mode_name(l[i].mode), wh,
+		       mode_name(l[i].mode, l[i].holding), wh,
 		       holders(&l[i], m, nm, who, sizeof(who)),
 		       held_for(&l[i], now, t, sizeof(t)), l[i].waiters,
 		       l[i].lease_ms, l[i].reservations, wf,
@@ -330,7 +336,7 @@ static void print_fence(const struct cli *cli, const char *name,
 		jw_obj(&w, NULL);
 		jw_str(&w, "lock", name);
 		jw_u64(&w, "id", shmx_lock_id(lock));
-		jw_str(&w, "mode", mode_name(mode));
+		jw_str(&w, "mode", mode_name(mode, 1));
 		jw_u64(&w, "fence", fence);
 		jw_obj_end(&w);
 	} else {
