@@ -220,13 +220,27 @@ contender(const struct cli *cli, unsigned me, uint64_t ms, int go, int fd)
 	_exit(ok ? 0 : 1);
 }
 
-/* Read one report from @fd; a process that died reports -EPIPE. */
-static void contend_read(int fd, struct contend_report *r)
+/*
+ * Read one report from each of the @n pipes @fds until one reports a
+ * failure (a process that died reports -EPIPE); its index and stage go to
+ * *@bad and *@stage.
+ */
+static int contend_read(const int *fds, unsigned n, struct contend_report *r,
+			unsigned *bad, const char **stage)
 {
-	if (read(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r)) {
-		memset(r, 0, sizeof(*r));
-		r->status = -EPIPE;
+	for (unsigned i = 0; i < n; i++) {
+		if (read(fds[i], &r[i], sizeof(r[i])) !=
+		    (ssize_t)sizeof(r[i])) {
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].status = -EPIPE;
+		}
+		if (r[i].status) {
+			*bad = i;
+			*stage = contend_stage[r[i].stage];
+			return r[i].status;
+		}
 	}
+	return 0;
 }
 
 /*
@@ -271,22 +285,14 @@ static int contend(const struct cli *cli, uint64_t ms, struct contend *c,
 		fds[started] = p[0];
 	}
 	close(go[0]);
-	for (unsigned i = 0; i < started && !ret; i++) {
-		contend_read(fds[i], &r[i]);
-		ret = r[i].status;
-		*err_proc = i;
-		*stage = contend_stage[r[i].stage];
-	}
+	if (!ret)
+		ret = contend_read(fds, started, r, err_proc, stage);
 	for (unsigned i = 0; i < started && !ret; i++)
 		if (write(go[1], "g", 1) != 1)
 			ret = -errno;
 	close(go[1]); /* when called off, the processes see end of file */
-	for (unsigned i = 0; i < started && !ret; i++) {
-		contend_read(fds[i], &r[i]);
-		ret = r[i].status;
-		*err_proc = i;
-		*stage = contend_stage[r[i].stage];
-	}
+	if (!ret)
+		ret = contend_read(fds, started, r, err_proc, stage);
 	for (unsigned i = 0; i < started; i++) {
 		close(fds[i]);
 		waitpid(pid[i], NULL, 0);
@@ -321,10 +327,12 @@ static int contend_all(const struct cli *cli, struct contend *c, size_t n)
 		ret = contend(cli, cli->duration_ms, &c[i], &bad, &stage);
 		if (!ret)
 			continue;
+		/* shmx_strerror speaks of shmnode; Redis errors are plain. */
 		snprintf(msg, sizeof(msg),
-			 "contended lock, %u processes: process %u failed to "
+			 "contended lock, %u process%s: process %u failed to "
 			 "%s: %s",
-			 c[i].procs, bad, stage, shmx_strerror(ret));
+			 c[i].procs, c[i].procs == 1 ? "" : "es", bad, stage,
+			 cli->redis ? strerror(-ret) : shmx_strerror(ret));
 		return cli_fail_msg(cli, ret, msg);
 	}
 	return CLI_OK;
