@@ -767,7 +767,7 @@ SHMX_EXPORT int shmx_seg_next(struct shmx_ctx *ctx, uint64_t from,
  * the lease takes it over, so a holder that died, hung or lost its
  * connection blocks the others for at most about one lease.
  *
- * Fences: every acquire returns a fence, a number that grows with every
+ * Fences: every acquire returns a fence (never 0), a number that grows with every
  * acquisition of that lock and across takeovers.  Hand it to whatever the
  * lock protects so it can refuse a holder whose lease ran out (its fence
  * is lower than one it has seen); shmx_lock_check says whether a fence is
