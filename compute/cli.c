@@ -269,3 +269,10 @@ int cli_name(const struct cli *cli, const char *kind, const char *what,
 			 what, out_printable(s, shown, sizeof(shown)), kind,
 			 SHMX_NAME_MAX - 1);
 }
+
+void *cli_grow(void *arr, size_t n, size_t size)
+{
+	if (n && (n < 16 || (n & (n - 1))))
+		return arr;
+	return realloc(arr, (n ? 2 * n : 16) * size);
+}

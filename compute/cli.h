@@ -28,6 +28,11 @@ enum cli_flag {
 	CLI_F_ITERS = 1u << 5,
 	CLI_F_MODE = 1u << 6,
 	CLI_F_BLOCKS = 1u << 7,
+	CLI_F_SHARED = 1u << 8,
+	CLI_F_HOLD = 1u << 9,
+	CLI_F_LEASE = 1u << 10,
+	CLI_F_DURATION = 1u << 11,
+	CLI_F_REDIS = 1u << 12,
 };
 
 struct cli {
@@ -43,6 +48,11 @@ struct cli {
 	uint64_t iters;		    /* bench --iters */
 	unsigned mode;		    /* seg create --mode */
 	int blocks;		    /* ipcs --blocks */
+	int shared;		    /* lock --shared */
+	uint64_t hold_ms;	    /* lock --hold */
+	uint32_t lease_ms;	    /* lock --lease */
+	uint64_t duration_ms;	    /* bench --duration */
+	const char *redis;	    /* bench --redis HOST:PORT */
 };
 
 /*
@@ -116,6 +126,18 @@ int cli_size(const struct cli *cli, const char *what, const char *s,
 int cli_name(const struct cli *cli, const char *kind, const char *what,
 	     const char *s);
 
+/*
+ * All live members in a malloc'ed array (cmd_info.c): *@count of them.
+ * Returns 0 or the error of shmx_members (-ENOMEM too).
+ */
+int cli_members(struct shmx_ctx *ctx, struct shmx_member **out, size_t *count);
+/*
+ * @arr with room for element @n (of @size bytes): the capacity is 16, then
+ * doubles, so it is full at 0 and at each power of two from 16.  NULL when
+ * out of memory (@arr stays the caller's).
+ */
+void *cli_grow(void *arr, size_t n, size_t size);
+
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
@@ -143,5 +165,7 @@ int cmd_ipcs(struct cli *cli, int argc, char **argv);
 int cmd_extents(struct cli *cli, int argc, char **argv);
 int cmd_grow(struct cli *cli, int argc, char **argv);
 int cmd_shrink(struct cli *cli, int argc, char **argv);
+int cmd_locks(struct cli *cli, int argc, char **argv);
+int cmd_lock(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

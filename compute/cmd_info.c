@@ -8,12 +8,11 @@
 #include "output.h"
 
 /*
- * All live members in a malloc'ed array.  shmx_members reports how many
- * there are even when they do not fit, so grow to that and ask again (the
- * registry may grow in between; a few rounds always catch up).
+ * shmx_members reports how many there are even when they do not fit, so
+ * grow to that and ask again (the registry may grow in between; a few
+ * rounds always catch up).
  */
-static int get_members(struct shmx_ctx *ctx, struct shmx_member **out,
-		       size_t *count)
+int cli_members(struct shmx_ctx *ctx, struct shmx_member **out, size_t *count)
 {
 	size_t max = 16, n = 0;
 	struct shmx_member *m = NULL, *grown;
@@ -99,7 +98,7 @@ int cmd_members(struct cli *cli, int argc, char **argv)
 	if (!ctx)
 		return CLI_FAIL;
 	self = shmx_self(ctx);
-	ret = get_members(ctx, &m, &n);
+	ret = cli_members(ctx, &m, &n);
 	shmx_close(ctx);
 	if (ret)
 		return cli_fail(cli, ret, "cannot list the members");
@@ -138,7 +137,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	if (!ret)
 		ret = shmx_root_get(ctx, &root);
 	if (!ret)
-		ret = get_members(ctx, &m, &n);
+		ret = cli_members(ctx, &m, &n);
 	if (!ret)
 		ret = cli_extents_get(ctx, &e);
 	shmx_close(ctx);

@@ -479,18 +479,6 @@ struct listing {
 };
 
 /*
- * @arr with room for element @n (of @size bytes): the capacity is 16, then
- * doubles, so it is full at 0 and at each power of two from 16.  NULL when
- * out of memory (@arr stays the caller's).
- */
-static void *grow(void *arr, size_t n, size_t size)
-{
-	if (n && (n < 16 || (n & (n - 1))))
-		return arr;
-	return realloc(arr, (n ? 2 * n : 16) * size);
-}
-
-/*
  * Take the extents, walk the node's pools, blocks and segments (from the
  * last id + 1, or the last block's start + 1, until -ENOENT) and list the
  * members.
@@ -500,7 +488,6 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 	struct shmx_pool_info *pool;
 	struct shmx_block_info *blk;
 	struct shmx_seg_info *seg;
-	size_t max = 16, n = 0;
 	uint64_t from = 0;
 	int ret;
 
@@ -508,7 +495,7 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 	if (ret)
 		return ret;
 	do {
-		pool = grow(l->pools, l->npools, sizeof(*pool));
+		pool = cli_grow(l->pools, l->npools, sizeof(*pool));
 		if (!pool)
 			return -ENOMEM;
 		l->pools = pool;
@@ -525,7 +512,7 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 		return ret;
 	from = 0;
 	do {
-		blk = grow(l->blocks, l->nblocks, sizeof(*blk));
+		blk = cli_grow(l->blocks, l->nblocks, sizeof(*blk));
 		if (!blk)
 			return -ENOMEM;
 		l->blocks = blk;
@@ -544,7 +531,7 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 		return ret;
 	from = 0;
 	do {
-		seg = grow(l->segs, l->nsegs, sizeof(*seg));
+		seg = cli_grow(l->segs, l->nsegs, sizeof(*seg));
 		if (!seg)
 			return -ENOMEM;
 		l->segs = seg;
@@ -559,20 +546,7 @@ static int gather(struct shmx_ctx *ctx, struct listing *l)
 	} while (from);
 	if (ret && ret != -ENOENT)
 		return ret;
-	/* shmx_members says how many there are; grow to that and ask again. */
-	for (int round = 0; round < 8; round++) {
-		struct shmx_member *m = realloc(l->members, max * sizeof(*m));
-
-		if (!m)
-			return -ENOMEM;
-		l->members = m;
-		ret = shmx_members(ctx, m, max, &n);
-		if (ret || n <= max)
-			break;
-		max = n + n / 4 + 4;
-	}
-	l->nmembers = n < max ? n : max;
-	return ret;
+	return cli_members(ctx, &l->members, &l->nmembers);
 }
 
 static void json_listing(const struct listing *l, shmx_node_t self)
@@ -646,24 +620,6 @@ static void json_listing(const struct listing *l, shmx_node_t self)
 	jw_obj_end(&w);
 }
 
-/* The widest of @w and the printable form of @s. */
-static int width(int w, const char *s)
-{
-	char buf[SHMX_NAME_MAX * 4];
-	int n = (int)strlen(out_printable(s, buf, sizeof(buf)));
-
-	return n > w ? n : w;
-}
-
-/* The widest of @w and @v in decimal (@hex: as 0x-hex). */
-static int num_width(int w, uint64_t v, int hex)
-{
-	int n = hex ? 2 + out_hex_width(v)
-		    : snprintf(NULL, 0, "%llu", (unsigned long long)v);
-
-	return n > w ? n : w;
-}
-
 static void print_pools(const struct listing *l)
 {
 	char name[SHMX_NAME_MAX * 4], a[32], b[32], c[32];
@@ -673,9 +629,9 @@ static void print_pools(const struct listing *l)
 	if (!l->npools)
 		return;
 	for (size_t i = 0; i < l->npools; i++) {
-		wi = num_width(wi, l->pools[i].id, 0);
-		wn = width(wn, l->pools[i].name);
-		wb = num_width(wb, l->pools[i].base, 1);
+		wi = out_num_width(wi, l->pools[i].id, 0);
+		wn = out_width(wn, l->pools[i].name);
+		wb = out_num_width(wb, l->pools[i].base, 1);
 	}
 	printf("  %*s  %-*s  %*s  %10s  %10s  %10s  %6s  %4s  %s\n", wi, "ID",
 	       wn, "NAME", wb, "BASE", "SIZE", "FREE", "LARGEST", "BLOCKS",
@@ -709,8 +665,8 @@ static void print_blocks(const struct listing *l, int all)
 	if (!l->nblocks)
 		return;
 	for (size_t i = 0; i < l->nblocks; i++) {
-		ws = num_width(ws, l->blocks[i].start, 1);
-		wp = num_width(wp, l->blocks[i].pool, 0);
+		ws = out_num_width(ws, l->blocks[i].start, 1);
+		wp = out_num_width(wp, l->blocks[i].pool, 0);
 	}
 	printf("  %*s  %10s  %*s  %7s  %6s  %5s  %s\n", ws, "START", "LENGTH",
 	       wp, "POOL", "CREATOR", "HOLDER", "EPOCH", "OWNERS");
@@ -744,9 +700,9 @@ static void print_segs(const struct listing *l)
 	if (!l->nsegs)
 		return;
 	for (size_t i = 0; i < l->nsegs; i++) {
-		wi = num_width(wi, l->segs[i].id, 0);
-		wn = width(wn, l->segs[i].st.name);
-		wa = num_width(wa, l->segs[i].st.addr, 1);
+		wi = out_num_width(wi, l->segs[i].id, 0);
+		wn = out_width(wn, l->segs[i].st.name);
+		wa = out_num_width(wa, l->segs[i].st.addr, 1);
 		removed |= l->segs[i].st.removed;
 	}
 	printf("  %*s  %-*s  %*s  %10s  %-9s  %5s  %5s  %6s  %7s%s\n", wi, "ID",
@@ -774,8 +730,8 @@ static void print_members(const struct listing *l, shmx_node_t self)
 
 	printf("Members: %zu\n", l->nmembers);
 	for (size_t i = 0; i < l->nmembers; i++) {
-		wn = width(wn, m[i].name);
-		wh = width(wh, m[i].host);
+		wn = out_width(wn, m[i].name);
+		wh = out_width(wh, m[i].host);
 	}
 	printf("  %6s  %-*s  %-*s  %8s  %6s  %6s  %s\n", "ID", wn, "NAME", wh,
 	       "HOST", "PID", "UID", "GID", "JOINED");

@@ -41,8 +41,8 @@ static const struct command {
 	  "fetch-and-add N to the word at ADDR" },
 	{ "demo", cmd_demo, CLI_F_WORKERS | CLI_F_ROUNDS, "",
 	  "worker processes share memory; PASS or FAIL" },
-	{ "bench", cmd_bench, CLI_F_ITERS, "",
-	  "latency and bandwidth of reads, writes, atomics" },
+	{ "bench", cmd_bench, CLI_F_ITERS | CLI_F_DURATION | CLI_F_REDIS, "",
+	  "latency and bandwidth of reads, writes, atomics, locks" },
 	{ "pool create", cmd_pool_create, 0, "NAME SIZE",
 	  "create a pool of SIZE bytes; its base and size" },
 	{ "pool stat", cmd_pool_stat, 0, "NAME",
@@ -73,6 +73,10 @@ static const struct command {
 	  "write the snapshot in FILE into the segment" },
 	{ "ipcs", cmd_ipcs, CLI_F_BLOCKS, "",
 	  "the node's extents, pools, blocks, segments, members" },
+	{ "locks", cmd_locks, 0, "",
+	  "the global locks: mode, holders, waiters, fence" },
+	{ "lock", cmd_lock, CLI_F_SHARED | CLI_F_HOLD | CLI_F_LEASE,
+	  "NAME [CMD...]", "take lock NAME, print the fence, run CMD" },
 };
 
 static const struct {
@@ -87,6 +91,11 @@ static const struct {
 	{ CLI_F_ITERS, "--iters" },
 	{ CLI_F_MODE, "--mode" },
 	{ CLI_F_BLOCKS, "--blocks" },
+	{ CLI_F_SHARED, "--shared" },
+	{ CLI_F_HOLD, "--hold" },
+	{ CLI_F_LEASE, "--lease" },
+	{ CLI_F_DURATION, "--duration" },
+	{ CLI_F_REDIS, "--redis" },
 };
 
 static void usage(FILE *f)
@@ -128,10 +137,20 @@ static void usage(FILE *f)
 		"  demo  --workers N      worker processes, 1-64 (4)\n"
 		"  demo  --rounds R       fetch-adds per worker (1000)\n"
 		"  bench --iters N        samples per latency figure (10000)\n"
+		"  bench --duration MS    each contended-lock figure (2000; 0 "
+		"skips them)\n"
+		"  bench --redis HOST:PORT\n"
+		"                         the lock figures against Redis "
+		"instead\n"
 		"  seg create --mode OCTAL\n"
 		"                         permission bits, 0 to 0777 (0600)\n"
 		"  ipcs  --blocks         list every block too (--json always "
 		"does)\n"
+		"  lock  --shared         a shared hold (default: exclusive)\n"
+		"  lock  --hold MS        hold the lock MS ms (no CMD)\n"
+		"  lock  --lease MS       the lock's lease, if this creates it "
+		"(default:\n"
+		"                         shmnode's --lock-lease)\n"
 		"\nOptions may come before or after COMMAND; '--' ends them "
 		"(for DATA or N\nstarting with '-').  ADDR, LEN, OLD, NEW, N: "
 		"decimal or 0x-hex; ADDR, LEN,\nSIZE and ALIGN also take K, "
@@ -157,8 +176,14 @@ static void usage(FILE *f)
 		"it\nwhole or not at all (mode 0600), seg load checks it whole "
 		"before it writes.\nBoth draw a progress bar on stderr when "
 		"it is a terminal.\n"
+		"lock waits for the lock up to --timeout, prints the fence, "
+		"holds it for\n--hold MS or while CMD runs (CMD gets the fence "
+		"in SHMEXT_LOCK_FENCE), then\nreleases it; its exit status "
+		"is CMD's.  Put '--' before CMD when CMD has\noptions.  A hold "
+		"lasts at most the lock's lease: a release after it fails.\n"
 		"\nExit status: 0 ok, 1 failure (demo: FAIL), 2 bad command "
-		"line,\n3 cas --expect-swap without a swap.\n",
+		"line,\n3 cas --expect-swap without a swap; lock with CMD: "
+		"CMD's status (127: it\ncould not be started).\n",
 		SHMX_DEFAULT_NODE, SHMX_DEFAULT_PROVIDER,
 		SHMX_DEFAULT_TIMEOUT_MS);
 }
@@ -174,6 +199,11 @@ enum {
 	OPT_ITERS,
 	OPT_MODE,
 	OPT_BLOCKS,
+	OPT_SHARED,
+	OPT_HOLD,
+	OPT_LEASE,
+	OPT_DURATION,
+	OPT_REDIS,
 };
 
 static const struct option long_opts[] = {
@@ -192,6 +222,11 @@ static const struct option long_opts[] = {
 	{ "iters", required_argument, NULL, OPT_ITERS },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "blocks", no_argument, NULL, OPT_BLOCKS },
+	{ "shared", no_argument, NULL, OPT_SHARED },
+	{ "hold", required_argument, NULL, OPT_HOLD },
+	{ "lease", required_argument, NULL, OPT_LEASE },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -315,6 +350,32 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 			cli->blocks = 1;
 			cli->given |= CLI_F_BLOCKS;
 			break;
+		case OPT_SHARED:
+			cli->shared = 1;
+			cli->given |= CLI_F_SHARED;
+			break;
+		case OPT_HOLD:
+			if (opt_num(cli, "--hold", optarg, 0, INT_MAX, &v))
+				return CLI_USAGE;
+			cli->hold_ms = v;
+			cli->given |= CLI_F_HOLD;
+			break;
+		case OPT_LEASE:
+			if (opt_num(cli, "--lease", optarg, 1, 3600000, &v))
+				return CLI_USAGE;
+			cli->lease_ms = (uint32_t)v;
+			cli->given |= CLI_F_LEASE;
+			break;
+		case OPT_DURATION:
+			if (opt_num(cli, "--duration", optarg, 0, 600000, &v))
+				return CLI_USAGE;
+			cli->duration_ms = v;
+			cli->given |= CLI_F_DURATION;
+			break;
+		case OPT_REDIS:
+			cli->redis = optarg;
+			cli->given |= CLI_F_REDIS;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(CLI_OK);
@@ -371,7 +432,11 @@ static const char *actions(const char *word, char *buf, size_t len)
 int main(int argc, char **argv)
 {
 	struct cli cli = {
-		.workers = 4, .rounds = 1000, .iters = 10000, .mode = 0600
+		.workers = 4,
+		.rounds = 1000,
+		.iters = 10000,
+		.mode = 0600,
+		.duration_ms = 2000,
 	};
 	const struct command *cmd = NULL;
 	int ret, words = 0, group = 0;

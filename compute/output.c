@@ -282,3 +282,19 @@ const char *out_printable(const char *str, char *buf, size_t len)
 	buf[o] = 0;
 	return buf;
 }
+
+int out_width(int w, const char *s)
+{
+	char buf[256];
+	int n = (int)strlen(out_printable(s, buf, sizeof(buf)));
+
+	return n > w ? n : w;
+}
+
+int out_num_width(int w, uint64_t v, int hex)
+{
+	int n = hex ? 2 + out_hex_width(v)
+		    : snprintf(NULL, 0, "%llu", (unsigned long long)v);
+
+	return n > w ? n : w;
+}

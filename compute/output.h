@@ -60,4 +60,9 @@ const char *out_time(int64_t t, char *buf, size_t len);
 /* @s with control and non-ASCII bytes replaced by '?', for a terminal. */
 const char *out_printable(const char *s, char *buf, size_t len);
 
+/* Table columns: the widest of @w and the printable form of @s; of @w and
+ * @v in decimal (@hex: as 0x-hex). */
+int out_width(int w, const char *s);
+int out_num_width(int w, uint64_t v, int hex);
+
 #endif /* SHMX_OUTPUT_H */

@@ -13,7 +13,10 @@
 # round trip; a blocking shmx_write completes when the node's NIC
 # acknowledges it, one round trip, so it is set beside 2 x ib_write_lat, and
 # the control-plane RPC (shmx_root_get: request and reply messages) beside
-# 2 x ib_send_lat.  Bandwidth: perftest's MB/sec are MiB/s; the table shows
+# 2 x ib_send_lat.  An uncontended lock acquire and release (a fetch-and-add
+# and a compare-and-swap on the lock word, plus the holder record written)
+# is set beside one ib_atomic_lat FETCH_AND_ADD plus one CMP_AND_SWAP: the
+# ratio is the lock's cost over the two bare atomics.  Bandwidth: perftest's MB/sec are MiB/s; the table shows
 # both sides in MB/s (10^6 bytes).
 #
 # Usage: deploy/bench-rxe.sh [-b BUILD_DIR] [-i ITERS] [-o OUT]
@@ -67,6 +70,7 @@ print(d)' "$out/c1/bench.json" "$1" 2>/dev/null || true
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 twice() { [ -n "$1" ] && awk -v a="$1" 'BEGIN { printf "%.2f", 2 * a }'; }
+plus() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 
 c=$out/c1
 rl=$(lat "$c/ib_read_lat_s_8.txt"); wl=$(lat "$c/ib_write_lat_s_8.txt")
@@ -83,6 +87,7 @@ row() { printf '| %s | %s | %s | %s |\n' "$1" "${2:--}" "${3:--}" "$(ratio "$2" 
 	row "write 8 B, median µs (2 x ib_write_lat)" "$(js latency_us.write_8.median)" "$(twice "$wl")"
 	row "cas64, median µs (ib_atomic_lat CMP_AND_SWAP)" "$(js latency_us.cas64.median)" "$cl"
 	row "fadd64, median µs (ib_atomic_lat FETCH_AND_ADD)" "$(js latency_us.fadd64.median)" "$fl"
+	row "lock+release pair, median µs (ib_atomic_lat FADD + CAS)" "$(js latency_us.lock_pair.median)" "$(plus "$fl" "$cl")"
 	row "RPC round trip, median µs (2 x ib_send_lat)" "$(js latency_us.rpc.median)" "$(twice "$sl")"
 	row "write 1 MiB, MB/s, 8 in flight (ib_write_bw)" "$(js bandwidth_mbs.write_nb)" "$wb"
 	row "read 1 MiB, MB/s, 8 in flight (ib_read_bw)" "$(js bandwidth_mbs.read_nb)" "$rb"

@@ -124,6 +124,9 @@ struct shmx_ctx {
 	/* Lock tickets given up by waiters that timed out (locks.c),
 	 * guarded by hb_lock. */
 	struct shmx__lock_orphan *lock_orphans;
+	/* Every lock handle of the context, freed at close (locks.c);
+	 * guarded by lock. */
+	struct shmx_lock *locks;
 };
 
 /* rpc.c */
@@ -224,7 +227,7 @@ struct shmx__lock_orphan;
  * forget void ones.  Heartbeat thread, no lock held.  Returns how many
  * are still in line. */
 int shmx__lock_orphans_run(struct shmx_ctx *ctx);
-/* Free them all (close, heartbeat stopped). */
+/* Free them all, and every lock handle (close, heartbeat stopped). */
 void shmx__lock_orphans_free(struct shmx_ctx *ctx);
 
 #endif /* SHMX_EXT_CTX_H */

@@ -27,12 +27,14 @@
 struct shmx_lock {
 	uint32_t magic;
 	struct shmx_ctx *ctx;
+	struct shmx_lock *next, *prev; /* ctx->locks */
 	uint64_t id;
 	uint64_t raddr; /* the slot, as the transport reaches it */
 	uint64_t key;
 	uint64_t lease_ns;
-	uint64_t word;	  /* the word as last seen (0: not yet) */
-	uint64_t epoch;	  /* the full epoch of epoch_tag, if known */
+	uint64_t word;	  /* the word as last seen */
+	int word_seen;	  /* word is valid */
+	uint64_t epoch;	  /* the full epoch of its tag, if known */
 	int epoch_known;  /* epoch is valid */
 	uint64_t hold_ns; /* how long one hand-over takes, roughly */
 	/* The hold, while held != 0 (its mode). */
@@ -74,12 +76,23 @@ static uint64_t takeover_after(const struct shmx_lock *l)
 	return l->lease_ns + l->lease_ns / 64 + 1000000ull;
 }
 
+/* A connection that broke under an operation is made again by the data
+ * layer before it returns; a read is simply made once more. */
+static int broke(int ret)
+{
+	return ret == -ECONNRESET || ret == -EACCES;
+}
+
 static int read_word(struct shmx_lock *l, uint64_t *w)
 {
 	int ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
 
-	if (!ret)
+	if (broke(ret))
+		ret = shmx__raw_read(l->ctx, word_addr(l), l->key, w, 8);
+	if (!ret) {
 		l->word = *w;
+		l->word_seen = 1;
+	}
 	return ret;
 }
 
@@ -123,8 +136,31 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	l->key = rep.u.lock.key;
 	l->lease_ns = (uint64_t)rep.u.lock.lease_ms * 1000000ull;
 	l->hold_ns = 20000;
+	pthread_mutex_lock(&ctx->lock);
+	l->next = ctx->locks;
+	if (ctx->locks)
+		ctx->locks->prev = l;
+	ctx->locks = l;
+	pthread_mutex_unlock(&ctx->lock);
 	*lock = l;
 	return 0;
+}
+
+/* Unlink and free a handle. */
+static void lock_free(struct shmx_lock *l)
+{
+	struct shmx_ctx *ctx = l->ctx;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		ctx->locks = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&ctx->lock);
+	l->magic = 0;
+	free(l);
 }
 
 SHMX_EXPORT int shmx_lock_reserve(struct shmx_ctx *ctx, const char *name,
@@ -162,8 +198,7 @@ SHMX_EXPORT int shmx_lock_unreserve(struct shmx_lock *lock)
 	ret = shmx__rpc(lock->ctx, &req, &rep, lock->ctx->timeout_ms);
 	if (ret == -EBUSY || ret == -ETIMEDOUT)
 		return ret;
-	lock->magic = 0;
-	free(lock);
+	lock_free(lock);
 	return ret;
 }
 
@@ -442,10 +477,16 @@ SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,
 
 		ret = shmx__raw_fadd(l->ctx, word_addr(l), l->key,
 				     shmx__lock_take_inc(mode), &prev);
+		/* Broken under the add: a ticket may have been taken that
+		 * nobody waits on; a lease after its turn the lock is taken
+		 * over from it.  Line up again. */
+		if (broke(ret) && shmx__now_ns() < deadline)
+			continue;
 		if (ret)
 			return ret;
 		t = shmx__lock_ticket(prev, mode);
 		l->word = prev + shmx__lock_take_inc(mode);
+		l->word_seen = 1;
 		if (!shmx__lock_ticket_valid(&t)) {
 			ret = wait_epoch(l, t.tag, deadline);
 			if (ret)
@@ -478,7 +519,7 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 		return -EDEADLK;
 	w = l->word;
 	/* Not seen yet, or taken when last seen (perhaps long ago): look. */
-	if (!w || !shmx__lock_free_for(w, mode)) {
+	if (!l->word_seen || !shmx__lock_free_for(w, mode)) {
 		ret = read_word(l, &w);
 		if (ret)
 			return ret;
@@ -542,6 +583,18 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 		}
 		ret = shmx__raw_cas(l->ctx, word_addr(l), l->key, w, w + inc,
 				    &old);
+		if (broke(ret)) {
+			/* Did the swap happen?  Still granted: no; the same
+			 * epoch moved on: yes; a new epoch: taken over. */
+			ret = read_word(l, &w);
+			if (ret)
+				break;
+			if (shmx__lock_ticket_state(&l->t, w) ==
+			    SHMX_LT_GRANTED)
+				continue;
+			ret = shmx__lw_split(w).tag == l->t.tag ? 0 : -ESTALE;
+			break;
+		}
 		if (ret)
 			break;
 		if (old == w) {
@@ -646,6 +699,8 @@ void shmx__lock_orphans_free(struct shmx_ctx *ctx)
 		ctx->lock_orphans = o->next;
 		free(o);
 	}
+	while (ctx->locks)
+		lock_free(ctx->locks);
 }
 
 /* ---------------------------------------------------------------------- */

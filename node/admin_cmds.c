@@ -34,6 +34,7 @@ static void status(struct server *srv, char *out, size_t len)
 {
 	const struct node_extents *x = &srv->mem;
 	struct shmx__alloc_stat st;
+	uint32_t nr_locks;
 	size_t at = 0;
 
 	shmx__alloc_stat(&srv->space, &st);
@@ -53,6 +54,9 @@ static void status(struct server *srv, char *out, size_t len)
 	    (unsigned long long)srv->keys.count);
 	put(out, len, &at, "members %u of %u\n",
 	    registry_count(&srv->reg, MEMBER_LIVE), srv->reg.max);
+	(void)node_locks_count(&srv->locks, &nr_locks, NULL);
+	put(out, len, &at, "locks: %u reserved, %u slots\n", nr_locks,
+	    srv->cfg.max_locks);
 }
 
 int admin_command(void *arg, int argc, char **argv, char *out, size_t len)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "proto/proto.h"
 #include "shmext/shmext.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -23,6 +24,8 @@ void node_config_defaults(struct node_config *cfg)
 	cfg->max_members = NODE_DEFAULT_MAX_MEMBERS;
 	cfg->client_timeout_ms = NODE_DEFAULT_CLIENT_TIMEOUT_MS;
 	cfg->heartbeat_ms = NODE_DEFAULT_HEARTBEAT_MS;
+	cfg->max_locks = NODE_DEFAULT_MAX_LOCKS;
+	cfg->lock_lease_ms = SHMX_LOCK_LEASE_MS;
 	cfg->log_level = SHMX_LOG_INFO;
 }
 
@@ -126,6 +129,12 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 	if (!strcmp(key, "heartbeat"))
 		return set_u32(&cfg->heartbeat_ms, 10, 600000, key, value, err,
 			       errlen);
+	if (!strcmp(key, "max-locks"))
+		return set_u32(&cfg->max_locks, 1, NODE_MAX_LOCKS_MAX, key,
+			       value, err, errlen);
+	if (!strcmp(key, "lock-lease"))
+		return set_u32(&cfg->lock_lease_ms, 1, SHMX_LOCK_LEASE_MAX_MS,
+			       key, value, err, errlen);
 	if (!strcmp(key, "admin-socket")) {
 		if (strlen(value) >= sizeof(cfg->admin_socket)) {
 			snprintf(err, errlen,

@@ -16,6 +16,8 @@
 #define NODE_DEFAULT_MAX_MEMBERS 1024
 #define NODE_DEFAULT_CLIENT_TIMEOUT_MS 3000
 #define NODE_DEFAULT_HEARTBEAT_MS 500
+#define NODE_DEFAULT_MAX_LOCKS 65536
+#define NODE_MAX_LOCKS_MAX 1048576
 
 struct node_config {
 	char listen[128];	 /* HOST:PORT */
@@ -31,6 +33,8 @@ struct node_config {
 	uint64_t max_seg_size;	    /* bytes a segment may have; 0 = any */
 	uint64_t max_memory;	    /* bytes all extents may reach by growing;
 			      * 0 = the machine's physical memory */
+	uint32_t max_locks;	    /* lock-table slots */
+	uint32_t lock_lease_ms;	    /* lease of a lock created without one */
 	int log_level;		    /* enum shmx_log_level */
 	/* "" = admin_default_path(listen), "none" = no admin socket */
 	char admin_socket[ADMIN_PATH_MAX];

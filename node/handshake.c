@@ -173,6 +173,7 @@ void member_end(struct server *srv, struct member *m, const char *why)
 		 * only the others are told. */
 		srv->ending = m->info.id;
 		mem_member_gone(srv, m->info.id);
+		lock_member_gone(srv, m->info.id);
 		srv->ending = 0;
 	} else
 		log_warn("client '%s' (pid %u on %s) %s", m->info.name,

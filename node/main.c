@@ -69,6 +69,13 @@ static void usage(FILE *out)
 		"all extents\n"
 		"                             (default: the machine's "
 		"physical memory)\n"
+		"      --max-locks N          lock-table slots: global locks "
+		"at "
+		"once (default\n"
+		"                             %d)\n"
+		"      --lock-lease MS        lease of a lock whose creator "
+		"sets none\n"
+		"                             (default %d)\n"
 		"      --admin-socket PATH    local socket for 'shmnode admin' "
 		"('none': no\n"
 		"                             socket; default "
@@ -94,7 +101,8 @@ static void usage(FILE *out)
 		"2 usage.\n",
 		SHMX_DEFAULT_PORT, SHMX_DEFAULT_PROVIDER,
 		NODE_DEFAULT_MAX_MEMBERS, NODE_DEFAULT_CLIENT_TIMEOUT_MS,
-		NODE_DEFAULT_HEARTBEAT_MS);
+		NODE_DEFAULT_HEARTBEAT_MS, NODE_DEFAULT_MAX_LOCKS,
+		SHMX_LOCK_LEASE_MS);
 }
 
 static const struct option long_opts[] = {
@@ -111,6 +119,8 @@ static const struct option long_opts[] = {
 	{ "max-seg-size", required_argument, NULL, 6 },
 	{ "admin-socket", required_argument, NULL, 7 },
 	{ "max-memory", required_argument, NULL, 8 },
+	{ "max-locks", required_argument, NULL, 9 },
+	{ "lock-lease", required_argument, NULL, 10 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },

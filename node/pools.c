@@ -89,35 +89,18 @@ static uint64_t charge_key(const struct shmx__rb_node *n)
 
 /* ---- pools by name -------------------------------------------------- */
 
+static const char *pool_name(const struct shmx__rb_node *n)
+{
+	return name_pool(n)->name;
+}
+
 /* The pool called @name, or NULL. */
 static struct pool *pool_by_name(const struct node_pools *pp, const char *name)
 {
-	struct shmx__rb_node *n = pp->by_name.node;
+	struct shmx__rb_node *n =
+		shmx__rb_find_name(&pp->by_name, name, pool_name);
 
-	while (n) {
-		int c = strcmp(name, name_pool(n)->name);
-
-		if (!c)
-			return name_pool(n);
-		n = c < 0 ? n->left : n->right;
-	}
-	return NULL;
-}
-
-/* Insert @p into the name tree (its name is not there).  Returns nothing. */
-static void name_insert(struct node_pools *pp, struct pool *p)
-{
-	struct shmx__rb_node **link = &pp->by_name.node, *parent = NULL;
-
-	while (*link) {
-		parent = *link;
-		if (strcmp(p->name, name_pool(parent)->name) < 0)
-			link = &parent->left;
-		else
-			link = &parent->right;
-	}
-	shmx__rb_link(&p->name_node, parent, link);
-	shmx__rb_insert_color(&p->name_node, &pp->by_name);
+	return n ? name_pool(n) : NULL;
 }
 
 /* ---- lookups -------------------------------------------------------- */
@@ -486,7 +469,7 @@ static int pool_create(struct node_pools *pp, uint32_t member, const char *name,
 	memcpy(p->name, name, strlen(name) + 1);
 	shmx__rb_insert_key(&pp->by_id, &p->id_node, pool_id_key);
 	shmx__rb_insert_key(&pp->by_addr, &p->addr_node, pool_addr_key);
-	name_insert(pp, p);
+	shmx__rb_insert_name(&pp->by_name, &p->name_node, pool_name);
 	pp->nr_pools++;
 	*out = p;
 	return 0;

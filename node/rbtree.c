@@ -3,6 +3,8 @@
  * rbtree.c - intrusive red-black tree (CLRS, with NULL leaves and parent
  * pointers).  Ordering is the caller's business; see rbtree.h.
  */
+#include <string.h>
+
 #include "rbtree.h"
 
 static int is_red(const struct shmx__rb_node *n)
@@ -315,6 +317,36 @@ void shmx__rb_insert_key(struct shmx__rb_root *root, struct shmx__rb_node *node,
 	while (*link) {
 		parent = *link;
 		link = k < key(parent) ? &parent->left : &parent->right;
+	}
+	shmx__rb_link(node, parent, link);
+	shmx__rb_insert_color(node, root);
+}
+
+struct shmx__rb_node *shmx__rb_find_name(const struct shmx__rb_root *root,
+					 const char *s, shmx__rb_name_fn name)
+{
+	struct shmx__rb_node *n = root->node;
+
+	while (n) {
+		int c = strcmp(s, name(n));
+
+		if (!c)
+			return n;
+		n = c < 0 ? n->left : n->right;
+	}
+	return NULL;
+}
+
+void shmx__rb_insert_name(struct shmx__rb_root *root,
+			  struct shmx__rb_node *node, shmx__rb_name_fn name)
+{
+	struct shmx__rb_node **link = &root->node, *parent = NULL;
+	const char *s = name(node);
+
+	while (*link) {
+		parent = *link;
+		link = strcmp(s, name(parent)) < 0 ? &parent->left
+						   : &parent->right;
 	}
 	shmx__rb_link(node, parent, link);
 	shmx__rb_insert_color(node, root);

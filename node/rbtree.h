@@ -73,6 +73,18 @@ void shmx__rb_insert_key(struct shmx__rb_root *root, struct shmx__rb_node *node,
 			 shmx__rb_key_fn key);
 
 /*
+ * Trees ordered by a unique string that @name reads from a node (strcmp
+ * order): find returns the node whose string is @s, or NULL; insert links
+ * @node where its string belongs (strings must be unique) and rebalances.
+ * O(log n) string comparisons each.
+ */
+typedef const char *(*shmx__rb_name_fn)(const struct shmx__rb_node *n);
+struct shmx__rb_node *shmx__rb_find_name(const struct shmx__rb_root *root,
+					 const char *s, shmx__rb_name_fn name);
+void shmx__rb_insert_name(struct shmx__rb_root *root,
+			  struct shmx__rb_node *node, shmx__rb_name_fn name);
+
+/*
  * Check the red-black and parent-pointer invariants (not the order, which
  * only the caller knows).  O(n); for tests.  Returns the number of nodes,
  * or -1 when an invariant is broken.

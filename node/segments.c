@@ -75,35 +75,18 @@ static struct seg *seg_by_id(const struct node_segs *st, uint64_t id)
 	return n && id_seg(n)->id == id ? id_seg(n) : NULL;
 }
 
+static const char *seg_name(const struct shmx__rb_node *n)
+{
+	return name_seg(n)->name;
+}
+
 /* The segment called @name that is not removed, or NULL. */
 static struct seg *seg_by_name(const struct node_segs *st, const char *name)
 {
-	struct shmx__rb_node *n = st->by_name.node;
+	struct shmx__rb_node *n =
+		shmx__rb_find_name(&st->by_name, name, seg_name);
 
-	while (n) {
-		int c = strcmp(name, name_seg(n)->name);
-
-		if (!c)
-			return name_seg(n);
-		n = c < 0 ? n->left : n->right;
-	}
-	return NULL;
-}
-
-/* Insert @s into the name tree (its name is not there).  Returns nothing. */
-static void name_insert(struct node_segs *st, struct seg *s)
-{
-	struct shmx__rb_node **link = &st->by_name.node, *parent = NULL;
-
-	while (*link) {
-		parent = *link;
-		if (strcmp(s->name, name_seg(parent)->name) < 0)
-			link = &parent->left;
-		else
-			link = &parent->right;
-	}
-	shmx__rb_link(&s->name_node, parent, link);
-	shmx__rb_insert_color(&s->name_node, &st->by_name);
+	return n ? name_seg(n) : NULL;
 }
 
 /* The segment whose range holds @gaddr, or NULL. */
@@ -362,7 +345,7 @@ static int seg_create(struct node_segs *st, uint32_t member, uint32_t uid,
 	s->ctime = now;
 	shmx__rb_insert_key(&st->by_id, &s->id_node, seg_id_key);
 	shmx__rb_insert_key(&st->by_addr, &s->addr_node, seg_addr_key);
-	name_insert(st, s);
+	shmx__rb_insert_name(&st->by_name, &s->name_node, seg_name);
 	st->nr_segs++;
 
 	att_add(s, member, ro);

@@ -65,6 +65,9 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_GROW] = growth_op_resize,
 	[SHMX_OP_SHRINK] = growth_op_resize,
 	[SHMX_OP_RESUME] = handshake_resume,
+	[SHMX_OP_LOCK_RESERVE] = lock_op_reserve,
+	[SHMX_OP_LOCK_UNRESERVE] = lock_op_unreserve,
+	[SHMX_OP_LOCK_NEXT] = lock_op_next,
 };
 
 /* Peers a flush may find blocked before it stops for this round. */
@@ -543,11 +546,17 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	ret = memory_init(srv);
 	if (ret)
 		goto out_unmap;
-	ret = admin_init(srv);
+	ret = lock_table_init(srv);
 	if (ret)
 		goto out_memory;
+	ret = admin_init(srv);
+	if (ret)
+		goto out_locks;
 	return 0;
 
+out_locks:
+	lock_table_fini(srv);
+	lock_table_unmap(srv);
 out_memory:
 	memory_fini(srv);
 out_unmap:
@@ -616,6 +625,7 @@ void server_fini(struct server *srv)
 	}
 	admin_close(&srv->admin);
 	srv->stopping = 1;
+	lock_table_fini(srv);
 	memory_fini(srv);
 	srv->xp->ops->close(srv->xp);
 	/* Sends never completed: nothing reports them any more. */
@@ -623,6 +633,7 @@ void server_fini(struct server *srv)
 		srv->in_flight = o->fl_next;
 		free(o);
 	}
+	lock_table_unmap(srv);
 	extents_fini(&srv->mem);
 	registry_fini(&srv->reg);
 	shmx__key_wipe(&srv->key);

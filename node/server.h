@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "extents.h"
+#include "locks.h"
 #include "pools.h"
 #include "proto/auth.h"
 #include "proto/proto.h"
@@ -59,6 +60,14 @@ struct server {
 	struct regkeys keys;
 	struct node_pools pools;
 	struct node_segs segs;
+
+	/* Global locks: the lock table's memory (lock_ops.c), one
+	 * registration with remote read, write and atomic rights, and the
+	 * table of which lock is in which slot. */
+	struct node_locks locks;
+	void *lock_mem;
+	size_t lock_mem_len;
+	struct xport_mr *lock_mr; /* NULL until registered */
 
 	struct outmsg *outq, **outq_tail;
 	struct outmsg *in_flight; /* posted, send not complete */
@@ -196,6 +205,29 @@ void mem_keys_dropped(void *arg, uint64_t start, uint64_t len,
 		      const uint32_t *holders, uint32_t n);
 /* A live member left: its opens end, its ownerships pass.  */
 void mem_member_gone(struct server *srv, uint32_t id);
+
+/* lock_ops.c: global locks (docs/locks.md). */
+/*
+ * Map the lock table's memory (cfg.max_locks slots, zeroed), register it
+ * once for remote read, write and atomics, and start the table.  Returns
+ * 0 or -errno (said in the log); nothing is left behind on error.
+ */
+int lock_table_init(struct server *srv);
+/* Forget the locks and drop the registration (before the transport
+ * closes).  Returns nothing. */
+void lock_table_fini(struct server *srv);
+/* Unmap the lock table's memory (after the transport closed). */
+void lock_table_unmap(struct server *srv);
+enum shmx_status lock_op_reserve(struct server *srv, struct member *m,
+				 const struct shmx_msg *req,
+				 struct shmx_msg *rep);
+enum shmx_status lock_op_unreserve(struct server *srv, struct member *m,
+				   const struct shmx_msg *req,
+				   struct shmx_msg *rep);
+enum shmx_status lock_op_next(struct server *srv, struct member *m,
+			      const struct shmx_msg *req, struct shmx_msg *rep);
+/* A live member left: its reservations end, whatever the lock words say. */
+void lock_member_gone(struct server *srv, uint32_t id);
 
 /* header.c: the header area (proto/header.h), rewritten on every change. */
 /* Size it, register its read-only key, write every block.  0 or -errno. */

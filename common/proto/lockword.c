@@ -150,7 +150,7 @@ int shmx__lock_epoch_bump(unsigned tag, uint64_t ew, uint64_t *to)
 
 uint64_t shmx__lock_fence(uint64_t epoch, const struct shmx_lock_ticket *t)
 {
-	return (epoch << 16) + t->a + t->b;
+	return (epoch << 16) + t->a + t->b + 1;
 }
 
 unsigned shmx__lock_rec_index(const struct shmx_lock_ticket *t)
@@ -202,9 +202,9 @@ int shmx__lock_rec_live(const struct shmx_lock_rec *r, uint64_t w,
 	struct shmx_lock_ticket t;
 	uint64_t ab;
 
-	if (!r->fence || r->fence >> 16 != epoch)
+	if (!r->fence || r->fence >> 16 != epoch || !(r->fence & 0xffffu))
 		return 0;
-	ab = r->fence & 0xffffu;
+	ab = (r->fence & 0xffffu) - 1;
 	if (r->a > ab || ab >= SHMX_LOCK_TICKETS)
 		return 0;
 	t.a = r->a;
@@ -250,10 +250,9 @@ void shmx__lock_summarize(const void *slot, struct shmx_lock_summary *s)
 	}
 	taken = l.mx + l.ms;
 	if (taken)
-		s->fence = (s->epoch << 16) +
-			   (taken < SHMX_LOCK_TICKETS ? taken
-						      : SHMX_LOCK_TICKETS) -
-			   1;
+		s->fence =
+			(s->epoch << 16) +
+			(taken < SHMX_LOCK_TICKETS ? taken : SHMX_LOCK_TICKETS);
 	/* Who holds it, from the word where it tells alone: only shared
 	 * tickets outstanding are all granted; only exclusive ones, the
 	 * first is.  Mixed queues: the records say. */

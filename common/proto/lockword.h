@@ -143,7 +143,8 @@ int shmx__lock_epoch_of(unsigned tag, uint64_t ew, uint64_t *epoch);
  * already is, -1 when @ew has moved on (give up and look again). */
 int shmx__lock_epoch_bump(unsigned tag, uint64_t ew, uint64_t *to);
 
-/* The fence of ticket @t in epoch @epoch: epoch * 65536 + a + b. */
+/* The fence of ticket @t in epoch @epoch: epoch * 65536 + a + b + 1 (never
+ * 0, which marks an empty record). */
 uint64_t shmx__lock_fence(uint64_t epoch, const struct shmx_lock_ticket *t);
 /* The record index of ticket @t. */
 unsigned shmx__lock_rec_index(const struct shmx_lock_ticket *t);

@@ -911,6 +911,92 @@ static void dec_resume(struct rcur *r, struct shmx_msg *m)
 		get_blob(r, m->u.resume.addr, SHMX_WIRE_ADDR_MAX);
 }
 
+/* ---- global locks (docs/locks.md) -------------------------------------- */
+
+/* A lease on the wire: 1..SHMX_LOCK_LEASE_MAX_MS, or 0 where @zero_ok. */
+static int lease_ok(uint32_t lease_ms, int zero_ok)
+{
+	return lease_ms ? lease_ms <= SHMX_LOCK_LEASE_MAX_MS : zero_ok;
+}
+
+/* A reservation by id names no lock; the lease is 0 or in range. */
+static int lock_reserve_ok(const struct shmx_lock_reserve *l)
+{
+	return (!l->id || !l->name[0]) && lease_ok(l->lease_ms, 1);
+}
+
+static void enc_lock_reserve(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_lock_reserve *l = &m->u.lock_reserve;
+
+	if (!lock_reserve_ok(l) && !w->err)
+		w->err = -EINVAL;
+	put_u64(w, l->id);
+	put_u32(w, l->lease_ms);
+	put_str(w, l->name, SHMX_NAME_MAX, 0);
+}
+
+static void dec_lock_reserve(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_lock_reserve *l = &m->u.lock_reserve;
+
+	l->id = get_u64(r);
+	l->lease_ms = get_u32(r);
+	get_str(r, l->name, SHMX_NAME_MAX, 0);
+	if (!lock_reserve_ok(l))
+		r->bad = 1;
+}
+
+static void enc_lock(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_lock_rep *l = &m->u.lock;
+
+	put_u64(w, l->id);
+	put_u64(w, l->raddr);
+	put_u64(w, l->key);
+	put_u32(w, l->lease_ms);
+	put_u32(w, l->created);
+}
+
+static void dec_lock(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_lock_rep *l = &m->u.lock;
+
+	l->id = get_u64(r);
+	l->raddr = get_u64(r);
+	l->key = get_u64(r);
+	l->lease_ms = get_u32(r);
+	l->created = get_u32(r);
+	if (!l->id || !lease_ok(l->lease_ms, 0) || l->created > 1)
+		r->bad = 1;
+}
+
+static void enc_lock_info(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_lock_info_rep *l = &m->u.lock_info;
+
+	put_u64(w, l->id);
+	put_u32(w, l->lease_ms);
+	put_u32(w, l->reservations);
+	put_u32(w, l->creator);
+	put_str(w, l->name, SHMX_NAME_MAX, 0);
+	put_bytes(w, l->slot, sizeof(l->slot));
+}
+
+static void dec_lock_info(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_lock_info_rep *l = &m->u.lock_info;
+
+	l->id = get_u64(r);
+	l->lease_ms = get_u32(r);
+	l->reservations = get_u32(r);
+	l->creator = get_u32(r);
+	get_str(r, l->name, SHMX_NAME_MAX, 0);
+	get_bytes(r, l->slot, sizeof(l->slot));
+	if (!l->id || !lease_ok(l->lease_ms, 0) || !l->reservations)
+		r->bad = 1;
+}
+
 /* Opcodes that are events (carry SHMX_HDR_EVENT, and only they). */
 static int is_event(unsigned opcode)
 {
@@ -1020,6 +1106,15 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_RESUME] = { "resume",
 			     { enc_resume, NULL },
 			     { dec_resume, NULL } },
+	[SHMX_OP_LOCK_RESERVE] = { "lock_reserve",
+				   { enc_lock_reserve, enc_lock },
+				   { dec_lock_reserve, dec_lock } },
+	[SHMX_OP_LOCK_UNRESERVE] = { "lock_unreserve",
+				     { enc_obj, NULL },
+				     { dec_obj, NULL } },
+	[SHMX_OP_LOCK_NEXT] = { "lock_next",
+				{ enc_next, enc_lock_info },
+				{ dec_next, dec_lock_info } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

@@ -14,8 +14,9 @@ static const struct {
 		  "allocated object)" },
 	{ EACCES, "Permission denied (key refused, or access not allowed)" },
 	{ EPERM, "Operation not permitted (not allowed to this member: not "
-		 "an owner, creator or opener; or a node without a key "
-		 "refused a non-loopback client)" },
+		 "an owner, creator or opener; a lock this handle does not "
+		 "hold; or a node without a key refused a non-loopback "
+		 "client)" },
 	{ ENOENT, "No such file, name, member or object" },
 	{ EEXIST, "Already exists" },
 	{ EBUSY, "Busy (still in use, already owned, or frozen)" },
@@ -42,6 +43,9 @@ static const struct {
 	{ EIO, "Input/output error on the fabric" },
 	{ EAGAIN, "Resource temporarily unavailable, try again" },
 	{ ENAMETOOLONG, "Name too long" },
+	{ ESTALE, "Stale: the lock's lease ran out, it may have been taken "
+		  "over (the fence is stale)" },
+	{ EDEADLK, "This lock handle holds the lock already" },
 };
 
 const char *shmx__strerror(int err)

@@ -146,7 +146,9 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 
 /*
  * shmx_close - leave the registry and free the context.
- * Outstanding non-blocking requests are cancelled and freed.  Passing NULL
+ * Outstanding non-blocking requests are cancelled and freed, and so are
+ * the context's lock handles (the node ends their reservations and the
+ * leases of their holds run out).  Passing NULL
  * does nothing.  Returns 0, or -ETIMEDOUT / -ENOTCONN when the goodbye could
  * not be delivered (the context is freed all the same).
  * Thread safety: no other thread may use @ctx during or after the call.
@@ -765,7 +767,7 @@ SHMX_EXPORT int shmx_seg_next(struct shmx_ctx *ctx, uint64_t from,
  * the lease takes it over, so a holder that died, hung or lost its
  * connection blocks the others for at most about one lease.
  *
- * Fences: every acquire returns a fence, a number that grows with every
+ * Fences: every acquire returns a fence (never 0), a number that grows with every
  * acquisition of that lock and across takeovers.  Hand it to whatever the
  * lock protects so it can refuse a holder whose lease ran out (its fence
  * is lower than one it has seen); shmx_lock_check says whether a fence is
@@ -843,9 +845,10 @@ SHMX_EXPORT uint64_t shmx_lock_id(const struct shmx_lock *lock);
  *              is given up (the context passes the lock on if it comes)
  *  -EDEADLK    this handle holds the lock already
  *  -EINVAL     NULL, not a lock handle, or a bad @mode
- *  -ECONNRESET the connection broke while the ticket was being taken: the
- *              place in line is lost until a lease passes
- *  -ENOTCONN, -EACCES
+ *  -ENOTCONN   the context is lost
+ * A connection that breaks and is made again meanwhile costs the waiter
+ * its place in line (it takes another ticket; the one it may have taken
+ * holds the line up for a lease when its turn comes).
  * Thread safety: per handle (see above).
  */
 SHMX_EXPORT int shmx_lock_acquire(struct shmx_lock *lock, int mode,

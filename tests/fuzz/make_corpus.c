@@ -116,5 +116,29 @@ int main(int argc, char **argv)
 	m.u.pool_info.size = m.u.pool_info.st.total = 4096;
 	strcpy(m.u.pool_info.name, "pool");
 	emit(dir, "pool_info", &m);
+	/* Global locks. */
+	shmx__msg_init(&m, SHMX_OP_LOCK_RESERVE, 12, 3, 99);
+	m.u.lock_reserve.lease_ms = 500;
+	strcpy(m.u.lock_reserve.name, "lock");
+	emit(dir, "lock_reserve", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.lock = (struct shmx_lock_rep){
+		.id = 1, .raddr = 4096, .key = 7, .lease_ms = 500, .created = 1
+	};
+	emit(dir, "lock", &m);
+	shmx__msg_init(&m, SHMX_OP_LOCK_UNRESERVE, 13, 3, 99);
+	m.u.obj.id = 1;
+	emit(dir, "lock_unreserve", &m);
+	shmx__msg_init(&m, SHMX_OP_LOCK_NEXT, 14, 3, 99);
+	emit(dir, "lock_next", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.lock_info.id = 1;
+	m.u.lock_info.lease_ms = 500;
+	m.u.lock_info.reservations = 2;
+	m.u.lock_info.creator = 3;
+	memset(m.u.lock_info.slot, 0x11, sizeof(m.u.lock_info.slot));
+	emit(dir, "lock_info", &m);
 	return 0;
 }

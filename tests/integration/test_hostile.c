@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "proto/lockword.h"
 #include "proto/proto.h"
 #include "util/clock.h"
 #include "xport/xport.h"
@@ -108,6 +109,38 @@ static int hello(uint8_t *buf, const char *name)
 	assert_int_equal(xport_getname(xp, m.u.hello.addr, &alen), 0);
 	m.u.hello.addr_len = (uint8_t)alen;
 	return shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+}
+
+/* Send request @m of the raw member and wait for its reply in @rep. */
+static void raw_call(struct shmx_msg *m, struct shmx_msg *rep)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	int len = shmx__proto_encode(m, buf, sizeof(buf));
+
+	assert_true(len > 0);
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(rep, 3000));
+	assert_int_equal(rep->hdr.req_id, m->hdr.req_id);
+}
+
+/*
+ * Join as a raw member called @name (a keyless node: an empty proof).
+ * Returns nothing; the session and its token in *@session, *@token.
+ */
+static void raw_join(const char *name, uint32_t *session, uint64_t *token)
+{
+	uint8_t buf[SHMX_WIRE_MAX];
+	struct shmx_msg m, rep;
+	int len = hello(buf, name);
+
+	send_raw(buf, (size_t)len);
+	assert_true(recv_msg(&rep, 3000));
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	*session = rep.u.challenge.session;
+	*token = rep.u.challenge.token;
+	shmx__msg_init(&m, SHMX_OP_AUTH, 2, *session, *token);
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
 }
 
 static void assert_node_serves(void)
@@ -319,14 +352,14 @@ static int write_status(void *op, int ms)
  */
 static void test_revoked_key_refused_by_fabric(void **state)
 {
-	uint8_t buf[SHMX_WIRE_MAX];
 	struct shmx_msg rep, m;
 	struct shmx_ctx *ctx;
 	struct shmx_pool *p;
-	uint64_t mine = 0x600d, bad = 0xbad, v = 0, key, rbase;
+	uint64_t mine = 0x600d, bad = 0xbad, v = 0, key, rbase, token;
+	uint32_t session;
 	shmx_node_t me;
 	shmx_gaddr_t at;
-	int len, ret;
+	int ret;
 	char op1, op2, op3;
 
 	drain();
@@ -339,21 +372,11 @@ static void test_revoked_key_refused_by_fabric(void **state)
 
 	/* A raw member joins (keyless node: an empty proof) and asks for
 	 * the block's write key, which an unowned block gets. */
-	len = hello(buf, "raw-member");
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	shmx__msg_init(&m, SHMX_OP_AUTH, 2, rep.u.challenge.session,
-		       rep.u.challenge.token);
-	len = shmx__proto_encode(&m, buf, sizeof(buf));
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
-	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
-	shmx__msg_init(&m, SHMX_OP_GRANT, 3, m.hdr.session, m.hdr.token);
+	raw_join("raw-member", &session, &token);
+	shmx__msg_init(&m, SHMX_OP_GRANT, 3, session, token);
 	m.u.grant_req.gaddr = at;
 	m.u.grant_req.access = SHMX_ACC_WRITE;
-	len = shmx__proto_encode(&m, buf, sizeof(buf));
-	send_raw(buf, (size_t)len);
-	assert_true(recv_msg(&rep, 3000));
+	raw_call(&m, &rep);
 	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
 	key = rep.u.grant.key;
 	rbase = rep.u.grant.rbase;
@@ -383,6 +406,118 @@ static void test_revoked_key_refused_by_fabric(void **state)
 	assert_node_serves();
 }
 
+/*
+ * A fetch-and-add of @add on the lock word at @raddr under @key, as a
+ * member's acquire or release does; the word before it is returned.
+ */
+static uint64_t raw_fadd(uint64_t raddr, uint64_t key, uint64_t add)
+{
+	uint64_t prev = UINT64_MAX;
+	char op;
+
+	assert_int_equal(
+		xport_fadd64(xp, peer, raddr, key, add, &prev, NULL, &op), 0);
+	assert_int_equal(write_status(&op, 3000), 0);
+	return prev;
+}
+
+/*
+ * The node's side of global locks, spoken by hand: a reservation's
+ * address and key reach the slot with the fabric's atomics, a listing
+ * shows the word they changed, an unreserve is refused while the word is
+ * not quiet, the last one ends the lock, and a member that leaves gives
+ * up its reservations.
+ */
+static void test_locks_by_hand(void **state)
+{
+	struct shmx_msg m, rep;
+	uint32_t session;
+	uint64_t token, id, raddr, key, word;
+
+	drain();
+	raw_join("raw-locker", &session, &token);
+
+	/* A named lock, created with the node's default lease. */
+	shmx__msg_init(&m, SHMX_OP_LOCK_RESERVE, 3, session, token);
+	strcpy(m.u.lock_reserve.name, "raw lock");
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	assert_int_equal(rep.u.lock.created, 1);
+	assert_int_equal(rep.u.lock.lease_ms, SHMX_LOCK_LEASE_MS);
+	id = rep.u.lock.id;
+	raddr = rep.u.lock.raddr;
+	key = rep.u.lock.key;
+	/* The same name again: the same lock, not created. */
+	m.hdr.req_id = 4;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	assert_int_equal(rep.u.lock.id, id);
+	assert_int_equal(rep.u.lock.raddr, raddr);
+	assert_int_equal(rep.u.lock.created, 0);
+
+	/* Take an exclusive ticket: the node lists the word it made. */
+	word = raw_fadd(raddr, key, SHMX_LW_TAKE_EXCL);
+	assert_true(shmx__lock_quiet(word));
+	shmx__msg_init(&m, SHMX_OP_LOCK_NEXT, 5, session, token);
+	m.u.next.from = id;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	assert_int_equal(rep.u.lock_info.id, id);
+	assert_string_equal(rep.u.lock_info.name, "raw lock");
+	assert_int_equal(rep.u.lock_info.reservations, 2);
+	assert_int_equal(rep.u.lock_info.creator, session);
+	memcpy(&word, rep.u.lock_info.slot, 8); /* little-endian host */
+	assert_false(shmx__lock_quiet(word));
+	assert_int_equal(shmx__lw_split(word).mx, shmx__lw_split(word).nx + 1);
+
+	/* Held: unreserve is refused; released: it is not. */
+	shmx__msg_init(&m, SHMX_OP_LOCK_UNRESERVE, 6, session, token);
+	m.u.obj.id = id;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_BUSY);
+	raw_fadd(raddr, key, SHMX_LW_DONE_EXCL);
+	for (uint64_t r = 7; r < 9; r++) {
+		m.hdr.req_id = r;
+		raw_call(&m, &rep);
+		assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	}
+	/* The last reservation ended it: no listing, no open by id. */
+	m.hdr.req_id = 9;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_NOT_FOUND);
+	shmx__msg_init(&m, SHMX_OP_LOCK_NEXT, 10, session, token);
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_NOT_FOUND);
+	shmx__msg_init(&m, SHMX_OP_LOCK_RESERVE, 11, session, token);
+	m.u.lock_reserve.id = id;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_NOT_FOUND);
+
+	/* An anonymous lock, with a lease of its own, held at BYE. */
+	shmx__msg_init(&m, SHMX_OP_LOCK_RESERVE, 12, session, token);
+	m.u.lock_reserve.lease_ms = 250;
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+	assert_true(rep.u.lock.id > id);
+	assert_int_equal(rep.u.lock.lease_ms, 250);
+	id = rep.u.lock.id;
+	raw_fadd(rep.u.lock.raddr, rep.u.lock.key, SHMX_LW_TAKE_SHARED);
+	shmx__msg_init(&m, SHMX_OP_BYE, 13, session, token);
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_OK);
+
+	/* A new session finds no lock left. */
+	drain();
+	raw_join("raw-locker", &session, &token);
+	shmx__msg_init(&m, SHMX_OP_LOCK_NEXT, 15, session, token);
+	raw_call(&m, &rep);
+	assert_int_equal(rep.hdr.status, SHMX_ST_NOT_FOUND);
+	shmx__msg_init(&m, SHMX_OP_BYE, 16, session, token);
+	raw_call(&m, &rep);
+	drain();
+	assert_node_serves();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_other_protocol_version),
 		cmocka_unit_test(test_half_open_handshakes),
 		cmocka_unit_test(test_revoked_key_refused_by_fabric),
+		cmocka_unit_test(test_locks_by_hand),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

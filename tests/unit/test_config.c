@@ -29,6 +29,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c.provider, "tcp;ofi_rxm");
 	assert_string_equal(c.key_file, "");
 	assert_string_equal(c.admin_socket, "");
+	assert_int_equal(c.max_locks, 65536);
+	assert_int_equal(c.lock_lease_ms, 1000);
 	assert_int_equal(node_config_check(&c, err, sizeof(err)), 0);
 }
 
@@ -59,6 +61,19 @@ static void test_set_each_key(void **state)
 	assert_int_equal(
 		node_config_set(&c, "log-level", "debug", err, sizeof(err)), 0);
 	assert_int_equal(c.log_level, SHMX_LOG_DEBUG);
+	/* The ends of the lock settings' ranges. */
+	for (int hi = 0; hi < 2; hi++) {
+		assert_int_equal(node_config_set(&c, "max-locks",
+						 hi ? "1048576" : "1", err,
+						 sizeof(err)),
+				 0);
+		assert_int_equal(node_config_set(&c, "lock-lease",
+						 hi ? "3600000" : "1", err,
+						 sizeof(err)),
+				 0);
+		assert_int_equal(c.max_locks, hi ? 1048576 : 1);
+		assert_int_equal(c.lock_lease_ms, hi ? 3600000 : 1);
+	}
 	assert_int_equal(node_config_set(&c, "admin-socket", "/run/a.sock", err,
 					 sizeof(err)),
 			 0);
@@ -76,11 +91,22 @@ static void test_set_each_key(void **state)
 static void test_bad_values_name_the_key(void **state)
 {
 	static const char *const bad[][2] = {
-		{ "listen", "host:0" },	   { "size", "12Q" },
-		{ "size", "1" },	   { "max-members", "0" },
-		{ "max-members", "-3" },   { "client-timeout", "soon" },
-		{ "heartbeat", "5" },	   { "log-level", "chatty" },
-		{ "transport", "pigeon" }, { "provider", "" },
+		{ "listen", "host:0" },
+		{ "size", "12Q" },
+		{ "size", "1" },
+		{ "max-members", "0" },
+		{ "max-members", "-3" },
+		{ "client-timeout", "soon" },
+		{ "heartbeat", "5" },
+		{ "log-level", "chatty" },
+		{ "transport", "pigeon" },
+		{ "provider", "" },
+		{ "max-locks", "0" },
+		{ "max-locks", "1048577" },
+		{ "max-locks", "many" },
+		{ "lock-lease", "0" },
+		{ "lock-lease", "3600001" },
+		{ "lock-lease", "1s" },
 	};
 	struct node_config c;
 	char longpath[200];
@@ -131,11 +157,15 @@ static void test_file(void **state)
 			 "listen = 127.0.0.1:7999   # loopback\n"
 			 "  size=64M\n"
 			 "max-members = 8\n"
+			 "max-locks = 128\n"
+			 "lock-lease = 250\n"
 			 "admin-socket = /run/shmnode/admin.sock\n");
 	assert_int_equal(node_config_load(&c, path, err, sizeof(err)), 0);
 	assert_string_equal(c.listen, "127.0.0.1:7999");
 	assert_int_equal(c.size, 64ull << 20);
 	assert_int_equal(c.max_members, 8);
+	assert_int_equal(c.max_locks, 128);
+	assert_int_equal(c.lock_lease_ms, 250);
 	assert_string_equal(c.admin_socket, "/run/shmnode/admin.sock");
 	unlink(path);
 

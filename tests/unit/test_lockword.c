@@ -154,7 +154,7 @@ static void test_epochs(void **state)
 static void test_records(void **state)
 {
 	uint8_t slot[SHMX_LOCK_SLOT] = { 0 };
-	struct shmx_lock_rec r = { .fence = (5ull << 16) + 3,
+	struct shmx_lock_rec r = { .fence = (5ull << 16) + 4,
 				   .since_ns = 123456789,
 				   .node = 42,
 				   .a = 1,
@@ -169,7 +169,7 @@ static void test_records(void **state)
 	shmx__lock_rec_get(slot + SHMX_LOCK_REC_OFF, &back);
 	assert_memory_equal(&back, &r, sizeof(r));
 	/* Pinned bytes: fence little-endian at 0, node at 16. */
-	assert_int_equal(slot[SHMX_LOCK_REC_OFF], 3);
+	assert_int_equal(slot[SHMX_LOCK_REC_OFF], 4);
 	assert_int_equal(slot[SHMX_LOCK_REC_OFF + 2], 5);
 	assert_int_equal(slot[SHMX_LOCK_REC_OFF + 16], 42);
 
@@ -199,7 +199,7 @@ static void test_records(void **state)
 	assert_int_equal(s.waiters, 1);
 	assert_int_equal(s.nr_named, 1);
 	assert_int_equal(s.rec[0].node, 42);
-	assert_int_equal(s.fence, (5ull << 16) + 4);
+	assert_int_equal(s.fence, (5ull << 16) + 5);
 	/* Released: the record no longer counts. */
 	w += shmx__lock_done_inc(X);
 	assert_false(shmx__lock_rec_live(&r, w, 5));

@@ -264,6 +264,32 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.seg_info.st.atime = 1795600000;
 		strcpy(m->u.seg_info.st.name, "seg");
 		break;
+	case SHMX_OP_LOCK_RESERVE * 2:
+		m->u.lock_reserve.lease_ms = SHMX_LOCK_LEASE_MAX_MS;
+		strcpy(m->u.lock_reserve.name, "queue head");
+		break;
+	case SHMX_OP_LOCK_RESERVE * 2 + 1:
+		m->u.lock.id = 17;
+		m->u.lock.raddr = 0x7f0000001080ull;
+		m->u.lock.key = 0x5566;
+		m->u.lock.lease_ms = 1000;
+		m->u.lock.created = 1;
+		break;
+	case SHMX_OP_LOCK_UNRESERVE * 2:
+		m->u.obj.id = 17;
+		break;
+	case SHMX_OP_LOCK_NEXT * 2:
+		m->u.next.from = 18;
+		break;
+	case SHMX_OP_LOCK_NEXT * 2 + 1:
+		m->u.lock_info.id = 17;
+		m->u.lock_info.lease_ms = 250;
+		m->u.lock_info.reservations = 3;
+		m->u.lock_info.creator = 4;
+		strcpy(m->u.lock_info.name, "queue head");
+		for (int i = 0; i < 112; i++)
+			m->u.lock_info.slot[i] = (uint8_t)(0x80 + i);
+		break;
 	default:
 		break;
 	}
@@ -640,6 +666,95 @@ static void test_bad_memory_fields(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 }
 
+/*
+ * Global locks: each rule of opcodes 35..37 refuses a bad field.  A case:
+ * the sample of @op (request or @reply) with @n bytes at payload offset
+ * @off set to @val.
+ */
+static void test_bad_lock_fields(void **state)
+{
+	static const struct {
+		uint16_t op;
+		int reply;
+		uint8_t off, val, n;
+	} bad[] = {
+		/* LOCK_RESERVE: id 5 with a name; lease MAX + 1 (0x36ee81);
+		 * a name byte not printable; a name length past 63. */
+		{ SHMX_OP_LOCK_RESERVE, 0, 0, 5, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 8, 0x81, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 12 + 3, 0x7f, 1 },
+		{ SHMX_OP_LOCK_RESERVE, 0, 12, SHMX_NAME_MAX, 1 },
+		/* Its reply: id 0, lease 0, lease past the maximum, created
+		 * other than 0 or 1. */
+		{ SHMX_OP_LOCK_RESERVE, 1, 0, 0, 8 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 24, 0, 4 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 24, 0xff, 4 },
+		{ SHMX_OP_LOCK_RESERVE, 1, 28, 2, 1 },
+		/* LOCK_UNRESERVE: id 0. */
+		{ SHMX_OP_LOCK_UNRESERVE, 0, 0, 0, 8 },
+		/* LOCK_NEXT reply: id 0, lease 0, no reservation, a name
+		 * byte not printable. */
+		{ SHMX_OP_LOCK_NEXT, 1, 0, 0, 8 },
+		{ SHMX_OP_LOCK_NEXT, 1, 8, 0, 4 },
+		{ SHMX_OP_LOCK_NEXT, 1, 12, 0, 4 },
+		{ SHMX_OP_LOCK_NEXT, 1, 20 + 1, '\t', 1 },
+	};
+	struct shmx_msg m, d;
+	size_t len;
+	int n;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = encoded(bad[i].op, bad[i].reply);
+		memset(buf + SHMX_HDR_LEN + bad[i].off, bad[i].val, bad[i].n);
+		assert_int_equal(shmx__proto_decode(buf, len, &d),
+				 SHMX_ST_BAD_MSG);
+	}
+
+	/* By id (empty name), and a new anonymous lock (no id, no name),
+	 * each with lease 0: both valid. */
+	for (uint64_t id = 0; id < 2; id++) {
+		sample(&m, SHMX_OP_LOCK_RESERVE, 0);
+		m.u.lock_reserve.id = id;
+		m.u.lock_reserve.lease_ms = 0;
+		m.u.lock_reserve.name[0] = '\0';
+		n = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+		assert_int_equal(n, SHMX_HDR_LEN + 13);
+		assert_int_equal(shmx__proto_decode(buf, (size_t)n, &d),
+				 SHMX_ST_OK);
+		assert_int_equal(d.u.lock_reserve.id, id);
+		assert_string_equal(d.u.lock_reserve.name, "");
+	}
+
+	/* A listing whose slot bytes are cut short (the length agreeing). */
+	len = encoded(SHMX_OP_LOCK_NEXT, 1);
+	set_len(len - 1);
+	assert_int_equal(shmx__proto_decode(buf, len - 1, &d), SHMX_ST_BAD_MSG);
+
+	/* An anonymous lock's listing: empty name, any slot bytes. */
+	sample(&m, SHMX_OP_LOCK_NEXT, 1);
+	memset(m.u.lock_info.name, 0, sizeof(m.u.lock_info.name));
+	memset(m.u.lock_info.slot, 0xff, sizeof(m.u.lock_info.slot));
+	n = shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_int_equal(n, SHMX_HDR_LEN + 21 + 112);
+	assert_int_equal(shmx__proto_decode(buf, (size_t)n, &d), SHMX_ST_OK);
+	m.hdr.length = (uint32_t)n;
+	assert_memory_equal(&m, &d, sizeof(m));
+
+	/* The encoder refuses what the decoder would. */
+	sample(&m, SHMX_OP_LOCK_RESERVE, 0);
+	m.u.lock_reserve.id = 3;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_LOCK_RESERVE, 0);
+	m.u.lock_reserve.lease_ms = SHMX_LOCK_LEASE_MAX_MS + 1;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_LOCK_RESERVE, 0);
+	m.u.lock_reserve.name[1] = '\n';
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_LOCK_NEXT, 1);
+	memset(m.u.lock_info.name, 'n', SHMX_NAME_MAX);
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+}
+
 static void test_encoder_errors(void **state)
 {
 	struct shmx_msg m;
@@ -735,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_bad_memory_fields),
+		cmocka_unit_test(test_bad_lock_fields),
 		cmocka_unit_test(test_encoder_errors),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_errno_mapping),
