@@ -276,22 +276,25 @@ static int epoch_get(struct shmx_lock *l, unsigned tag, uint64_t *e)
 /* ---------------------------------------------------------------------- */
 
 /*
- * Pause before reading the word again: the next in line looks at once
- * (yielding the CPU), the others about when their turn may come.
+ * Pause before reading the word again.  Those further back sleep for half
+ * the time the hand-overs before them should take; the next in line
+ * sleeps until half a hand-over has passed since the last one (the
+ * holder is unlikely to be done sooner), then looks at once, yielding
+ * the CPU in between.  Only half: a waiter that sleeps past its turn
+ * makes every later hand-over look slower, and the line would slow itself
+ * down.  @since: nanoseconds since the word last moved.
  */
-static void pause_for(struct shmx_lock *l, unsigned ahead)
+static void pause_for(struct shmx_lock *l, unsigned ahead, uint64_t since)
 {
-	uint64_t us;
+	uint64_t ns =
+		ahead > 1
+			? (ahead - 1) * l->hold_ns / 2
+			: (since < l->hold_ns / 2 ? l->hold_ns / 2 - since : 0);
 
-	if (ahead <= 1) {
-		sched_yield();
-		return;
-	}
-	us = (ahead - 1) * l->hold_ns / 1000;
-	if (us > 1000)
-		us = 1000;
-	if (us)
-		shmx__sleep_us(us);
+	if (ns > 1000000)
+		ns = 1000000;
+	if (ns >= 1000)
+		shmx__sleep_us(ns / 1000);
 	else
 		sched_yield();
 }
@@ -328,8 +331,14 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 			unsigned moved =
 				ahead > now_ahead ? ahead - now_ahead : 1;
 
-			/* A rough hand-over time paces those far back. */
-			l->hold_ns = (l->hold_ns + (now - seen) / moved) / 2;
+			/* The hand-over time paces those far back; it falls
+			 * at once and rises slowly, as what a waiter sees
+			 * includes its own pauses. */
+			uint64_t sample = (now - seen) / moved;
+
+			l->hold_ns = sample < l->hold_ns
+					     ? sample
+					     : (7 * l->hold_ns + sample) / 8;
 			progress = shmx__lock_progress(w);
 			ahead = now_ahead;
 			seen = now;
@@ -342,7 +351,7 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		pause_for(l, shmx__lock_ahead(t, w));
+		pause_for(l, shmx__lock_ahead(t, w), shmx__now_ns() - seen);
 		waiting_since = shmx__now_ns();
 		ret = read_word(l, &w);
 		if (ret)
@@ -381,7 +390,7 @@ static int wait_epoch(struct shmx_lock *l, unsigned tag, uint64_t deadline)
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		pause_for(l, shmx__lock_outstanding(w));
+		pause_for(l, shmx__lock_outstanding(w), shmx__now_ns() - seen);
 		ret = read_word(l, &w);
 		if (ret)
 			return ret;
@@ -567,7 +576,7 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 	if (!l->held)
 		return -EPERM;
 	inc = shmx__lock_done_inc(l->held);
-	if (l->rec_written) {
+	if (l->rec_written && l->held == SHMX_LOCK_SHARED) {
 		uint8_t zero[SHMX_LOCK_REC_SIZE] = { 0 };
 
 		/* Lands before the swap below (one ordered connection). */
