@@ -95,6 +95,10 @@ struct vb_xport {
 	int armed;
 	struct ibv_wc stash[VB_STASH];
 	int nstash;
+	/* Connection events are read at most every VB_CM_EVERY_NS in
+	 * poll (each look is a system call), or when wait saw one. */
+	uint64_t cm_next;
+	int cm_due;
 	uint8_t my_token[VB_TOKEN_LEN];
 	char node_hp[128]; /* client: the node's "HOST:PORT", to reconnect */
 	unsigned rd_atomic;
@@ -1146,13 +1150,21 @@ static int complete(struct vb_xport *x, const struct ibv_wc *wc,
 	return 1;
 }
 
+/* How often poll looks for connection events. */
+#define VB_CM_EVERY_NS 200000ull
+
 static int vb_poll(struct xport *xp, struct xport_completion *c, int max)
 {
 	struct vb_xport *x = to_vb(xp);
 	struct ibv_wc wc[16];
+	uint64_t now = shmx__now_ns();
 	int n = 0;
 
-	cm_progress(x);
+	if (x->cm_due || now >= x->cm_next) {
+		x->cm_due = 0;
+		x->cm_next = now + VB_CM_EVERY_NS;
+		cm_progress(x);
+	}
 	while (x->nstash && n < max) {
 		n += complete(x, &x->stash[0], &c[n]);
 		memmove(x->stash, x->stash + 1,
@@ -1207,6 +1219,8 @@ static int vb_wait(struct xport *xp, int timeout_ms)
 		return 0;
 	if (poll(pfd, 2, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
+	if (pfd[1].revents & POLLIN)
+		x->cm_due = 1;
 	if ((pfd[0].revents & POLLIN) &&
 	    !ibv_get_cq_event(x->cc, &cq, &cq_ctx)) {
 		ibv_ack_cq_events(cq, 1);
