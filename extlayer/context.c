@@ -180,7 +180,8 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
  * Ping the node every heartbeat; a failed ping marks the context lost.
  * While lock tickets given up by timed-out waiters are still in line, it
  * also looks at them every millisecond and passes the lock on when their
- * turn comes.
+ * turn comes; while the context has lock handles, it writes the holder
+ * record of holds that last, every 10 ms.
  */
 static void *heartbeat_main(void *arg)
 {
@@ -195,6 +196,9 @@ static void *heartbeat_main(void *arg)
 
 		if (ctx->lock_orphans && now + 1000000ull < wake)
 			wake = now + 1000000ull;
+		if (__atomic_load_n(&ctx->nr_locks, __ATOMIC_RELAXED) &&
+		    now + SHMX_LOCK_RECORD_EVERY_NS < wake)
+			wake = now + SHMX_LOCK_RECORD_EVERY_NS;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec +=
 			(long)((wake > now ? wake - now : 0) % 1000000000ull);
@@ -207,6 +211,7 @@ static void *heartbeat_main(void *arg)
 			break;
 		pthread_mutex_unlock(&ctx->hb_lock);
 		(void)shmx__lock_orphans_run(ctx);
+		(void)shmx__lock_records_run(ctx);
 		if (shmx__now_ns() >= next_ping) {
 			next_ping =
 				shmx__now_ns() + ctx->heartbeat_ms * 1000000ull;

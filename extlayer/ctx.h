@@ -124,9 +124,13 @@ struct shmx_ctx {
 	/* Lock tickets given up by waiters that timed out (locks.c),
 	 * guarded by hb_lock. */
 	struct shmx__lock_orphan *lock_orphans;
+	/* Lock handles holding their lock, guarded by hb_lock: the
+	 * heartbeat thread writes the holder record of a hold that lasts. */
+	struct shmx_lock *held;
 	/* Every lock handle of the context, freed at close (locks.c);
 	 * guarded by lock. */
 	struct shmx_lock *locks;
+	unsigned nr_locks; /* how many; read unlocked by the heartbeat */
 };
 
 /* rpc.c */
@@ -227,6 +231,15 @@ struct shmx__lock_orphan;
  * forget void ones.  Heartbeat thread, no lock held.  Returns how many
  * are still in line. */
 int shmx__lock_orphans_run(struct shmx_ctx *ctx);
+/* A hold that lasts this long gets its holder record (for listings). */
+#define SHMX_LOCK_RECORD_AFTER_NS 1000000ull
+/* While the context has lock handles, the heartbeat thread looks at least
+ * this often for holds whose record is due. */
+#define SHMX_LOCK_RECORD_EVERY_NS 10000000ull
+/* Write the holder record of every hold that has lasted
+ * SHMX_LOCK_RECORD_AFTER_NS.  Heartbeat thread, no lock held.  Returns
+ * the number of holds. */
+int shmx__lock_records_run(struct shmx_ctx *ctx);
 /* Free them all, and every lock handle (close, heartbeat stopped). */
 void shmx__lock_orphans_free(struct shmx_ctx *ctx);
 

@@ -42,6 +42,12 @@ struct shmx_lock {
 	struct shmx_lock_ticket t;
 	uint64_t fence;
 	uint64_t lease_end; /* monotonic ns */
+	/* The holder record, written by the heartbeat thread once the hold
+	 * has lasted SHMX_LOCK_RECORD_AFTER_NS (shmx__lock_records_run);
+	 * guarded by ctx->hb_lock, as is the held list. */
+	struct shmx_lock *hnext, *hprev; /* ctx->held */
+	uint64_t held_at;		 /* monotonic ns of the grant */
+	uint8_t rec[SHMX_LOCK_REC_SIZE];
 	int rec_written;
 };
 
@@ -141,10 +147,13 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	if (ctx->locks)
 		ctx->locks->prev = l;
 	ctx->locks = l;
+	__atomic_fetch_add(&ctx->nr_locks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ctx->lock);
 	*lock = l;
 	return 0;
 }
+
+static int unhold(struct shmx_lock *l);
 
 /* Unlink and free a handle. */
 static void lock_free(struct shmx_lock *l)
@@ -158,7 +167,10 @@ static void lock_free(struct shmx_lock *l)
 		ctx->locks = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
+	__atomic_fetch_sub(&ctx->nr_locks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ctx->lock);
+	if (l->held)
+		(void)unhold(l);
 	l->magic = 0;
 	free(l);
 }
@@ -437,7 +449,6 @@ static int hold(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 		uint64_t lease_start, uint64_t *fence)
 {
 	struct shmx_lock_rec r;
-	uint8_t buf[SHMX_LOCK_REC_SIZE];
 	uint64_t e;
 	int ret = epoch_get(l, t->tag, &e);
 
@@ -447,18 +458,64 @@ static int hold(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 	l->held = t->mode;
 	l->fence = shmx__lock_fence(e, t);
 	l->lease_end = lease_start + l->lease_ns;
-	/* Who holds it, for listings: posted, not waited for. */
+	/* Who holds it, for listings: written only if the hold lasts (a
+	 * write on every acquisition would cost as much as an atomic). */
 	r.fence = l->fence;
 	r.since_ns = shmx__wall_ns();
 	r.node = l->ctx->id;
 	r.a = (uint16_t)t->a;
 	r.mode = (uint8_t)t->mode;
-	shmx__lock_rec_put(buf, &r);
-	l->rec_written = !shmx__raw_write_post(l->ctx, rec_addr(l), l->key, buf,
-					       sizeof(buf));
+	pthread_mutex_lock(&l->ctx->hb_lock);
+	shmx__lock_rec_put(l->rec, &r);
+	l->held_at = shmx__now_ns();
+	l->rec_written = 0;
+	l->hprev = NULL;
+	l->hnext = l->ctx->held;
+	if (l->hnext)
+		l->hnext->hprev = l;
+	l->ctx->held = l;
+	pthread_mutex_unlock(&l->ctx->hb_lock);
 	if (fence)
 		*fence = l->fence;
 	return 0;
+}
+
+/* The hold ends: off the held list.  1 if its record was written. */
+static int unhold(struct shmx_lock *l)
+{
+	struct shmx_ctx *ctx = l->ctx;
+	int written;
+
+	pthread_mutex_lock(&ctx->hb_lock);
+	if (l->hprev)
+		l->hprev->hnext = l->hnext;
+	else
+		ctx->held = l->hnext;
+	if (l->hnext)
+		l->hnext->hprev = l->hprev;
+	written = l->rec_written;
+	pthread_mutex_unlock(&ctx->hb_lock);
+	return written;
+}
+
+int shmx__lock_records_run(struct shmx_ctx *ctx)
+{
+	uint64_t now = shmx__now_ns();
+	int held = 0;
+
+	/* Under hb_lock: a release takes the hold off the list first, so
+	 * a record is never posted after the release's swap. */
+	pthread_mutex_lock(&ctx->hb_lock);
+	for (struct shmx_lock *l = ctx->held; l; l = l->hnext) {
+		held++;
+		if (l->rec_written ||
+		    now - l->held_at < SHMX_LOCK_RECORD_AFTER_NS)
+			continue;
+		l->rec_written = !shmx__raw_write_post(ctx, rec_addr(l), l->key,
+						       l->rec, sizeof(l->rec));
+	}
+	pthread_mutex_unlock(&ctx->hb_lock);
+	return held;
 }
 
 static int mode_ok(int mode)
@@ -576,7 +633,7 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 	if (!l->held)
 		return -EPERM;
 	inc = shmx__lock_done_inc(l->held);
-	if (l->rec_written && l->held == SHMX_LOCK_SHARED) {
+	if (unhold(l) && l->held == SHMX_LOCK_SHARED) {
 		uint8_t zero[SHMX_LOCK_REC_SIZE] = { 0 };
 
 		/* Lands before the swap below (one ordered connection). */

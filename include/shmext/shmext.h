@@ -876,7 +876,12 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock);
  */
 SHMX_EXPORT int shmx_lock_check(struct shmx_lock *lock, uint64_t fence);
 
-/* Most holders a listing names (the rest are only counted). */
+/*
+ * Most holders a listing names (the rest are only counted).  A holder is
+ * named once its hold is about 1 ms old: its context's heartbeat thread
+ * writes its record then (docs/locks.md), so brief holds are counted, not
+ * named.
+ */
 #define SHMX_LOCK_HOLDERS_MAX 4
 
 /* A lock, as shmx_lock_next reports it. */
