@@ -180,8 +180,9 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
  * Ping the node every heartbeat; a failed ping marks the context lost.
  * While lock tickets given up by timed-out waiters are still in line, it
  * also looks at them every millisecond and passes the lock on when their
- * turn comes; while the context has lock handles, it writes the holder
- * record of holds that last, every 10 ms.
+ * turn comes, and drives the completions of lock releases in flight;
+ * while the context has lock handles, it writes the holder record of
+ * holds that last, every 10 ms.
  */
 static void *heartbeat_main(void *arg)
 {
@@ -194,7 +195,9 @@ static void *heartbeat_main(void *arg)
 	while (!ctx->hb_stop) {
 		uint64_t wake = next_ping, now = shmx__now_ns();
 
-		if (ctx->lock_orphans && now + 1000000ull < wake)
+		if ((ctx->lock_orphans ||
+		     __atomic_load_n(&ctx->lock_releasing, __ATOMIC_RELAXED)) &&
+		    now + 1000000ull < wake)
 			wake = now + 1000000ull;
 		if (__atomic_load_n(&ctx->nr_locks, __ATOMIC_RELAXED) &&
 		    now + SHMX_LOCK_RECORD_EVERY_NS < wake)
@@ -210,6 +213,7 @@ static void *heartbeat_main(void *arg)
 		if (ctx->hb_stop)
 			break;
 		pthread_mutex_unlock(&ctx->hb_lock);
+		(void)shmx__lock_releases_run(ctx);
 		(void)shmx__lock_orphans_run(ctx);
 		(void)shmx__lock_records_run(ctx);
 		if (shmx__now_ns() >= next_ping) {
@@ -359,6 +363,8 @@ SHMX_EXPORT int shmx_close(struct shmx_ctx *ctx)
 
 	if (!ctx)
 		return 0;
+	/* Releases still in flight land before the goodbye. */
+	(void)shmx__lock_settle(ctx);
 	heartbeat_stop(ctx);
 	shmx__msg_init(&req, SHMX_OP_BYE, 0, 0, 0);
 	ret = shmx__rpc(ctx, &req, &rep,

@@ -37,10 +37,14 @@
 struct shmx_op {
 	struct shmx_op *next; /* free list */
 	struct shmx_req *req; /* the request it belongs to */
-	uint64_t result;      /* atomic: the previous value */
-	void *desc;	      /* local descriptor of this op's slab */
-	void *copy_to;	      /* bounced read: the caller's buffer */
-	size_t len;	      /* bounced read: bytes to copy there */
+	/* Or, for an op no call waits for: run with ctx->lock held when it
+	 * completes (locks.c's releases). */
+	void (*done_fn)(struct shmx_ctx *ctx, struct shmx_op *op, int status);
+	void *done_arg;
+	uint64_t result; /* atomic: the previous value */
+	void *desc;	 /* local descriptor of this op's slab */
+	void *copy_to;	 /* bounced read: the caller's buffer */
+	size_t len;	 /* bounced read: bytes to copy there */
 	uint8_t bounce[SHMX_BOUNCE];
 };
 
@@ -127,6 +131,7 @@ struct shmx_ctx {
 	/* Lock handles holding their lock, guarded by hb_lock: the
 	 * heartbeat thread writes the holder record of a hold that lasts. */
 	struct shmx_lock *held;
+	unsigned lock_releasing; /* releases in flight (atomic counter) */
 	/* Every lock handle of the context, freed at close (locks.c);
 	 * guarded by lock. */
 	struct shmx_lock *locks;
@@ -224,6 +229,17 @@ int shmx__raw_read(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
 		   void *buf, size_t len);
 int shmx__raw_write_post(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
 			 const void *buf, size_t len);
+/*
+ * Post a compare-and-swap no call waits for; @fn(@ctx, op, status) runs
+ * when it completes, with ctx->lock held (op->result: the word before;
+ * op->done_arg: @arg).  Caller holds ctx->lock (so @fn may post the next
+ * one).  0, or -EAGAIN (the queue is full), -ENOTCONN, -ENOMEM.
+ */
+int shmx__raw_cas_post_locked(struct shmx_ctx *ctx, uint64_t raddr,
+			      uint64_t key, uint64_t expected, uint64_t desired,
+			      void (*fn)(struct shmx_ctx *, struct shmx_op *,
+					 int),
+			      void *arg);
 
 /* locks.c */
 struct shmx__lock_orphan;
@@ -231,6 +247,13 @@ struct shmx__lock_orphan;
  * forget void ones.  Heartbeat thread, no lock held.  Returns how many
  * are still in line. */
 int shmx__lock_orphans_run(struct shmx_ctx *ctx);
+/* Drive the completions of releases in flight (their next swap, when
+ * others took tickets).  Heartbeat thread, no lock held.  Returns how many
+ * were in flight. */
+int shmx__lock_releases_run(struct shmx_ctx *ctx);
+/* Wait until no release of this context is in flight (before BYE, an
+ * unreserve or a listing: the node judges by the word).  0 or -errno. */
+int shmx__lock_settle(struct shmx_ctx *ctx);
 /* A hold that lasts this long gets its holder record (for listings). */
 #define SHMX_LOCK_RECORD_AFTER_NS 1000000ull
 /* While the context has lock handles, the heartbeat thread looks at least

@@ -83,6 +83,7 @@ static struct shmx_op *op_get(struct shmx_ctx *ctx)
 static void op_put(struct shmx_ctx *ctx, struct shmx_op *op)
 {
 	op->req = NULL;
+	op->done_fn = NULL;
 	op->next = ctx->free_ops;
 	ctx->free_ops = op;
 }
@@ -102,6 +103,8 @@ void shmx__op_complete(struct shmx_ctx *ctx, struct shmx_op *op, int status)
 		req->pending--;
 		if (req->nb && status && !ctx->async_err)
 			ctx->async_err = status;
+	} else if (op->done_fn) {
+		op->done_fn(ctx, op, status);
 	}
 	op_put(ctx, op);
 }
@@ -691,6 +694,31 @@ int shmx__raw_write_post(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
 	if (ret)
 		op_put(ctx, op);
 	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int shmx__raw_cas_post_locked(struct shmx_ctx *ctx, uint64_t raddr,
+			      uint64_t key, uint64_t expected, uint64_t desired,
+			      void (*fn)(struct shmx_ctx *, struct shmx_op *,
+					 int),
+			      void *arg)
+{
+	struct shmx_op *op;
+	int ret;
+
+	if (ctx->failed)
+		return -ENOTCONN;
+	op = op_get(ctx);
+	if (!op)
+		return -ENOMEM;
+	op->req = NULL;
+	op->copy_to = NULL;
+	op->done_fn = fn;
+	op->done_arg = arg;
+	ret = xport_cas64(ctx->xp, ctx->node, raddr, key, expected, desired,
+			  &op->result, op->desc, op);
+	if (ret)
+		op_put(ctx, op);
 	return ret;
 }
 

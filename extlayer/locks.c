@@ -20,6 +20,8 @@
 #include "ctx.h"
 #include "proto/lockword.h"
 #include "util/clock.h"
+#include "util/errstr.h"
+#include "util/log.h"
 #include "util/parse.h"
 
 #define LOCK_MAGIC 0x4b434f4cu /* "LOCK" */
@@ -49,6 +51,11 @@ struct shmx_lock {
 	uint64_t held_at;		 /* monotonic ns of the grant */
 	uint8_t rec[SHMX_LOCK_REC_SIZE];
 	int rec_written;
+	/* A release whose swap is in flight (release_done), guarded by
+	 * ctx->lock: the ticket, what the swap adds and expects. */
+	int releasing;
+	struct shmx_lock_ticket rel_t;
+	uint64_t rel_inc, rel_expect;
 };
 
 /* A ticket given up by a waiter that timed out: the heartbeat thread
@@ -153,7 +160,7 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	return 0;
 }
 
-static int unhold(struct shmx_lock *l);
+static int release_settle(struct shmx_lock *l);
 
 /* Unlink and free a handle. */
 static void lock_free(struct shmx_lock *l)
@@ -169,8 +176,6 @@ static void lock_free(struct shmx_lock *l)
 		l->next->prev = l->prev;
 	__atomic_fetch_sub(&ctx->nr_locks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ctx->lock);
-	if (l->held)
-		(void)unhold(l);
 	l->magic = 0;
 	free(l);
 }
@@ -205,6 +210,11 @@ SHMX_EXPORT int shmx_lock_unreserve(struct shmx_lock *lock)
 		return -EINVAL;
 	if (lock->held)
 		return -EBUSY;
+	/* Every release of this context is over first: the node judges
+	 * by the word. */
+	ret = shmx__lock_settle(lock->ctx);
+	if (ret)
+		return ret;
 	shmx__msg_init(&req, SHMX_OP_LOCK_UNRESERVE, 0, 0, 0);
 	req.u.obj.id = lock->id;
 	ret = shmx__rpc(lock->ctx, &req, &rep, lock->ctx->timeout_ms);
@@ -583,6 +593,12 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 		return -EINVAL;
 	if (l->held)
 		return -EDEADLK;
+	/* This context's own releases first: a try must not find a lock
+	 * held that this process has let go (the fabric may run a later
+	 * operation before an earlier atomic). */
+	ret = shmx__lock_settle(l->ctx);
+	if (ret)
+		return ret;
 	w = l->word;
 	/* Not seen yet, or taken when last seen (perhaps long ago): look. */
 	if (!l->word_seen || !shmx__lock_free_for(w, mode)) {
@@ -622,6 +638,103 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 	return -EBUSY;
 }
 
+/*
+ * A release's swap completed (ctx->lock held, any thread that polls).
+ * Others took tickets since the holder last saw the word: swap again from
+ * the word as it is now, while the hold is still on.  Otherwise the
+ * release is over: done, or the hold was taken over, or the swap failed
+ * with its connection (then the lease passes the lock on).
+ */
+static void release_done(struct shmx_ctx *ctx, struct shmx_op *op, int status)
+{
+	struct shmx_lock *l = op->done_arg;
+	uint64_t old = op->result;
+
+	if (!status && old != l->rel_expect &&
+	    shmx__lock_ticket_state(&l->rel_t, old) == SHMX_LT_GRANTED) {
+		l->rel_expect = old;
+		if (!shmx__raw_cas_post_locked(ctx, word_addr(l), l->key, old,
+					       old + l->rel_inc, release_done,
+					       l))
+			return;
+	}
+	if (status)
+		shmx__log(SHMX_LOG_DEBUG,
+			  "lock %llu: release lost with its connection (%s); "
+			  "the lease passes the lock on",
+			  (unsigned long long)l->id, shmx__strerror(status));
+	l->releasing = 0;
+	__atomic_fetch_sub(&ctx->lock_releasing, 1, __ATOMIC_RELAXED);
+}
+
+static int not_releasing(void *arg)
+{
+	return !((struct shmx_lock *)arg)->releasing;
+}
+
+static int none_releasing(void *arg)
+{
+	return !__atomic_load_n(&((struct shmx_ctx *)arg)->lock_releasing,
+				__ATOMIC_RELAXED);
+}
+
+int shmx__lock_settle(struct shmx_ctx *ctx)
+{
+	if (!__atomic_load_n(&ctx->lock_releasing, __ATOMIC_RELAXED))
+		return 0;
+	return shmx__progress_until(ctx, none_releasing, ctx,
+				    shmx__now_ns() + (uint64_t)ctx->timeout_ms *
+							     1000000ull);
+}
+
+/* Wait until this handle's release in flight, if any, is over.  0 or
+ * -errno (-ETIMEDOUT). */
+static int release_settle(struct shmx_lock *l)
+{
+	return shmx__progress_until(
+		l->ctx, not_releasing, l,
+		shmx__now_ns() + (uint64_t)l->ctx->timeout_ms * 1000000ull);
+}
+
+/*
+ * Within the lease, a release is one compare-and-swap posted and not
+ * waited for: no takeover can come before the lease ends, so the swap
+ * cannot meet another epoch; if others took tickets meanwhile, the
+ * swap's completion posts the next one (release_done), in whatever
+ * thread polls the context next (the heartbeat thread at the latest,
+ * within a millisecond).  0, or -errno when nothing was posted.
+ */
+static int release_post(struct shmx_lock *l, uint64_t inc)
+{
+	struct shmx_ctx *ctx = l->ctx;
+	int ret;
+
+	pthread_mutex_lock(&ctx->lock);
+	l->rel_t = l->t;
+	l->rel_inc = inc;
+	l->rel_expect = l->word;
+	ret = shmx__raw_cas_post_locked(ctx, word_addr(l), l->key, l->word,
+					l->word + inc, release_done, l);
+	if (!ret) {
+		l->releasing = 1;
+		__atomic_fetch_add(&ctx->lock_releasing, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int shmx__lock_releases_run(struct shmx_ctx *ctx)
+{
+	int n = (int)__atomic_load_n(&ctx->lock_releasing, __ATOMIC_RELAXED);
+
+	if (n) {
+		pthread_mutex_lock(&ctx->lock);
+		(void)shmx__progress_locked(ctx);
+		pthread_mutex_unlock(&ctx->lock);
+	}
+	return n;
+}
+
 SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 {
 	struct shmx_lock *l = lock;
@@ -633,12 +746,23 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 	if (!l->held)
 		return -EPERM;
 	inc = shmx__lock_done_inc(l->held);
+	/* The previous hold's release is over before this one starts (it
+	 * is, unless its completion is still unread). */
+	ret = release_settle(l);
+	if (ret)
+		return ret;
 	if (unhold(l) && l->held == SHMX_LOCK_SHARED) {
 		uint8_t zero[SHMX_LOCK_REC_SIZE] = { 0 };
 
 		/* Lands before the swap below (one ordered connection). */
 		(void)shmx__raw_write_post(l->ctx, rec_addr(l), l->key, zero,
 					   sizeof(zero));
+	}
+	/* Leave a margin: the swap must land well before the lease ends. */
+	if (shmx__now_ns() + l->lease_ns / 8 < l->lease_end &&
+	    !release_post(l, inc)) {
+		l->held = 0;
+		return 0;
 	}
 	w = l->word;
 	for (int tries = 0;; tries++) {
@@ -765,8 +889,14 @@ void shmx__lock_orphans_free(struct shmx_ctx *ctx)
 		ctx->lock_orphans = o->next;
 		free(o);
 	}
-	while (ctx->locks)
-		lock_free(ctx->locks);
+	/* The context is going: no list to keep (the heartbeat's is gone). */
+	while (ctx->locks) {
+		struct shmx_lock *l = ctx->locks;
+
+		ctx->locks = l->next;
+		l->magic = 0;
+		free(l);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -782,6 +912,9 @@ SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
 
 	if (!ctx || !info)
 		return -EINVAL;
+	ret = shmx__lock_settle(ctx);
+	if (ret)
+		return ret;
 	shmx__msg_init(&req, SHMX_OP_LOCK_NEXT, 0, 0, 0);
 	req.u.next.from = from;
 	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);

@@ -857,7 +857,11 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode,
 			      uint64_t *fence);
 
 /*
- * shmx_lock_release - release the hold of this handle.
+ * shmx_lock_release - release the hold of this handle.  Within the lease
+ * it posts the releasing compare-and-swap and returns; the lock is free
+ * for others when that lands (this context's later try, unreserve,
+ * listing and close wait for it).  Writes of the critical section must be
+ * complete before (blocking shmx_write is; wait for non-blocking ones).
  * Returns 0, or
  *  -EPERM      this handle does not hold the lock
  *  -ESTALE     the lease ran out before the release: the lock was taken
