@@ -14,7 +14,7 @@
 # acknowledges it, one round trip, so it is set beside 2 x ib_write_lat, and
 # the control-plane RPC (shmx_root_get: request and reply messages) beside
 # 2 x ib_send_lat.  An uncontended lock acquire and release (a fetch-and-add
-# and a compare-and-swap on the lock word, plus the holder record written)
+# and a compare-and-swap on the lock word, the release not waited for)
 # is set beside one ib_atomic_lat FETCH_AND_ADD plus one CMP_AND_SWAP: the
 # ratio is the lock's cost over the two bare atomics; a second row sets it
 # beside one CMP_AND_SWAP (the target: within 2.5x).  Bandwidth: perftest's
