@@ -322,6 +322,31 @@ static void pause_for(struct shmx_lock *l, unsigned ahead, uint64_t since)
 }
 
 /*
+ * A waiter looks at word @w at @now.  Returns 1 when its progress part
+ * moved since *@progress (*@elapsed: the time since it last moved), 0
+ * when it did not, starting a new epoch (a takeover) once nothing moved
+ * for a lease, or -errno.
+ */
+static int watch(struct shmx_lock *l, uint64_t w, uint64_t *progress,
+		 uint64_t *seen, uint64_t now, uint64_t *elapsed)
+{
+	int ret = 0;
+
+	if (shmx__lock_progress(w) != *progress) {
+		*progress = shmx__lock_progress(w);
+		*elapsed = now - *seen;
+		*seen = now;
+		return 1;
+	}
+	if (now - *seen >= takeover_after(l)) {
+		/* Whoever is served has had its lease. */
+		ret = new_epoch(l, w);
+		*seen = now;
+	}
+	return ret;
+}
+
+/*
  * Wait until ticket @t's turn, given @w, the word as the fetch-and-add
  * issued at @issued left it.  Returns 0 with *@lease_start (monotonic:
  * the hold began after it), -EAGAIN (the ticket is void: take another),
@@ -333,6 +358,7 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 {
 	uint64_t progress = shmx__lock_progress(w), seen = shmx__now_ns();
 	uint64_t waiting_since = issued; /* the last look that said wait */
+	uint64_t elapsed;
 	unsigned ahead = shmx__lock_ahead(t, w);
 	int ret;
 
@@ -348,28 +374,22 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 			return -EAGAIN;
 		}
 		now = shmx__now_ns();
-		if (shmx__lock_progress(w) != progress) {
+		ret = watch(l, w, &progress, &seen, now, &elapsed);
+		if (ret < 0)
+			return ret;
+		if (ret) {
 			unsigned now_ahead = shmx__lock_ahead(t, w);
 			unsigned moved =
 				ahead > now_ahead ? ahead - now_ahead : 1;
-
 			/* The hand-over time paces those far back; it falls
 			 * at once and rises slowly, as what a waiter sees
 			 * includes its own pauses. */
-			uint64_t sample = (now - seen) / moved;
+			uint64_t sample = elapsed / moved;
 
 			l->hold_ns = sample < l->hold_ns
 					     ? sample
 					     : (7 * l->hold_ns + sample) / 8;
-			progress = shmx__lock_progress(w);
 			ahead = now_ahead;
-			seen = now;
-		} else if (now - seen >= takeover_after(l)) {
-			/* Whoever is served has had its lease. */
-			ret = new_epoch(l, w);
-			if (ret)
-				return ret;
-			seen = now;
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -389,7 +409,7 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 static int wait_epoch(struct shmx_lock *l, unsigned tag, uint64_t deadline)
 {
 	uint64_t w = l->word, progress = shmx__lock_progress(w);
-	uint64_t seen = shmx__now_ns();
+	uint64_t seen = shmx__now_ns(), elapsed;
 	int ret;
 
 	for (;;) {
@@ -397,19 +417,11 @@ static int wait_epoch(struct shmx_lock *l, unsigned tag, uint64_t deadline)
 
 		if (shmx__lw_split(w).tag != tag)
 			return 0;
-		if (shmx__lock_exhausted(w)) {
-			ret = new_epoch(l, w);
-			if (ret)
-				return ret;
-		} else if (shmx__lock_progress(w) != progress) {
-			progress = shmx__lock_progress(w);
-			seen = now;
-		} else if (now - seen >= takeover_after(l)) {
-			ret = new_epoch(l, w);
-			if (ret)
-				return ret;
-			seen = now;
-		}
+		ret = shmx__lock_exhausted(w)
+			      ? new_epoch(l, w)
+			      : watch(l, w, &progress, &seen, now, &elapsed);
+		if (ret < 0)
+			return ret;
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		pause_for(l, shmx__lock_outstanding(w), shmx__now_ns() - seen);
