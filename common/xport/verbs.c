@@ -105,6 +105,10 @@ struct vb_xport {
 
 	struct vb_conn conns[VB_MAX_CONNS];
 	unsigned nconns; /* high-water mark of used slots */
+	/* Bumped each time a slot is given to a connection: a peer id is
+	 * the slot and its generation, so the id of a connection that is
+	 * gone never reaches the next one in that slot. */
+	uint32_t gens[VB_MAX_CONNS];
 
 	struct vb_op *ops, *free_ops, *free_tx;
 	uint8_t *rx_bufs, *tx_bufs;
@@ -330,6 +334,24 @@ static void conn_param(struct vb_xport *x, struct rdma_conn_param *p,
 	p->rnr_retry_count = 7;
 }
 
+/* The peer id of slot @i as it is now. */
+static xport_peer_t peer_id(const struct vb_xport *x, unsigned i)
+{
+	return (xport_peer_t)i | (xport_peer_t)x->gens[i] << 32;
+}
+
+/* The slot of @peer, or -1 when it is not a live connection's id (its
+ * connection is gone, and the slot perhaps another's). */
+static int peer_slot(const struct vb_xport *x, xport_peer_t peer)
+{
+	uint64_t i = peer & 0xffffffffu;
+
+	if (i >= x->nconns || x->conns[i].state == VB_FREE ||
+	    x->gens[i] != (uint32_t)(peer >> 32))
+		return -1;
+	return (int)i;
+}
+
 static struct vb_conn *conn_alloc(struct vb_xport *x, xport_peer_t *peer)
 {
 	for (unsigned i = 0; i < VB_MAX_CONNS; i++) {
@@ -338,7 +360,8 @@ static struct vb_conn *conn_alloc(struct vb_xport *x, xport_peer_t *peer)
 		memset(&x->conns[i], 0, sizeof(x->conns[i]));
 		if (i >= x->nconns)
 			x->nconns = i + 1;
-		*peer = i;
+		x->gens[i]++;
+		*peer = peer_id(x, i);
 		return &x->conns[i];
 	}
 	return NULL;
@@ -703,7 +726,7 @@ static struct vb_conn *conn_by_token(struct vb_xport *x, const void *addr,
 		if ((c->state == VB_ACCEPTING || c->state == VB_CONNECTED) &&
 		    !memcmp(c->token, addr, VB_TOKEN_LEN)) {
 			if (peer)
-				*peer = i;
+				*peer = peer_id(x, i);
 			return c;
 		}
 	}
@@ -718,7 +741,7 @@ static int vb_resolve(struct xport *xp, const char *host_port,
 	/* A client has exactly one connection: the node's, made in open. */
 	for (unsigned i = 0; i < x->nconns; i++) {
 		if (x->conns[i].state == VB_CONNECTED) {
-			*peer = i;
+			*peer = peer_id(x, i);
 			return 0;
 		}
 	}
@@ -734,7 +757,8 @@ static int vb_resolve(struct xport *xp, const char *host_port,
 static int vb_reconnect(struct xport *xp, xport_peer_t peer, xport_peer_t *out)
 {
 	struct vb_xport *x = to_vb(xp);
-	struct vb_conn *c = peer < x->nconns ? &x->conns[peer] : NULL;
+	int slot = peer_slot(x, peer);
+	struct vb_conn *c = slot >= 0 ? &x->conns[slot] : NULL;
 	struct ibv_qp_init_attr qia;
 	struct ibv_qp_attr qa;
 	int ret;
@@ -770,11 +794,12 @@ static int vb_peer_insert(struct xport *xp, const void *addr, size_t len,
 static int vb_peer_remove(struct xport *xp, xport_peer_t peer)
 {
 	struct vb_xport *x = to_vb(xp);
+	int slot = peer_slot(x, peer);
 
-	if (peer >= x->nconns || x->conns[peer].state == VB_FREE)
+	if (slot < 0)
 		return 0;
 	/* DISCONNECTED frees the slot when rdma_cm reports it. */
-	rdma_disconnect(x->conns[peer].id);
+	rdma_disconnect(x->conns[slot].id);
 	return 0;
 }
 
@@ -897,10 +922,12 @@ static void vb_mr_dereg(struct xport *xp, struct xport_mr *mr)
 
 static struct ibv_qp *peer_qp(struct vb_xport *x, xport_peer_t peer)
 {
-	if (peer >= x->nconns || (x->conns[peer].state != VB_CONNECTED &&
-				  x->conns[peer].state != VB_ACCEPTING))
+	int slot = peer_slot(x, peer);
+
+	if (slot < 0 || (x->conns[slot].state != VB_CONNECTED &&
+			 x->conns[slot].state != VB_ACCEPTING))
 		return NULL;
-	return x->conns[peer].id->qp;
+	return x->conns[slot].id->qp;
 }
 
 static struct vb_op *op_get(struct vb_xport *x, enum vb_op_kind kind,
@@ -942,21 +969,21 @@ static int post(struct vb_xport *x, xport_peer_t peer, struct vb_op *op,
 	} else {
 		wr->wr_id = (uintptr_t)op;
 		wr->send_flags |= IBV_SEND_SIGNALED;
-		op->conn = (unsigned)peer;
+		op->conn = (unsigned)peer_slot(x, peer);
 		ret = -ibv_post_send(qp, wr, &bad);
 		if (!ret)
-			x->conns[peer].inflight++;
+			x->conns[op->conn].inflight++;
 	}
-	if (ret) {
+	if (ret && op) {
 		if (op->kind == VB_SEND) {
 			op->next = x->free_tx;
 			x->free_tx = op;
 		} else {
 			op_put(x, op);
 		}
-		if (ret == -ENOMEM)
-			ret = -EAGAIN; /* send queue full */
 	}
+	if (ret == -ENOMEM)
+		ret = -EAGAIN; /* send queue full */
 	return ret;
 }
 
@@ -969,6 +996,7 @@ static int vb_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	struct ibv_send_wr wr = { .sg_list = &sge,
 				  .num_sge = 1,
 				  .opcode = IBV_WR_SEND };
+	int slot;
 
 	if (len > XPORT_MSG_MAX)
 		return -EMSGSIZE;
@@ -989,18 +1017,19 @@ static int vb_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	 * VB_SEND_DEPTH / 2 is signalled so its completion frees the send
 	 * queue slots of the unsignalled ones before it.
 	 */
-	if ((wr.send_flags & IBV_SEND_INLINE) && !op_ctx && peer < x->nconns &&
-	    x->conns[peer].unsignaled < VB_SEND_DEPTH / 2) {
+	slot = peer_slot(x, peer);
+	if ((wr.send_flags & IBV_SEND_INLINE) && !op_ctx && slot >= 0 &&
+	    x->conns[slot].unsignaled < VB_SEND_DEPTH / 2) {
 		int ret = post(x, peer, NULL, &wr);
 
 		op->next = x->free_tx;
 		x->free_tx = op;
 		if (!ret)
-			x->conns[peer].unsignaled++;
+			x->conns[slot].unsignaled++;
 		return ret == -ENOMEM ? -EAGAIN : ret;
 	}
-	if (peer < x->nconns)
-		x->conns[peer].unsignaled = 0;
+	if (slot >= 0)
+		x->conns[slot].unsignaled = 0;
 	return post(x, peer, op, &wr);
 }
 
@@ -1094,7 +1123,7 @@ static xport_peer_t peer_of_qp(struct vb_xport *x, uint32_t qp_num)
 	for (unsigned i = 0; i < x->nconns; i++)
 		if (x->conns[i].state != VB_FREE &&
 		    x->conns[i].qp_num == qp_num)
-			return i;
+			return peer_id(x, i);
 	return XPORT_PEER_NONE;
 }
 
