@@ -41,10 +41,11 @@ struct shmx_op {
 	 * completes (locks.c's releases). */
 	void (*done_fn)(struct shmx_ctx *ctx, struct shmx_op *op, int status);
 	void *done_arg;
-	uint64_t result; /* atomic: the previous value */
-	void *desc;	 /* local descriptor of this op's slab */
-	void *copy_to;	 /* bounced read: the caller's buffer */
-	size_t len;	 /* bounced read: bytes to copy there */
+	uint64_t done_expect; /* a compare-and-swap's expected value */
+	uint64_t result;      /* atomic: the previous value */
+	void *desc;	      /* local descriptor of this op's slab */
+	void *copy_to;	      /* bounced read: the caller's buffer */
+	size_t len;	      /* bounced read: bytes to copy there */
 	uint8_t bounce[SHMX_BOUNCE];
 };
 

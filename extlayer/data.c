@@ -715,6 +715,7 @@ int shmx__raw_cas_post_locked(struct shmx_ctx *ctx, uint64_t raddr,
 	op->copy_to = NULL;
 	op->done_fn = fn;
 	op->done_arg = arg;
+	op->done_expect = expected;
 	ret = xport_cas64(ctx->xp, ctx->node, raddr, key, expected, desired,
 			  &op->result, op->desc, op);
 	if (ret)

@@ -55,7 +55,11 @@ struct shmx_lock {
 	 * ctx->lock: the ticket, what the swap adds and expects. */
 	int releasing;
 	struct shmx_lock_ticket rel_t;
-	uint64_t rel_inc, rel_expect;
+	uint64_t rel_inc;
+	unsigned rel_inflight; /* swaps of the round in flight */
+	int rel_hit;	       /* one of them swapped */
+	int rel_err;	       /* one failed with its connection */
+	uint64_t rel_last;     /* the word the latest one saw */
 };
 
 /* A ticket given up by a waiter that timed out: the heartbeat thread
@@ -651,30 +655,62 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 }
 
 /*
+ * Post one round of a release: a swap from @w and, when others wait, one
+ * from @w plus one exclusive ticket (under contention somebody has
+ * usually taken one since the holder last looked).  At most one can succeed: the counts only
+ * grow, and a release changes a count no ticket does.  ctx->lock held.
+ * 0 when at least one was posted.
+ */
+static void release_done(struct shmx_ctx *ctx, struct shmx_op *op, int status);
+
+static int release_round(struct shmx_ctx *ctx, struct shmx_lock *l, uint64_t w)
+{
+	uint64_t guess[2] = { w, w + SHMX_LW_TAKE_EXCL };
+	/* The second guess only where others wait: alone, it is a wasted
+	 * atomic. */
+	int n = shmx__lock_outstanding(w) > 1 ? 2 : 1;
+
+	l->rel_inflight = 0;
+	l->rel_hit = 0;
+	l->rel_err = 0;
+	for (int i = 0; i < n; i++)
+		if (!shmx__raw_cas_post_locked(ctx, word_addr(l), l->key,
+					       guess[i], guess[i] + l->rel_inc,
+					       release_done, l))
+			l->rel_inflight++;
+	return l->rel_inflight ? 0 : -EAGAIN;
+}
+
+/*
  * A release's swap completed (ctx->lock held, any thread that polls).
- * Others took tickets since the holder last saw the word: swap again from
- * the word as it is now, while the hold is still on.  Otherwise the
- * release is over: done, or the hold was taken over, or the swap failed
- * with its connection (then the lease passes the lock on).
+ * When its round is over and no swap hit, others took tickets since: swap
+ * again from the word as it is now, while the hold is still on.
+ * Otherwise the release is over: done, or the hold was taken over, or a
+ * swap failed with its connection (then the lease passes the lock on).
  */
 static void release_done(struct shmx_ctx *ctx, struct shmx_op *op, int status)
 {
 	struct shmx_lock *l = op->done_arg;
-	uint64_t old = op->result;
 
-	if (!status && old != l->rel_expect &&
-	    shmx__lock_ticket_state(&l->rel_t, old) == SHMX_LT_GRANTED) {
-		l->rel_expect = old;
-		if (!shmx__raw_cas_post_locked(ctx, word_addr(l), l->key, old,
-					       old + l->rel_inc, release_done,
-					       l))
-			return;
-	}
 	if (status)
+		l->rel_err = status;
+	else if (op->result == op->done_expect)
+		l->rel_hit = 1;
+	else
+		l->rel_last = op->result;
+	if (--l->rel_inflight)
+		return;
+	if (!l->rel_hit && !l->rel_err &&
+	    shmx__lock_ticket_state(&l->rel_t, l->rel_last) ==
+		    SHMX_LT_GRANTED &&
+	    !release_round(ctx, l, l->rel_last))
+		return;
+	if (!l->rel_hit && l->rel_err)
 		shmx__log(SHMX_LOG_DEBUG,
 			  "lock %llu: release lost with its connection (%s); "
 			  "the lease passes the lock on",
-			  (unsigned long long)l->id, shmx__strerror(status));
+			  (unsigned long long)l->id,
+			  shmx__strerror(l->rel_err));
 	l->releasing = 0;
 	__atomic_fetch_sub(&ctx->lock_releasing, 1, __ATOMIC_RELAXED);
 }
@@ -724,9 +760,7 @@ static int release_post(struct shmx_lock *l, uint64_t inc)
 	pthread_mutex_lock(&ctx->lock);
 	l->rel_t = l->t;
 	l->rel_inc = inc;
-	l->rel_expect = l->word;
-	ret = shmx__raw_cas_post_locked(ctx, word_addr(l), l->key, l->word,
-					l->word + inc, release_done, l);
+	ret = release_round(ctx, l, l->word);
 	if (!ret) {
 		l->releasing = 1;
 		__atomic_fetch_add(&ctx->lock_releasing, 1, __ATOMIC_RELAXED);
