@@ -663,28 +663,45 @@ int shmx__raw_read(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
 	return raw_run(ctx, DATA_READ, raddr, key, buf, len, 0, 0, NULL);
 }
 
+/*
+ * An op no call waits for: its completion runs @fn (may be NULL: it only
+ * gives the op back).  Lock held.  0 with *@out, -ENOTCONN or -ENOMEM.
+ */
+static int op_detached(struct shmx_ctx *ctx,
+		       void (*fn)(struct shmx_ctx *, struct shmx_op *, int),
+		       void *arg, struct shmx_op **out)
+{
+	struct shmx_op *op;
+
+	if (ctx->failed)
+		return -ENOTCONN;
+	op = op_get(ctx);
+	if (!op)
+		return -ENOMEM;
+	op->req = NULL;
+	op->copy_to = NULL;
+	op->done_fn = fn;
+	op->done_arg = arg;
+	*out = op;
+	return 0;
+}
+
 int shmx__raw_write_post(struct shmx_ctx *ctx, uint64_t raddr, uint64_t key,
 			 const void *buf, size_t len)
 {
 	struct shmx_op *op;
-	int ret = -EAGAIN;
+	int ret;
 
 	if (len > SHMX_BOUNCE)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->lock);
-	if (ctx->failed) {
+	ret = op_detached(ctx, NULL, NULL, &op);
+	if (ret) {
 		pthread_mutex_unlock(&ctx->lock);
-		return -ENOTCONN;
+		return ret;
 	}
-	op = op_get(ctx);
-	if (!op) {
-		pthread_mutex_unlock(&ctx->lock);
-		return -ENOMEM;
-	}
-	/* No request: the completion only gives the op back. */
-	op->req = NULL;
-	op->copy_to = NULL;
 	memcpy(op->bounce, buf, len);
+	ret = -EAGAIN;
 	for (int tries = 0; ret == -EAGAIN && tries < 4; tries++) {
 		ret = xport_write(ctx->xp, ctx->node, op->bounce, len, op->desc,
 				  raddr, key, op);
@@ -704,17 +721,10 @@ int shmx__raw_cas_post_locked(struct shmx_ctx *ctx, uint64_t raddr,
 			      void *arg)
 {
 	struct shmx_op *op;
-	int ret;
+	int ret = op_detached(ctx, fn, arg, &op);
 
-	if (ctx->failed)
-		return -ENOTCONN;
-	op = op_get(ctx);
-	if (!op)
-		return -ENOMEM;
-	op->req = NULL;
-	op->copy_to = NULL;
-	op->done_fn = fn;
-	op->done_arg = arg;
+	if (ret)
+		return ret;
 	op->done_expect = expected;
 	ret = xport_cas64(ctx->xp, ctx->node, raddr, key, expected, desired,
 			  &op->result, op->desc, op);

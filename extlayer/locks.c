@@ -51,8 +51,8 @@ struct shmx_lock {
 	uint64_t held_at;		 /* monotonic ns of the grant */
 	uint8_t rec[SHMX_LOCK_REC_SIZE];
 	int rec_written;
-	/* A release whose swap is in flight (release_done), guarded by
-	 * ctx->lock: the ticket, what the swap adds and expects. */
+	/* A release whose swaps are in flight (release_done), guarded by
+	 * ctx->lock: the ticket, what a swap adds, and the round's state. */
 	int releasing;
 	struct shmx_lock_ticket rel_t;
 	uint64_t rel_inc;
@@ -163,8 +163,6 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	*lock = l;
 	return 0;
 }
-
-static int release_settle(struct shmx_lock *l);
 
 /* Unlink and free a handle. */
 static void lock_free(struct shmx_lock *l)
@@ -397,7 +395,7 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		pause_for(l, shmx__lock_ahead(t, w), shmx__now_ns() - seen);
+		pause_for(l, ahead, shmx__now_ns() - seen);
 		waiting_since = shmx__now_ns();
 		ret = read_word(l, &w);
 		if (ret)
@@ -654,15 +652,15 @@ SHMX_EXPORT int shmx_lock_try(struct shmx_lock *lock, int mode, uint64_t *fence)
 	return -EBUSY;
 }
 
+static void release_done(struct shmx_ctx *ctx, struct shmx_op *op, int status);
+
 /*
  * Post one round of a release: a swap from @w and, when others wait, one
  * from @w plus one exclusive ticket (under contention somebody has
- * usually taken one since the holder last looked).  At most one can succeed: the counts only
- * grow, and a release changes a count no ticket does.  ctx->lock held.
- * 0 when at least one was posted.
+ * usually taken one since the holder last looked).  At most one can
+ * succeed: the counts only grow, and a release changes a count no ticket
+ * does.  ctx->lock held.  0 when at least one was posted.
  */
-static void release_done(struct shmx_ctx *ctx, struct shmx_op *op, int status);
-
 static int release_round(struct shmx_ctx *ctx, struct shmx_lock *l, uint64_t w)
 {
 	uint64_t guess[2] = { w, w + SHMX_LW_TAKE_EXCL };
@@ -726,22 +724,19 @@ static int none_releasing(void *arg)
 				__ATOMIC_RELAXED);
 }
 
-int shmx__lock_settle(struct shmx_ctx *ctx)
+/* Progress @ctx until @done(@arg), within the context's timeout. */
+static int settle(struct shmx_ctx *ctx, int (*done)(void *), void *arg)
 {
-	if (!__atomic_load_n(&ctx->lock_releasing, __ATOMIC_RELAXED))
-		return 0;
-	return shmx__progress_until(ctx, none_releasing, ctx,
+	return shmx__progress_until(ctx, done, arg,
 				    shmx__now_ns() + (uint64_t)ctx->timeout_ms *
 							     1000000ull);
 }
 
-/* Wait until this handle's release in flight, if any, is over.  0 or
- * -errno (-ETIMEDOUT). */
-static int release_settle(struct shmx_lock *l)
+int shmx__lock_settle(struct shmx_ctx *ctx)
 {
-	return shmx__progress_until(
-		l->ctx, not_releasing, l,
-		shmx__now_ns() + (uint64_t)l->ctx->timeout_ms * 1000000ull);
+	if (!__atomic_load_n(&ctx->lock_releasing, __ATOMIC_RELAXED))
+		return 0;
+	return settle(ctx, none_releasing, ctx);
 }
 
 /*
@@ -794,13 +789,15 @@ SHMX_EXPORT int shmx_lock_release(struct shmx_lock *lock)
 	inc = shmx__lock_done_inc(l->held);
 	/* The previous hold's release is over before this one starts (it
 	 * is, unless its completion is still unread). */
-	ret = release_settle(l);
+	ret = settle(l->ctx, not_releasing, l);
 	if (ret)
 		return ret;
 	if (unhold(l) && l->held == SHMX_LOCK_SHARED) {
 		uint8_t zero[SHMX_LOCK_REC_SIZE] = { 0 };
 
-		/* Lands before the swap below (one ordered connection). */
+		/* Posted before the swap below; on a fabric that reorders
+		 * it may land after, and clear a later reader's record in
+		 * that place (the listing then only counts that reader). */
 		(void)shmx__raw_write_post(l->ctx, rec_addr(l), l->key, zero,
 					   sizeof(zero));
 	}
