@@ -15,8 +15,10 @@ expect 0 "^Locks: 0$" -- locks
 expect 0 '"count":0,"locks":\[\]' -- --json locks
 json_ok
 
-# A holder in the background, with a lease longer than its hold.
-"$shmext" --name holder-x lock X --hold 3000 --lease 4000 \
+# A holder in the background, with a lease longer than its hold.  The hold
+# outlasts the checks below even on a loaded machine (sanitizers, parallel
+# tests): 3 s did not always.
+"$shmext" --name holder-x lock X --hold 6000 --lease 6500 \
 	>"$dir/holder.out" 2>&1 &
 holder=$!
 for _ in $(seq 50); do
@@ -25,21 +27,21 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 expect 0 "^Locks: 1$" -- locks
-expect 0 " X  *exclusive  *[0-9]* (holder-x)  *[0-9.]* m\?s  *0  *4000 ms" -- locks
+expect 0 " X  *exclusive  *[0-9]* (holder-x)  *[0-9.]* m\?s  *0  *6500 ms" -- locks
 expect 0 '"name":"X","mode":"exclusive","holding":1,"holders":\[{"node":[0-9]*,"name":"holder-x",' \
 	-- --json locks
-expect 0 '"waiters":0,"lease_ms":4000,"reservations":1,' -- --json locks
+expect 0 '"waiters":0,"lease_ms":6500,"reservations":1,' -- --json locks
 json_ok
 # A second taker gives up after its timeout.
 expect 1 "timed out waiting for lock 'X' (200 ms)" -- --timeout 200 lock X
 grep -q "hint: 'shmext locks' shows who holds it" "$out" || fail "no hint"
-wait $holder || fail "shmext lock X --hold 3000 exited $?: $(cat "$dir/holder.out")"
+wait $holder || fail "shmext lock X --hold 6000 exited $?: $(cat "$dir/holder.out")"
 grep -q "^[0-9][0-9]*$" "$dir/holder.out" || fail "the holder printed '$(cat "$dir/holder.out")', not a fence"
 
 # With the hold over, a command runs under the lock and passes its status on.
 # The ticket the timed-out taker left in line (it exited before its turn)
 # holds the line up for one lease: then the next waiter takes over.
-expect 0 "" -- --timeout 10000 lock X -- true
+expect 0 "" -- --timeout 15000 lock X -- true
 expect 3 "" -- lock X -- sh -c 'exit 3'
 expect 0 "^fence [0-9][0-9]*$" -- lock X -- sh -c 'echo fence $SHMEXT_LOCK_FENCE'
 expect 127 "cannot run 'no-such-command-here'" -- lock X -- no-such-command-here
