@@ -74,6 +74,9 @@ void header_member(struct server *srv, const struct member *m)
 		e.joined = m->info.joined;
 		memcpy(e.name, m->info.name, sizeof(e.name));
 		memcpy(e.host, m->info.host, sizeof(e.host));
+		memcpy(e.mailbox, m->mbox_addr, sizeof(e.mailbox));
+		e.mbox_tag = m->mbox_tag;
+		e.mbox_window = m->mbox_window;
 	}
 	off = shmx__hdr_entry_off(e.id);
 	shmx__hdr_member_write(extents_ptr(&srv->mem, off, SHMX_HDR_ENTRY_SIZE),

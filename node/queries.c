@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* queries.c - shmnode's answers to live members: ping, info, members,
- * lookup and the root pointer. */
+ * lookup, the root pointer, and where a member's mailbox listens. */
 #include <stdio.h>
 #include <string.h>
 
@@ -71,5 +71,18 @@ enum shmx_status query_root_set(struct server *srv, struct member *m,
 		return SHMX_ST_RANGE;
 	srv->root = g;
 	header_map(srv);
+	return SHMX_ST_OK;
+}
+
+/* The decoder checked the address and its tag and window (proto.c). */
+enum shmx_status query_mailbox(struct server *srv, struct member *m,
+			       const struct shmx_msg *req, struct shmx_msg *rep)
+{
+	const struct shmx_mailbox *mb = &req->u.mailbox;
+
+	memcpy(m->mbox_addr, mb->addr, sizeof(m->mbox_addr));
+	m->mbox_tag = mb->tag;
+	m->mbox_window = mb->window;
+	header_member(srv, m);
 	return SHMX_ST_OK;
 }

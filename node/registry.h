@@ -27,6 +27,10 @@ struct member {
 	uint8_t client_nonce[SHMX_NONCE_LEN];
 	int authenticated;
 	struct shmx_member_wire info; /* id, pid, uid, ..., name */
+	/* Its mailbox, as MAILBOX set it ("" = none; docs/messages.md). */
+	char mbox_addr[SHMX_MAILBOX_ADDR_MAX];
+	uint64_t mbox_tag;
+	uint32_t mbox_window;
 	/* Transport address, kept after the slot is freed (tombstone) so a
 	 * late request can still be told its session is gone. */
 	uint8_t addr_len;

@@ -68,6 +68,7 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_LOCK_RESERVE] = lock_op_reserve,
 	[SHMX_OP_LOCK_UNRESERVE] = lock_op_unreserve,
 	[SHMX_OP_LOCK_NEXT] = lock_op_next,
+	[SHMX_OP_MAILBOX] = query_mailbox,
 };
 
 /* Peers a flush may find blocked before it stops for this round. */

@@ -148,6 +148,9 @@ enum shmx_status query_root_get(struct server *srv, struct member *m,
 enum shmx_status query_root_set(struct server *srv, struct member *m,
 				const struct shmx_msg *req,
 				struct shmx_msg *rep);
+enum shmx_status query_mailbox(struct server *srv, struct member *m,
+			       const struct shmx_msg *req,
+			       struct shmx_msg *rep);
 
 /* mem_ops.c: pools, allocation, grants, ownership. */
 /*

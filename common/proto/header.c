@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/header.h"
+#include "proto/le.h"
 #include "util/crc32c.h"
 
 /* Framing of a block of @size bytes. */
@@ -38,30 +39,18 @@ enum {
 	ENT_JOINED = 32,
 	ENT_NAME = 40,
 	ENT_HOST = ENT_NAME + SHMX_NAME_MAX,
-	ENT_END = ENT_HOST + SHMX_HOST_MAX,
+	ENT_MAILBOX = ENT_HOST + SHMX_HOST_MAX,
+	ENT_MBOX_TAG = ENT_MAILBOX + SHMX_MAILBOX_ADDR_MAX,
+	ENT_MBOX_WINDOW = ENT_MBOX_TAG + 8,
+	ENT_END = ENT_MBOX_WINDOW + 4,
 };
 
 _Static_assert(MAP_END == 2104, "map body layout changed");
 _Static_assert(MAP_END <= CRC_AT(SHMX_HDR_MAP_SIZE), "map body too large");
-_Static_assert(ENT_END == 168, "member body layout changed");
+_Static_assert(ENT_END == 228, "member body layout changed");
 _Static_assert(ENT_END <= CRC_AT(SHMX_HDR_ENTRY_SIZE), "entry too large");
 _Static_assert(SHMX_HDR_MAP_SIZE % 8 == 0 && SHMX_HDR_ENTRY_SIZE % 8 == 0,
 	       "seq words must stay 8-byte aligned");
-
-static void put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* Offset of the base of extent @i; its len follows at + 8. */
 static size_t ext_at(uint32_t i)
@@ -110,8 +99,8 @@ static void block_write(void *blk, uint8_t *img, size_t size)
 	seq_store(p + SEQ_TAIL(size), odd);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 
-	put_le(img + SEQ_HEAD, odd + 1, 8);
-	put_le(img + CRC_AT(size), shmx__crc32c(0, img, CRC_AT(size)), 4);
+	shmx__put_le(img + SEQ_HEAD, odd + 1, 8);
+	shmx__put_le(img + CRC_AT(size), shmx__crc32c(0, img, CRC_AT(size)), 4);
 	memcpy(p + BODY, img + BODY, SEQ_TAIL(size) - BODY);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 
@@ -122,9 +111,9 @@ static void block_write(void *blk, uint8_t *img, size_t size)
 /* Check the framing of a private copy: 0, -ENOENT or -EAGAIN. */
 static int block_check(const uint8_t *p, size_t size)
 {
-	uint64_t head = get_le(p + SEQ_HEAD, 8);
-	uint64_t tail = get_le(p + SEQ_TAIL(size), 8);
-	uint32_t crc = (uint32_t)get_le(p + CRC_AT(size), 4);
+	uint64_t head = shmx__get_le(p + SEQ_HEAD, 8);
+	uint64_t tail = shmx__get_le(p + SEQ_TAIL(size), 8);
+	uint32_t crc = (uint32_t)shmx__get_le(p + CRC_AT(size), 4);
 
 	if (!head && !tail && !crc)
 		return -ENOENT;
@@ -156,17 +145,17 @@ void shmx__hdr_map_write(void *blk, const struct shmx_hdr_map *m)
 						      : SHMX_EXTENTS_MAX;
 
 	memset(img, 0, sizeof(img));
-	put_le(img + MAP_MAGIC, SHMX_HDR_MAGIC, 4);
-	put_le(img + MAP_LAYOUT, SHMX_HDR_LAYOUT, 4);
-	put_le(img + MAP_GENERATION, m->generation, 8);
-	put_le(img + MAP_ROOT, m->root, 8);
-	put_le(img + MAP_TOTAL, m->total, 8);
-	put_le(img + MAP_HDR_SIZE, m->hdr_size, 8);
-	put_le(img + MAP_MAX_MEMBERS, m->max_members, 4);
-	put_le(img + MAP_NR_EXTENTS, n, 4);
+	shmx__put_le(img + MAP_MAGIC, SHMX_HDR_MAGIC, 4);
+	shmx__put_le(img + MAP_LAYOUT, SHMX_HDR_LAYOUT, 4);
+	shmx__put_le(img + MAP_GENERATION, m->generation, 8);
+	shmx__put_le(img + MAP_ROOT, m->root, 8);
+	shmx__put_le(img + MAP_TOTAL, m->total, 8);
+	shmx__put_le(img + MAP_HDR_SIZE, m->hdr_size, 8);
+	shmx__put_le(img + MAP_MAX_MEMBERS, m->max_members, 4);
+	shmx__put_le(img + MAP_NR_EXTENTS, n, 4);
 	for (uint32_t i = 0; i < n; i++) {
-		put_le(img + ext_at(i), m->ext[i].base, 8);
-		put_le(img + ext_at(i) + 8, m->ext[i].len, 8);
+		shmx__put_le(img + ext_at(i), m->ext[i].base, 8);
+		shmx__put_le(img + ext_at(i) + 8, m->ext[i].len, 8);
 	}
 	block_write(blk, img, sizeof(img));
 }
@@ -185,15 +174,18 @@ void shmx__hdr_member_write(void *blk, const struct shmx_hdr_member *e)
 	uint8_t img[SHMX_HDR_ENTRY_SIZE];
 
 	memset(img, 0, sizeof(img));
-	put_le(img + ENT_MAGIC, SHMX_HDR_MAGIC, 4);
-	put_le(img + ENT_ID, e->id, 4);
-	put_le(img + ENT_LIVE, e->live, 4);
-	put_le(img + ENT_PID, e->pid, 4);
-	put_le(img + ENT_UID, e->uid, 4);
-	put_le(img + ENT_GID, e->gid, 4);
-	put_le(img + ENT_JOINED, (uint64_t)e->joined, 8);
+	shmx__put_le(img + ENT_MAGIC, SHMX_HDR_MAGIC, 4);
+	shmx__put_le(img + ENT_ID, e->id, 4);
+	shmx__put_le(img + ENT_LIVE, e->live, 4);
+	shmx__put_le(img + ENT_PID, e->pid, 4);
+	shmx__put_le(img + ENT_UID, e->uid, 4);
+	shmx__put_le(img + ENT_GID, e->gid, 4);
+	shmx__put_le(img + ENT_JOINED, (uint64_t)e->joined, 8);
 	put_str(img + ENT_NAME, e->name, SHMX_NAME_MAX);
 	put_str(img + ENT_HOST, e->host, SHMX_HOST_MAX);
+	put_str(img + ENT_MAILBOX, e->mailbox, SHMX_MAILBOX_ADDR_MAX);
+	shmx__put_le(img + ENT_MBOX_TAG, e->mbox_tag, 8);
+	shmx__put_le(img + ENT_MBOX_WINDOW, e->mbox_window, 4);
 	block_write(blk, img, sizeof(img));
 }
 
@@ -230,19 +222,19 @@ int shmx__hdr_map_read(const void *blk, struct shmx_hdr_map *m)
 
 	if (ret)
 		return ret;
-	if (get_le(p + MAP_MAGIC, 4) != SHMX_HDR_MAGIC ||
-	    get_le(p + MAP_LAYOUT, 4) != SHMX_HDR_LAYOUT)
+	if (shmx__get_le(p + MAP_MAGIC, 4) != SHMX_HDR_MAGIC ||
+	    shmx__get_le(p + MAP_LAYOUT, 4) != SHMX_HDR_LAYOUT)
 		return -EBADMSG;
 	memset(m, 0, sizeof(*m));
-	m->generation = get_le(p + MAP_GENERATION, 8);
-	m->root = get_le(p + MAP_ROOT, 8);
-	m->total = get_le(p + MAP_TOTAL, 8);
-	m->hdr_size = get_le(p + MAP_HDR_SIZE, 8);
-	m->max_members = (uint32_t)get_le(p + MAP_MAX_MEMBERS, 4);
-	m->nr_extents = (uint32_t)get_le(p + MAP_NR_EXTENTS, 4);
+	m->generation = shmx__get_le(p + MAP_GENERATION, 8);
+	m->root = shmx__get_le(p + MAP_ROOT, 8);
+	m->total = shmx__get_le(p + MAP_TOTAL, 8);
+	m->hdr_size = shmx__get_le(p + MAP_HDR_SIZE, 8);
+	m->max_members = (uint32_t)shmx__get_le(p + MAP_MAX_MEMBERS, 4);
+	m->nr_extents = (uint32_t)shmx__get_le(p + MAP_NR_EXTENTS, 4);
 	for (uint32_t i = 0; i < m->nr_extents && i < SHMX_EXTENTS_MAX; i++) {
-		m->ext[i].base = get_le(p + ext_at(i), 8);
-		m->ext[i].len = get_le(p + ext_at(i) + 8, 8);
+		m->ext[i].base = shmx__get_le(p + ext_at(i), 8);
+		m->ext[i].len = shmx__get_le(p + ext_at(i) + 8, 8);
 	}
 	return map_check(m);
 }
@@ -254,20 +246,24 @@ int shmx__hdr_member_read(const void *blk, struct shmx_hdr_member *e)
 
 	if (ret)
 		return ret;
-	if (get_le(p + ENT_MAGIC, 4) != SHMX_HDR_MAGIC)
+	if (shmx__get_le(p + ENT_MAGIC, 4) != SHMX_HDR_MAGIC)
 		return -EBADMSG;
 	if (!memchr(p + ENT_NAME, 0, SHMX_NAME_MAX) ||
-	    !memchr(p + ENT_HOST, 0, SHMX_HOST_MAX))
+	    !memchr(p + ENT_HOST, 0, SHMX_HOST_MAX) ||
+	    !memchr(p + ENT_MAILBOX, 0, SHMX_MAILBOX_ADDR_MAX))
 		return -EBADMSG;
 	memset(e, 0, sizeof(*e));
-	e->id = (uint32_t)get_le(p + ENT_ID, 4);
-	e->live = (uint32_t)get_le(p + ENT_LIVE, 4);
-	e->pid = (uint32_t)get_le(p + ENT_PID, 4);
-	e->uid = (uint32_t)get_le(p + ENT_UID, 4);
-	e->gid = (uint32_t)get_le(p + ENT_GID, 4);
-	e->joined = (int64_t)get_le(p + ENT_JOINED, 8);
+	e->id = (uint32_t)shmx__get_le(p + ENT_ID, 4);
+	e->live = (uint32_t)shmx__get_le(p + ENT_LIVE, 4);
+	e->pid = (uint32_t)shmx__get_le(p + ENT_PID, 4);
+	e->uid = (uint32_t)shmx__get_le(p + ENT_UID, 4);
+	e->gid = (uint32_t)shmx__get_le(p + ENT_GID, 4);
+	e->joined = (int64_t)shmx__get_le(p + ENT_JOINED, 8);
 	memcpy(e->name, p + ENT_NAME, SHMX_NAME_MAX);
 	memcpy(e->host, p + ENT_HOST, SHMX_HOST_MAX);
+	memcpy(e->mailbox, p + ENT_MAILBOX, SHMX_MAILBOX_ADDR_MAX);
+	e->mbox_tag = shmx__get_le(p + ENT_MBOX_TAG, 8);
+	e->mbox_window = (uint32_t)shmx__get_le(p + ENT_MBOX_WINDOW, 4);
 	if (!e->id || e->live > 1)
 		return -EBADMSG;
 	return 0;

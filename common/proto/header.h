@@ -63,12 +63,20 @@
  *    32      8  joined       seconds since the epoch (int64, two's complement)
  *    40     64  name         NUL-terminated, zero padded
  *   104     64  host         NUL-terminated, zero padded
- *   168     76  reserved
+ *   168     48  mailbox      "HOST:PORT" where other members reach this
+ *                            member's mailbox (docs/messages.md),
+ *                            NUL-terminated, zero padded; "" = none
+ *   216      8  mbox_tag     random, nonzero with a mailbox: names this
+ *                            mailbox, so a message meant for a member that
+ *                            left never reaches the next one at its address
+ *   224      4  mbox_window  messages one sender may have unread there
+ *   228     16  reserved
  *   244      4  crc
  *   248      8  seq (tail)
  *
  * Layouts (a changelog; reserved bytes are never reused in place):
  *   1  first layout.
+ *   2  member entry: mailbox, mbox_tag, mbox_window (from reserved bytes).
  */
 #ifndef SHMX_PROTO_HEADER_H
 #define SHMX_PROTO_HEADER_H
@@ -78,12 +86,14 @@
 #include "shmext/shmext.h"
 
 #define SHMX_HDR_MAGIC 0x48584d53u /* "SMXH" as LE bytes 53 4d 58 48 */
-#define SHMX_HDR_LAYOUT 1u
+#define SHMX_HDR_LAYOUT 2u
 #define SHMX_HDR_MAP_SIZE 4096u	 /* the map block, at offset 0 */
 #define SHMX_HDR_ENTRY_SIZE 256u /* one member entry */
 /* The size of the header area is a multiple of this (64 KiB). */
 #define SHMX_HDR_ALIGN ((uint64_t)64 << 10)
 #define SHMX_EXTENTS_MAX 128u
+/* Longest mailbox address "HOST:PORT" of a member, NUL included. */
+#define SHMX_MAILBOX_ADDR_MAX 48u
 
 /* struct shmx_extent (base, len) is the public one, in shmext/shmext.h. */
 
@@ -106,9 +116,12 @@ struct shmx_hdr_member {
 	uint32_t pid;
 	uint32_t uid;
 	uint32_t gid;
-	int64_t joined;		  /* seconds since the epoch */
-	char name[SHMX_NAME_MAX]; /* NUL-terminated */
-	char host[SHMX_HOST_MAX]; /* NUL-terminated */
+	int64_t joined;			     /* seconds since the epoch */
+	char name[SHMX_NAME_MAX];	     /* NUL-terminated */
+	char host[SHMX_HOST_MAX];	     /* NUL-terminated */
+	char mailbox[SHMX_MAILBOX_ADDR_MAX]; /* NUL-terminated, "" = none */
+	uint64_t mbox_tag;
+	uint32_t mbox_window;
 };
 
 /*

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "proto/le.h"
 #include "proto/lockword.h"
 #include "shmext/shmext.h"
 
@@ -158,29 +159,14 @@ unsigned shmx__lock_rec_index(const struct shmx_lock_ticket *t)
 	return (t->a + t->b) % SHMX_LOCK_RECORDS;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 void shmx__lock_rec_put(void *buf, const struct shmx_lock_rec *r)
 {
 	uint8_t *p = buf;
 
-	put_le(p, r->fence, 8);
-	put_le(p + 8, r->since_ns, 8);
-	put_le(p + 16, r->node, 4);
-	put_le(p + 20, r->a, 2);
+	shmx__put_le(p, r->fence, 8);
+	shmx__put_le(p + 8, r->since_ns, 8);
+	shmx__put_le(p + 16, r->node, 4);
+	shmx__put_le(p + 20, r->a, 2);
 	p[22] = r->mode;
 	p[23] = 0;
 }
@@ -189,10 +175,10 @@ void shmx__lock_rec_get(const void *buf, struct shmx_lock_rec *r)
 {
 	const uint8_t *p = buf;
 
-	r->fence = get_le(p, 8);
-	r->since_ns = get_le(p + 8, 8);
-	r->node = (uint32_t)get_le(p + 16, 4);
-	r->a = (uint16_t)get_le(p + 20, 2);
+	r->fence = shmx__get_le(p, 8);
+	r->since_ns = shmx__get_le(p + 8, 8);
+	r->node = (uint32_t)shmx__get_le(p + 16, 4);
+	r->a = (uint16_t)shmx__get_le(p + 20, 2);
 	r->mode = p[22];
 }
 
@@ -230,11 +216,11 @@ void shmx__lock_summarize(const void *slot, struct shmx_lock_summary *s)
 	unsigned excl = 0, shared = 0, taken;
 
 	memset(s, 0, sizeof(*s));
-	s->word = get_le(p + SHMX_LOCK_WORD_OFF, 8);
+	s->word = shmx__get_le(p + SHMX_LOCK_WORD_OFF, 8);
 	l = shmx__lw_split(s->word);
-	if (shmx__lock_epoch_of(l.tag, get_le(p + SHMX_LOCK_EPOCH_OFF, 8),
+	if (shmx__lock_epoch_of(l.tag, shmx__get_le(p + SHMX_LOCK_EPOCH_OFF, 8),
 				&s->epoch))
-		s->epoch = get_le(p + SHMX_LOCK_EPOCH_OFF, 8);
+		s->epoch = shmx__get_le(p + SHMX_LOCK_EPOCH_OFF, 8);
 	for (unsigned i = 0; i < SHMX_LOCK_RECORDS; i++) {
 		struct shmx_lock_rec r;
 

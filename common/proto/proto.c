@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/proto.h"
+#include "util/parse.h"
 
 /* Writing cursor: any overflow or bad field sets err, later puts do nothing. */
 struct wcur {
@@ -1011,6 +1012,43 @@ struct codec {
 	void (*dec[2])(struct rcur *r, struct shmx_msg *m);
 };
 
+/* ---- messages between members (docs/messages.md) ---------------------- */
+
+/* An address parses as HOST:PORT with a tag and a window, or is empty with
+ * neither. */
+static int mailbox_ok(const struct shmx_mailbox *mb)
+{
+	char host[SHMX_MAILBOX_ADDR_MAX];
+	uint16_t port;
+
+	if (!mb->addr[0])
+		return !mb->tag && !mb->window;
+	return mb->tag && mb->window && mb->window <= SHMX_MAILBOX_WINDOW_MAX &&
+	       !shmx__parse_host_port(mb->addr, 0, host, sizeof(host), &port);
+}
+
+static void enc_mailbox(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_mailbox *mb = &m->u.mailbox;
+
+	if (!mailbox_ok(mb) && !w->err)
+		w->err = -EINVAL;
+	put_str(w, mb->addr, SHMX_MAILBOX_ADDR_MAX, 0);
+	put_u64(w, mb->tag);
+	put_u32(w, mb->window);
+}
+
+static void dec_mailbox(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_mailbox *mb = &m->u.mailbox;
+
+	get_str(r, mb->addr, SHMX_MAILBOX_ADDR_MAX, 0);
+	mb->tag = get_u64(r);
+	mb->window = get_u32(r);
+	if (!r->bad && !mailbox_ok(mb))
+		r->bad = 1;
+}
+
 static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_HELLO] = { "hello",
 			    { enc_hello, enc_challenge },
@@ -1115,6 +1153,9 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_LOCK_NEXT] = { "lock_next",
 				{ enc_next, enc_lock_info },
 				{ dec_next, dec_lock_info } },
+	[SHMX_OP_MAILBOX] = { "mailbox",
+			      { enc_mailbox, NULL },
+			      { dec_mailbox, NULL } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

@@ -43,6 +43,7 @@
  *   2  memory management (docs/memory.md): pools, allocation, grants of
  *      remote keys, ownership, named segments; status codes 15..23.
  *      Global locks (docs/locks.md): opcodes 35..37.
+ *      Messages between members (docs/messages.md): opcode 38.
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -50,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/header.h"
 #include "shmext/shmext.h"
 
 #define SHMX_WIRE_MAGIC 0x584d4853u /* 'S' 'H' 'M' 'X' little-endian */
@@ -105,6 +107,7 @@ enum shmx_opcode {
 	SHMX_OP_LOCK_RESERVE = 35,   /* lock_reserve -> lock_rep */
 	SHMX_OP_LOCK_UNRESERVE = 36, /* obj_ref -> - */
 	SHMX_OP_LOCK_NEXT = 37,	     /* next_req -> lock_info_rep */
+	SHMX_OP_MAILBOX = 38,	     /* mailbox -> - */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -490,6 +493,18 @@ struct shmx_lock_info_rep {
 	uint8_t slot[112];	  /* 112 bytes, raw */
 };
 
+/*
+ * MAILBOX request: where the sender's mailbox listens, for the other
+ * members (docs/messages.md); the node publishes it in the sender's member
+ * entry (header.h).  An empty @addr withdraws it (tag and window 0 then).
+ */
+struct shmx_mailbox {
+	char addr[SHMX_MAILBOX_ADDR_MAX]; /* str, 0..47 bytes: "HOST:PORT" */
+	uint64_t tag;			  /* u64: nonzero with an address */
+	uint32_t window; /* u32: 1..SHMX_MAILBOX_WINDOW_MAX with an address */
+};
+#define SHMX_MAILBOX_WINDOW_MAX 65536u
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -530,6 +545,7 @@ struct shmx_msg {
 		struct shmx_lock_reserve lock_reserve;
 		struct shmx_lock_rep lock;
 		struct shmx_lock_info_rep lock_info;
+		struct shmx_mailbox mailbox;
 	} u;
 };
 

@@ -13,6 +13,12 @@ uint64_t shmx__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void shmx__mono_timespec(uint64_t mono_ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(mono_ns / 1000000000ull);
+	ts->tv_nsec = (long)(mono_ns % 1000000000ull);
+}
+
 uint64_t shmx__now_ms(void)
 {
 	return shmx__now_ns() / 1000000ull;

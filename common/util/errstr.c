@@ -23,9 +23,12 @@ static const struct {
 	{ EDQUOT, "Over this member's memory cap at the node" },
 	{ ENOSPC, "No room left in the node's memory" },
 	{ EFBIG, "Over the node's maximum size" },
-	{ ESRCH, "No such live member" },
-	{ EMSGSIZE, "Sizes differ (the file holds another size than the "
+	{ ESRCH, "No such live member (or it has no mailbox)" },
+	{ EMSGSIZE, "Too long (a message over SHMX_MSG_MAX), or sizes "
+		    "differ (the file holds another size than the "
 		    "segment's)" },
+	{ EHOSTDOWN, "The destination member left or died before it took "
+		     "delivery" },
 	{ EBADMSG, "Bad message (a damaged file, or a malformed protocol "
 		   "message)" },
 	{ ECONNREFUSED, "Connection refused (no shmnode answers there)" },
@@ -41,7 +44,8 @@ static const struct {
 	{ ENOMEM, "Out of memory" },
 	{ EOPNOTSUPP, "Operation not supported" },
 	{ EIO, "Input/output error on the fabric" },
-	{ EAGAIN, "Resource temporarily unavailable, try again" },
+	{ EAGAIN, "Resource temporarily unavailable, try again (a "
+		  "destination's message window is full)" },
 	{ ENAMETOOLONG, "Name too long" },
 	{ ESTALE, "Stale: the lock's lease ran out, it may have been taken "
 		  "over (the fence is stale)" },

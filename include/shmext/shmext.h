@@ -918,6 +918,157 @@ struct shmx_lock_info {
 SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
 			       struct shmx_lock_info *info);
 
+/* --------------------------------------------------------------------- */
+/* Signals and messages                                                   */
+/* --------------------------------------------------------------------- */
+
+/*
+ * Members signal and message each other directly over the fabric
+ * (docs/messages.md); shmnode is not a relay.  Every context has a
+ * mailbox: an endpoint that listens where the other members can reach it,
+ * published in its member entry.  A sender connects to a destination's
+ * mailbox on first use.
+ *
+ * Delivery is reliable and in order per sender: signals and messages from
+ * one sender are taken in the order it sent them (signals through
+ * shmx_signal_wait, messages through shmx_msg_recv).  Flow control: one
+ * sender may have at most the destination's window of signals and
+ * messages sent and not yet taken (SHMEXT_MSG_WINDOW, default
+ * SHMX_MSG_WINDOW_DEFAULT); a sender at the window waits for the receiver
+ * to take some, up to its timeout, and nothing is ever dropped.  So a
+ * receiver holds at most window x senders items, each at most
+ * SHMX_MSG_INLINE_MAX bytes; larger messages wait in shared memory.
+ *
+ * Errors of every send:
+ *  -EINVAL     a bad argument (NULL context, signo 0 or > SHMX_SIGNO_MAX)
+ *  -ESRCH      @dest is not a live member, or it has no mailbox
+ *  -EHOSTDOWN  @dest left or died before it took delivery
+ *  -EAGAIN     (SHMX_MSG_NONBLOCK) the destination's window is full
+ *  -ETIMEDOUT  the window stayed full for the context's timeout
+ *  -EMSGSIZE   longer than SHMX_MSG_MAX
+ *  -ENOTCONN   this context lost its node
+ * and the error the mailbox failed to open with, when it did not (the
+ * context works for everything else).
+ */
+
+/* The largest signal number. */
+#define SHMX_SIGNO_MAX 65535u
+/* The longest message. */
+#define SHMX_MSG_MAX ((size_t)64 << 20)
+/* Messages up to this long travel inside the send; longer ones through
+ * shared memory. */
+#define SHMX_MSG_INLINE_MAX 4048u
+/* Signals and messages one sender may have unread at a receiver, unless
+ * the receiver's SHMEXT_MSG_WINDOW says otherwise (1..65536). */
+#define SHMX_MSG_WINDOW_DEFAULT 64u
+
+/* Send flags. */
+#define SHMX_MSG_NONBLOCK 0x1u /* -EAGAIN instead of waiting for room */
+#define SHMX_MSG_MOVE 0x2u     /* send_region: hand the ownership over */
+
+/* What one destination of a broadcast made of it. */
+struct shmx_send_status {
+	shmx_node_t dest;
+	int status; /* 0 or -errno, as a send to @dest alone */
+};
+
+/*
+ * shmx_signal - send signal @signo (1..SHMX_SIGNO_MAX) with @value to
+ * member @dest (which may be this context itself).  Returns 0 once it is
+ * in @dest's mailbox, or an error above.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_signal(struct shmx_ctx *ctx, shmx_node_t dest,
+			    uint32_t signo, uint64_t value);
+
+/*
+ * shmx_signal_all - shmx_signal to every other member live at the call.
+ * @st (may be NULL): array of @max statuses, by destination; @count (may
+ * be NULL): receives the number of destinations.  Returns 0 when every
+ * destination has it, else the error of the first that does not.
+ */
+SHMX_EXPORT int shmx_signal_all(struct shmx_ctx *ctx, uint32_t signo,
+				uint64_t value, struct shmx_send_status *st,
+				size_t max, size_t *count);
+
+struct shmx_signal_info {
+	shmx_node_t src; /* the sender */
+	uint32_t signo;
+	uint64_t value;
+};
+
+/*
+ * shmx_signal_wait - take the oldest signal that waits, waiting up to
+ * @timeout_ms for one (0: only look; < 0: the context's timeout).
+ * Returns 0, -ETIMEDOUT (none came), -EINVAL, or the mailbox's error.
+ */
+SHMX_EXPORT int shmx_signal_wait(struct shmx_ctx *ctx, int timeout_ms,
+				 struct shmx_signal_info *info);
+
+/* A received message (shmx_msg_recv); free it with shmx_msg_free. */
+struct shmx_message {
+	shmx_node_t src; /* the sender */
+	uint32_t flags;	 /* SHMX_MSG_REGION, SHMX_MSG_MOVE */
+	void *data;	 /* the bytes (NULL for a region or an empty one) */
+	size_t len;	 /* their number */
+	/* SHMX_MSG_REGION: the sender's reservation, not copied: data is
+	 * NULL, and gaddr and len name it.  With SHMX_MSG_MOVE this member
+	 * now owns it alone (shmx_release frees it). */
+	shmx_gaddr_t gaddr;
+};
+#define SHMX_MSG_REGION 0x100u
+
+/*
+ * shmx_msg_send - send @len bytes at @buf (0..SHMX_MSG_MAX) to @dest.
+ * Up to SHMX_MSG_INLINE_MAX bytes travel in the send itself; longer ones
+ * are written to shared memory (the pool named by SHMEXT_MSG_POOL,
+ * default "shmext-messages", created when first needed) and handed to the
+ * receiver, which reads and frees them.  @flags: SHMX_MSG_NONBLOCK.
+ * Returns 0 once it is in @dest's mailbox, an error above, or -ENOSPC
+ * (the message pool has no room).  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_msg_send(struct shmx_ctx *ctx, shmx_node_t dest,
+			      const void *buf, size_t len, unsigned flags);
+
+/* shmx_msg_send_all - shmx_msg_send to every other live member; as
+ * shmx_signal_all. */
+SHMX_EXPORT int shmx_msg_send_all(struct shmx_ctx *ctx, const void *buf,
+				  size_t len, unsigned flags,
+				  struct shmx_send_status *st, size_t max,
+				  size_t *count);
+
+/*
+ * shmx_msg_send_region - hand [@gaddr, @gaddr + @len), part of a
+ * reservation of this member's, to @dest without copying: the receiver
+ * gets a message with SHMX_MSG_REGION set, and reads or writes the memory
+ * itself.  With SHMX_MSG_MOVE the reservation's ownership goes to @dest
+ * alone first (shmx_own_transfer): from then on this member cannot write
+ * it.  @flags: SHMX_MSG_MOVE, SHMX_MSG_NONBLOCK.  Returns as
+ * shmx_msg_send, and as shmx_own_transfer for a move.
+ */
+SHMX_EXPORT int shmx_msg_send_region(struct shmx_ctx *ctx, shmx_node_t dest,
+				     shmx_gaddr_t gaddr, size_t len,
+				     unsigned flags);
+
+/*
+ * shmx_msg_recv - take the oldest message that waits, waiting up to
+ * @timeout_ms (0: only look; < 0: the context's timeout).  *@msg receives
+ * it.  Returns 0, -ETIMEDOUT, -EINVAL, -ENOMEM, an error of shmx_read for
+ * a message in shared memory (it is then dropped), or the mailbox's error.
+ */
+SHMX_EXPORT int shmx_msg_recv(struct shmx_ctx *ctx, int timeout_ms,
+			      struct shmx_message **msg);
+
+/* shmx_msg_free - free a message from shmx_msg_recv (NULL: nothing). */
+SHMX_EXPORT void shmx_msg_free(struct shmx_message *msg);
+
+/*
+ * shmx_event_fd - a file descriptor that is readable (POLLIN, EPOLLIN)
+ * while signals or messages wait in this context's mailbox; it works with
+ * poll, select and epoll, level-triggered.  Do not read it or close it: it
+ * is the context's.  Returns the descriptor, or the mailbox's -errno.
+ */
+SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,6 +95,9 @@ static void sample_member(struct shmx_hdr_member *e)
 	e->joined = -1234567890123ll;
 	strcpy(e->name, "worker-17");
 	strcpy(e->host, "compute-3.example");
+	strcpy(e->mailbox, "10.77.1.2:40123");
+	e->mbox_tag = 0x0102030405060708ull;
+	e->mbox_window = 64;
 }
 
 static void assert_map_equal(const struct shmx_hdr_map *a,
@@ -123,6 +126,9 @@ static void assert_member_equal(const struct shmx_hdr_member *a,
 	assert_true(a->joined == b->joined);
 	assert_string_equal(a->name, b->name);
 	assert_string_equal(a->host, b->host);
+	assert_string_equal(a->mailbox, b->mailbox);
+	assert_int_equal(a->mbox_tag, b->mbox_tag);
+	assert_int_equal(a->mbox_window, b->mbox_window);
 }
 
 static void test_crc32c_vectors(void **state)
@@ -341,7 +347,15 @@ static void test_layout_is_pinned(void **state)
 	for (size_t off = 40 + 10; off < 104; off++)
 		assert_int_equal(b[off], 0);
 	assert_memory_equal(b + 104, "compute-3.example", 18);
-	for (size_t off = 104 + 18; off < ENT_SZ - 12; off++)
+	for (size_t off = 104 + 18; off < 168; off++)
+		assert_int_equal(b[off], 0);
+	assert_memory_equal(b + 168, "10.77.1.2:40123", 16);
+	for (size_t off = 168 + 16; off < 216; off++)
+		assert_int_equal(b[off], 0);
+	assert_int_equal(get_le(b + 216, 8), e.mbox_tag);
+	assert_int_equal(b[216], 0x08);
+	assert_int_equal(get_le(b + 224, 4), e.mbox_window);
+	for (size_t off = 228; off < ENT_SZ - 12; off++)
 		assert_int_equal(b[off], 0);
 	assert_int_equal(get_le(b + 244, 4), shmx__crc32c(0, b, 244));
 	assert_int_equal(get_le(b + 248, 8), 2);
@@ -595,13 +609,17 @@ static void test_bad_member(void **state)
 	expect_bad(b, good, ENT_SZ, 12, 0, 4, check_member); /* id 0 */
 	expect_bad(b, good, ENT_SZ, 16, 2, 4, check_member); /* live */
 	expect_bad(b, good, ENT_SZ, 16, UINT32_MAX, 4, check_member);
-	/* name, host: 64 bytes without a NUL. */
+	/* name, host, mailbox: the whole field without a NUL. */
 	memcpy(b, good, ENT_SZ);
 	memset(b + 40, 'x', SHMX_NAME_MAX);
 	reseal(b, ENT_SZ);
 	assert_int_equal(check_member(b), -EBADMSG);
 	memcpy(b, good, ENT_SZ);
 	memset(b + 104, 'y', SHMX_HOST_MAX);
+	reseal(b, ENT_SZ);
+	assert_int_equal(check_member(b), -EBADMSG);
+	memcpy(b, good, ENT_SZ);
+	memset(b + 168, 'z', SHMX_MAILBOX_ADDR_MAX);
 	reseal(b, ENT_SZ);
 	assert_int_equal(check_member(b), -EBADMSG);
 	/* The last byte of each string field may be its NUL. */

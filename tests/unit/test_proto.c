@@ -290,6 +290,11 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		for (int i = 0; i < 112; i++)
 			m->u.lock_info.slot[i] = (uint8_t)(0x80 + i);
 		break;
+	case SHMX_OP_MAILBOX * 2:
+		strcpy(m->u.mailbox.addr, "10.77.1.2:40123");
+		m->u.mailbox.tag = 0x0102030405060708ull;
+		m->u.mailbox.window = 64;
+		break;
 	default:
 		break;
 	}
@@ -839,6 +844,53 @@ static void test_status_errno_mapping(void **state)
 	assert_int_equal(shmx__errno_to_status(-ENOTTY), SHMX_ST_INTERNAL);
 }
 
+/*
+ * MAILBOX: the sample "10.77.1.2:40123" (its length at payload offset 0,
+ * the bytes from 1, the tag at 16, the window at 24) with one field bad;
+ * an empty address withdraws the mailbox, and only with tag and window 0.
+ */
+static void test_mailbox(void **state)
+{
+	static const struct {
+		uint8_t off, val, n;
+	} bad[] = {
+		{ 16, 0, 8 },	/* tag 0 */
+		{ 24, 0, 4 },	/* window 0 */
+		{ 26, 2, 1 },	/* window past SHMX_MAILBOX_WINDOW_MAX */
+		{ 10, 'x', 1 }, /* no ':' before the port */
+		{ 11, '0', 5 }, /* port 0 */
+		{ 1, ':', 1 },	/* no host */
+		{ 3, 0x7f, 1 }, /* not printable */
+		{ 0, SHMX_MAILBOX_ADDR_MAX, 1 },
+	};
+	struct shmx_msg m, d;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = encoded(SHMX_OP_MAILBOX, 0);
+		memset(buf + SHMX_HDR_LEN + bad[i].off, bad[i].val, bad[i].n);
+		assert_int_equal(shmx__proto_decode(buf, len, &d),
+				 SHMX_ST_BAD_MSG);
+	}
+	sample(&m, SHMX_OP_MAILBOX, 0);
+	m.u.mailbox.addr[0] = '\0';
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	m.u.mailbox.tag = 0;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	m.u.mailbox.window = 0;
+	len = (size_t)shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_OK);
+	assert_string_equal(d.u.mailbox.addr, "");
+	sample(&m, SHMX_OP_MAILBOX, 0);
+	strcpy(m.u.mailbox.addr, "[::1]:7000");
+	len = (size_t)shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_OK);
+	assert_string_equal(d.u.mailbox.addr, "[::1]:7000");
+	assert_int_equal(d.u.mailbox.tag, m.u.mailbox.tag);
+	assert_int_equal(d.u.mailbox.window, 64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_bad_memory_fields),
 		cmocka_unit_test(test_bad_lock_fields),
+		cmocka_unit_test(test_mailbox),
 		cmocka_unit_test(test_encoder_errors),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_errno_mapping),
