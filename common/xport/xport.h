@@ -45,9 +45,13 @@
  *    sender as the backend knows it (verbs: the inbound connection, which
  *    also takes sends while it lives; ofi: XPORT_PEER_NONE).
  *  - A send to a mailbox that is gone (closed, or never there) completes
- *    with an error status or fails to post, within XPORT_GONE_MS: -ECONNRESET
- *    / -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT (or -ENOTCONN from the
- *    post once the backend knows the peer is gone).  It never hangs.
+ *    with an error status or fails to post, within XPORT_GONE_MS; it never
+ *    hangs.  ofi: an error completion (-ECONNRESET) once a connection it
+ *    had breaks; to a listener never reached, xport_send() returns -EAGAIN
+ *    for XPORT_GONE_MS / 2, then -EHOSTUNREACH.  verbs: sends posted while
+ *    connecting complete with -ECONNREFUSED / -EHOSTUNREACH, or -ETIMEDOUT
+ *    when not connected within 5 s; on a connection that broke, in-flight
+ *    ones with -ECONNRESET and new posts return -ENOTCONN.
  *  - xport_local_host() on an ordinary client (attr->connect): the numeric
  *    IP this endpoint uses toward its node ("[IPV6]" bracketed), so that
  *    "<local_host>:0" is a bind address for the mailbox.
