@@ -17,8 +17,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,8 @@
 #define OFI_TX_MSG_BUFS 64
 #define OFI_MAX_OPS 1024
 #define OFI_MAX_RMA (1ull << 30)
+#define OFI_STALLS 32
+#define OFI_STALL_MS (XPORT_GONE_MS / 2)
 
 enum ofi_op_kind {
 	OFI_OP_RECV,
@@ -74,7 +76,17 @@ struct ofi_xport {
 	struct fid_av *av;
 	struct fid_cq *cq;
 	struct fid_ep *ep;
-	int wait_fd;	       /* CQ wait fd, or -1 */
+	int wait_fd; /* CQ wait fd, or -1 */
+	int bound;   /* opened with attr->bind (node, mailbox) */
+	int mailbox; /* bound, not passive: sends to other mailboxes */
+	/* A mailbox's peers whose sends libfabric refuses (-FI_EAGAIN), and
+	 * since when: rxm retries a refused connection for ever. */
+	struct ofi_stall {
+		fi_addr_t peer;
+		uint64_t since_ms; /* 0: entry free */
+	} stalls[OFI_STALLS];
+	char node_host[128]; /* client: the node's host, for local_host */
+	uint16_t node_port;
 	int delivery_complete; /* writes complete at the target */
 	uint64_t mr_mode;
 	uint64_t next_key;
@@ -92,6 +104,15 @@ struct ofi_xport {
 };
 
 #define to_ofi(xp) ((struct ofi_xport *)(xp))
+
+/* The stall entry of @peer, or NULL. */
+static struct ofi_stall *stall_find(struct ofi_xport *x, fi_addr_t peer)
+{
+	for (unsigned i = 0; i < OFI_STALLS; i++)
+		if (x->stalls[i].since_ms && x->stalls[i].peer == peer)
+			return &x->stalls[i];
+	return NULL;
+}
 
 /* libfabric's -FI_E* codes are errno values, except its own range. */
 static int ofi_err(int ret)
@@ -211,12 +232,13 @@ static int ofi_getinfo(const char *prov, const char *node, const char *service,
 	return ret;
 }
 
-/* Resolve "HOST:PORT" into node and service strings. */
-static int split_host_port(const char *hp, char *host, size_t hlen, char *port,
-			   size_t plen)
+/* Resolve "HOST:PORT" into node and service strings; @any_port: port 0
+ * (an ephemeral one) is allowed. */
+static int split_host_port(const char *hp, int any_port, char *host,
+			   size_t hlen, char *port, size_t plen)
 {
 	uint16_t p;
-	int ret = shmx__parse_host_port(hp, 0, host, hlen, &p);
+	int ret = shmx__xport_host_port(hp, any_port, host, hlen, &p);
 
 	if (ret)
 		return -EINVAL;
@@ -289,7 +311,7 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 		return ret;
 	provider_defaults(prov);
 	if (attr->bind) {
-		if (split_host_port(attr->bind, host, sizeof(host), port,
+		if (split_host_port(attr->bind, 1, host, sizeof(host), port,
 				    sizeof(port)))
 			return -EINVAL;
 		node = host;
@@ -298,7 +320,7 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 	} else if (attr->connect) {
 		/* Let the provider pick the source address that reaches
 		 * the node (loopback for a loopback node). */
-		if (split_host_port(attr->connect, host, sizeof(host), port,
+		if (split_host_port(attr->connect, 0, host, sizeof(host), port,
 				    sizeof(port)))
 			return -EINVAL;
 		node = host;
@@ -311,6 +333,12 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 	x->base.ops = &shmx__xport_ofi_ops;
 	x->wait_fd = -1;
 	x->next_key = 1;
+	x->bound = attr->bind != NULL;
+	x->mailbox = attr->bind && !attr->passive;
+	if (!attr->bind && attr->connect) {
+		snprintf(x->node_host, sizeof(x->node_host), "%s", host);
+		x->node_port = (uint16_t)atoi(port);
+	}
 
 	x->delivery_complete = 1;
 	ret = ofi_getinfo(prov, node, service, flags, 1, &x->info);
@@ -525,7 +553,8 @@ static int ofi_resolve(struct xport *xp, const char *host_port,
 	char host[128], port[16];
 	int ret;
 
-	if (split_host_port(host_port, host, sizeof(host), port, sizeof(port)))
+	if (split_host_port(host_port, 0, host, sizeof(host), port,
+			    sizeof(port)))
 		return -EINVAL;
 	hints = fi_dupinfo(x->info);
 	if (!hints)
@@ -562,10 +591,13 @@ static int ofi_peer_insert(struct xport *xp, const void *addr, size_t len,
 static int ofi_peer_remove(struct xport *xp, xport_peer_t peer)
 {
 	fi_addr_t fa = (fi_addr_t)peer;
+	struct ofi_stall *s = stall_find(to_ofi(xp), fa);
 	int ret;
 
 	if (peer == XPORT_PEER_NONE)
 		return 0;
+	if (s)
+		s->since_ms = 0;
 	ret = fi_av_remove(to_ofi(xp)->av, &fa, 1, 0);
 	return ret ? ofi_err(ret) : 0;
 }
@@ -621,29 +653,96 @@ static int ofi_addr_str(struct xport *xp, const void *addr, size_t len,
 {
 	struct ofi_xport *x = to_ofi(xp);
 	struct sockaddr_storage ss;
-	const struct sockaddr *sa = (const struct sockaddr *)&ss;
-	char ip[INET6_ADDRSTRLEN];
 
 	if (!addr_valid(x, addr, len))
 		return -EINVAL;
 	addr_copy(&ss, addr, len);
-	if (x->info->addr_format == FI_ADDR_STR) {
+	if (x->info->addr_format == FI_ADDR_STR)
 		snprintf(buf, buflen, "%.*s", (int)len, (const char *)addr);
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(buf, buflen, "%s:%u", ip, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-			(const struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, buflen, "[%s]:%u", ip, ntohs(in6->sin6_port));
-	} else {
+	else if (shmx__xport_sockaddr_str((const struct sockaddr *)&ss, 1, buf,
+					  buflen) == -EAFNOSUPPORT)
 		snprintf(buf, buflen, "(%zu-byte address)", len);
-	}
 	return 0;
+}
+
+/* This endpoint's own socket address; -EAFNOSUPPORT when it has none. */
+static int own_sockaddr(struct ofi_xport *x, struct sockaddr_storage *ss)
+{
+	uint8_t addr[XPORT_ADDR_MAX];
+	size_t len = sizeof(addr);
+	int ret = ofi_getname(&x->base, addr, &len);
+
+	if (ret)
+		return ret;
+	if (x->info->addr_format == FI_ADDR_STR || !addr_valid(x, addr, len))
+		return -EAFNOSUPPORT;
+	addr_copy(ss, addr, len);
+	return 0;
+}
+
+static int ofi_listen_addr(struct xport *xp, char *buf, size_t len)
+{
+	struct ofi_xport *x = to_ofi(xp);
+	struct sockaddr_storage ss;
+	int ret;
+
+	if (!x->bound)
+		return -EINVAL;
+	ret = own_sockaddr(x, &ss);
+	return ret ? ret
+		   : shmx__xport_sockaddr_str((struct sockaddr *)&ss, 1, buf,
+					      len);
+}
+
+static int is_any_addr(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(
+		       &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/*
+ * The source address the kernel's routing picks toward the node: connect
+ * a datagram socket (nothing is sent) and read its name.
+ */
+static int route_source(struct ofi_xport *x, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	socklen_t sl = sizeof(*ss);
+	char port[8];
+	int fd, ret = 0;
+
+	snprintf(port, sizeof(port), "%u", x->node_port);
+	if (getaddrinfo(x->node_host, port, &hints, &ai))
+		return -EHOSTUNREACH;
+	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) ||
+	    getsockname(fd, (struct sockaddr *)ss, &sl))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return ret;
+}
+
+static int ofi_local_host(struct xport *xp, char *buf, size_t len)
+{
+	struct ofi_xport *x = to_ofi(xp);
+	struct sockaddr_storage ss;
+	int ret;
+
+	if (!x->node_host[0])
+		return -EINVAL;
+	ret = own_sockaddr(x, &ss);
+	/* An endpoint bound to any address: ask the routing table. */
+	if (!ret && is_any_addr(&ss))
+		ret = route_source(x, &ss);
+	return ret ? ret
+		   : shmx__xport_sockaddr_str((struct sockaddr *)&ss, 0, buf,
+					      len);
 }
 
 /* Registrations carry the generic part first and the libfabric MR after. */
@@ -700,6 +799,36 @@ static void ofi_mr_dereg(struct xport *xp, struct xport_mr *mr)
 	free(m);
 }
 
+/*
+ * A mailbox's send to @peer returned @ret.  A peer refused for
+ * OFI_STALL_MS without a send getting through (its listener is gone, or
+ * it has not taken a message in all that time) is unreachable: 1, and the
+ * send fails with -EHOSTUNREACH instead of -EAGAIN.  With more than
+ * OFI_STALLS peers stalled at once, the oldest entry is reused (its clock
+ * starts again).
+ */
+static int stalled(struct ofi_xport *x, fi_addr_t peer, int ret)
+{
+	struct ofi_stall *s = stall_find(x, peer);
+	uint64_t now;
+
+	if (ret != -FI_EAGAIN) {
+		if (s)
+			s->since_ms = 0;
+		return 0;
+	}
+	now = shmx__now_ms();
+	if (s)
+		return now - s->since_ms >= OFI_STALL_MS;
+	s = &x->stalls[0];
+	for (unsigned i = 1; i < OFI_STALLS && s->since_ms; i++)
+		if (x->stalls[i].since_ms < s->since_ms)
+			s = &x->stalls[i];
+	s->peer = peer;
+	s->since_ms = now ? now : 1;
+	return 0;
+}
+
 static int ofi_send(struct xport *xp, xport_peer_t peer, const void *buf,
 		    size_t len, void *op_ctx)
 {
@@ -716,6 +845,8 @@ static int ofi_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	op->user_ctx = op_ctx;
 	ret = (int)fi_send(x->ep, op->msg, len, op_desc(x, x->tx_mr),
 			   (fi_addr_t)peer, op);
+	if (x->mailbox && stalled(x, (fi_addr_t)peer, ret))
+		return -EHOSTUNREACH;
 	if (ret)
 		return ret == -FI_EAGAIN ? -EAGAIN : ofi_err(ret);
 	x->free_tx = op->next;
@@ -920,26 +1051,22 @@ static void ofi_recv_done(struct xport *xp, void *buf)
 	post_recv(x, &x->ops[x->nops + i]);
 }
 
-static int ofi_wait(struct xport *xp, int timeout_ms)
+/*
+ * fi_trywait says whether the CQ's fd may be slept on: it fails when
+ * progress is due (poll now).  Without a wait object: nothing to arm.
+ */
+static int ofi_wait_arm(struct xport *xp, int *fds, int *nfds)
 {
 	struct ofi_xport *x = to_ofi(xp);
 	struct fid *fids[1] = { &x->cq->fid };
-	struct pollfd pfd = { .fd = x->wait_fd, .events = POLLIN };
 
-	/* No wait object (verbs;ofi_rxm gives none): nap, so that an idle
-	 * node does not spin (on a small host several nodes would starve
-	 * everything else). */
-	if (x->wait_fd < 0) {
-		shmx__sleep_us(timeout_ms > 0 ? 500 : 0);
+	*nfds = 0;
+	if (x->wait_fd < 0)
 		return 0;
-	}
-	/* Progress is due: only a short pause. */
-	if (fi_trywait(x->fabric, fids, 1) != FI_SUCCESS) {
-		shmx__sleep_us(timeout_ms > 0 ? 50 : 0);
-		return 0;
-	}
-	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
-		return -errno;
+	if (fi_trywait(x->fabric, fids, 1) != FI_SUCCESS)
+		return 1;
+	fds[0] = x->wait_fd;
+	*nfds = 1;
 	return 0;
 }
 
@@ -964,5 +1091,8 @@ const struct xport_ops shmx__xport_ofi_ops = {
 	.fadd64 = ofi_fadd64,
 	.poll = ofi_poll,
 	.recv_done = ofi_recv_done,
-	.wait = ofi_wait,
+	.wait = shmx__xport_wait,
+	.wait_arm = ofi_wait_arm,
+	.listen_addr = ofi_listen_addr,
+	.local_host = ofi_local_host,
 };

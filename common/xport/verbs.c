@@ -12,10 +12,17 @@
  * HELLO came from.  The node accepts connections as rdma_cm reports them,
  * from inside poll(), and forgets a peer when rdma_cm says it is gone.
  *
+ * A mailbox (bind, not passive) listens like the node and also connects
+ * out: resolve starts a connection on the listener's PD, CQ and SRQ and
+ * returns at once; rdma_cm's events move it on from poll, sends posted
+ * before it is established wait on the connection, and fail (surfacing
+ * from poll) if it is refused or not made within VB_CM_TIMEOUT_MS.
+ *
  * Completions: wr_id is our own context (struct vb_op); only the caller's
- * RMA, atomics and sends with an op_ctx surface from poll.  wait() arms the
- * CQ, polls once more into a small stash (so no completion is lost to the
- * race), and sleeps on the completion channel and the CM channel.
+ * RMA, atomics and sends with an op_ctx surface from poll.  wait_arm()
+ * consumes a CQ event that woke a waiter, arms the CQ, polls once more into
+ * a small stash (so no completion is lost to the race), and hands out the
+ * completion channel and the CM channel to sleep on.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,15 +70,30 @@ struct vb_op {
 	unsigned conn; /* the connection a send-queue op was posted on */
 	void *user_ctx;
 	uint8_t *msg; /* send or receive buffer */
+	uint32_t len; /* a send waiting for its connection: its length */
+	int status;   /* on the failed list: the error it completes with */
 };
 
 /*
- * GONE: rdma_cm reported the peer gone; the queue pair is in the error
- * state, flushing what was posted.  The slot is freed (queue pair
- * destroyed) once every op posted on it has completed, so that no op (and
- * no send buffer) is lost with it.
+ * CONNECTING: a mailbox's outbound connection that rdma_cm is still
+ * making; sends wait on it (pending).  GONE: rdma_cm reported the peer
+ * gone; the queue pair is in the error state, flushing what was posted.
+ * The slot is freed (queue pair destroyed) once every op posted on it has
+ * completed, so that no op (and no send buffer) is lost with it.
  */
-enum vb_conn_state { VB_FREE = 0, VB_ACCEPTING, VB_CONNECTED, VB_GONE };
+enum vb_conn_state {
+	VB_FREE = 0,
+	VB_ACCEPTING,
+	VB_CONNECTED,
+	VB_CONNECTING,
+	VB_GONE
+};
+
+union vb_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 
 struct vb_conn {
 	enum vb_conn_state state;
@@ -81,6 +103,13 @@ struct vb_conn {
 	unsigned
 		unsignaled; /* sends posted unsignalled since the last signal */
 	uint8_t token[VB_TOKEN_LEN];
+	/* A mailbox's outbound connection: where to, how many resolves
+	 * hold it, until when it may take to connect, sends waiting. */
+	int outbound;
+	unsigned refs;
+	union vb_sockaddr dst;
+	uint64_t deadline_ms;
+	struct vb_op *pending, **pending_tail;
 };
 
 struct vb_xport {
@@ -100,7 +129,10 @@ struct vb_xport {
 	uint64_t cm_next;
 	int cm_due;
 	uint8_t my_token[VB_TOKEN_LEN];
-	char node_hp[128]; /* client: the node's "HOST:PORT", to reconnect */
+	char node_hp[128];    /* client: the node's "HOST:PORT", to reconnect */
+	int mailbox;	      /* bind without passive: also connects out */
+	unsigned nconnecting; /* outbound connections not made yet */
+	struct vb_op *failed; /* sends that never reached a QP, for poll */
 	unsigned rd_atomic;
 
 	struct vb_conn conns[VB_MAX_CONNS];
@@ -377,23 +409,36 @@ static void conn_free(struct vb_xport *x, struct vb_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * "HOST:PORT" (@passive: to bind, port 0 allowed) -> *@ai, freed by the
+ * caller.  0, -EINVAL (syntax) or -EHOSTUNREACH (no such host).
+ */
+static int hp_addrinfo(const char *host_port, int passive, struct addrinfo **ai)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = passive ? AI_PASSIVE : 0 };
+	char host[128], port[16];
+	uint16_t pn;
+
+	if (shmx__xport_host_port(host_port, passive, host, sizeof(host), &pn))
+		return -EINVAL;
+	snprintf(port, sizeof(port), "%u", pn);
+	return getaddrinfo(host, port, &hints, ai) ? -EHOSTUNREACH : 0;
+}
+
 /* Client side: resolve, connect, wait until established. */
 static int client_connect(struct vb_xport *x, const char *host_port)
 {
-	char host[128], port[16];
 	struct rdma_conn_param p;
-	struct addrinfo *ai = NULL, hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
 	struct rdma_cm_id *id;
 	struct vb_conn *c;
 	xport_peer_t peer;
-	uint16_t pn;
 	int ret;
 
-	if (shmx__parse_host_port(host_port, 0, host, sizeof(host), &pn))
-		return -EINVAL;
-	snprintf(port, sizeof(port), "%u", pn);
-	if (getaddrinfo(host, port, &hints, &ai))
-		return -EHOSTUNREACH;
+	ret = hp_addrinfo(host_port, 0, &ai);
+	if (ret)
+		return ret;
 	ret = rdma_create_id(x->ec, &id, NULL, RDMA_PS_TCP);
 	if (ret) {
 		freeaddrinfo(ai);
@@ -449,16 +494,10 @@ static int client_connect(struct vb_xport *x, const char *host_port)
 
 static int node_listen(struct vb_xport *x, const char *host_port)
 {
-	struct addrinfo *ai = NULL, hints = { .ai_socktype = SOCK_STREAM,
-					      .ai_flags = AI_PASSIVE };
-	char host[128], port[16];
-	uint16_t pn;
+	struct addrinfo *ai = NULL;
 	int ret;
 
-	if (shmx__parse_host_port(host_port, 0, host, sizeof(host), &pn))
-		return -EINVAL;
-	snprintf(port, sizeof(port), "%u", pn);
-	if (getaddrinfo(host, port, &hints, &ai))
+	if (hp_addrinfo(host_port, 1, &ai))
 		return -EINVAL;
 	ret = rdma_create_id(x->ec, &x->listen_id, x, RDMA_PS_TCP);
 	if (!ret)
@@ -517,6 +556,7 @@ static int vb_open(const struct xport_attr *attr, struct xport **xpp)
 	ret = set_nonblock(x->ec->fd);
 	if (ret)
 		goto out_close;
+	x->mailbox = attr->bind && !attr->passive;
 	if (attr->bind)
 		ret = node_listen(x, attr->bind);
 	else if (attr->connect &&
@@ -579,12 +619,108 @@ static void vb_close(struct xport *xp)
  */
 static void conn_gone(struct vb_xport *x, struct vb_conn *c)
 {
-	if (c->state != VB_GONE) {
+	if (c->state == VB_CONNECTING) {
+		x->nconnecting--;
+		c->state = VB_GONE;
+	} else if (c->state != VB_GONE) {
 		c->state = VB_GONE;
 		rdma_disconnect(c->id); /* the QP to the error state */
 	}
 	if (!c->inflight)
 		conn_free(x, c);
+}
+
+/* A send that never reached a queue pair completes with @err from poll. */
+static void send_failed(struct vb_xport *x, struct vb_op *op, int err)
+{
+	op->status = err;
+	op->next = x->failed;
+	x->failed = op;
+}
+
+/* An outbound connection was not made: its waiting sends fail with @err. */
+static void connect_failed(struct vb_xport *x, struct vb_conn *c, int err)
+{
+	struct vb_op *op;
+
+	while ((op = c->pending)) {
+		c->pending = op->next;
+		c->inflight--;
+		send_failed(x, op, err);
+	}
+	conn_gone(x, c);
+}
+
+/* Post a send that waited for its connection; on failure it fails. */
+static void post_pending(struct vb_xport *x, struct vb_conn *c,
+			 struct vb_op *op)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)op->msg,
+			       .length = op->len,
+			       .lkey = x->tx_mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = (uintptr_t)op,
+				  .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = IBV_WR_SEND,
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
+	int ret = ibv_post_send(c->id->qp, &wr, &bad);
+
+	if (ret) {
+		c->inflight--;
+		send_failed(x, op, ret == ENOMEM ? -EAGAIN : -ret);
+	}
+}
+
+/* The next step of a mailbox's outbound connection on event @type. */
+static void connect_step(struct vb_xport *x, struct vb_conn *c,
+			 enum rdma_cm_event_type type)
+{
+	struct rdma_conn_param p;
+	struct vb_op *op;
+	int ret = 0;
+
+	switch (type) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		/* The listener's domain serves every connection. */
+		if (c->id->verbs != x->verbs)
+			ret = -ENODEV;
+		else if (rdma_resolve_route(c->id, VB_RESOLVE_MS))
+			ret = -errno;
+		break;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		ret = qp_create(x, c->id);
+		if (ret)
+			break;
+		c->qp_num = c->id->qp->qp_num;
+		conn_param(x, &p, x->my_token, VB_TOKEN_LEN);
+		set_ack_timeout(c->id);
+		if (rdma_connect(c->id, &p))
+			ret = -errno;
+		break;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		c->state = VB_CONNECTED;
+		x->nconnecting--;
+		while ((op = c->pending)) {
+			c->pending = op->next;
+			post_pending(x, c, op);
+		}
+		return;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+		ret = -EHOSTUNREACH;
+		break;
+	default: /* REJECTED, CONNECT_ERROR, DISCONNECTED, ... */
+		ret = -ECONNREFUSED;
+		break;
+	}
+	if (ret) {
+		log_debug("verbs: connection %u not made: %s (%s)",
+			  (unsigned)(c - x->conns), rdma_event_str(type),
+			  strerror(-ret));
+		connect_failed(x, c, ret);
+	}
 }
 
 /*
@@ -633,6 +769,10 @@ static void cm_event(struct vb_xport *x, struct rdma_cm_event *ev)
 	rdma_ack_cm_event(ev);
 	if (!c || c->state == VB_FREE)
 		return;
+	if (c->state == VB_CONNECTING) {
+		connect_step(x, c, type);
+		return;
+	}
 	switch (type) {
 	case RDMA_CM_EVENT_ESTABLISHED:
 		if (c->state == VB_ACCEPTING)
@@ -733,11 +873,97 @@ static struct vb_conn *conn_by_token(struct vb_xport *x, const void *addr,
 	return NULL;
 }
 
+static int same_addr(const union vb_sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa_family)
+		return 0;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)b;
+
+		return a->in.sin_port == in->sin_port &&
+		       a->in.sin_addr.s_addr == in->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)b;
+
+		return a->in6.sin6_port == in6->sin6_port &&
+		       !memcmp(&a->in6.sin6_addr, &in6->sin6_addr,
+			       sizeof(in6->sin6_addr));
+	}
+	return 0;
+}
+
+/*
+ * Mailbox: the outbound connection to @host_port, counted, or a new one
+ * started (rdma_cm's events carry it on from poll: connect_step).
+ */
+static int mailbox_resolve(struct vb_xport *x, const char *host_port,
+			   xport_peer_t *peer)
+{
+	struct addrinfo *ai = NULL;
+	struct vb_conn *c;
+	int ret;
+
+	ret = hp_addrinfo(host_port, 0, &ai);
+	if (ret)
+		return ret;
+	if (ai->ai_addrlen > sizeof(c->dst)) {
+		freeaddrinfo(ai);
+		return -EAFNOSUPPORT;
+	}
+	cm_progress(x);
+	for (unsigned i = 0; i < x->nconns; i++) {
+		c = &x->conns[i];
+		if (c->outbound &&
+		    (c->state == VB_CONNECTING || c->state == VB_CONNECTED) &&
+		    same_addr(&c->dst, ai->ai_addr)) {
+			freeaddrinfo(ai);
+			c->refs++;
+			*peer = peer_id(x, i);
+			return 0;
+		}
+	}
+	c = conn_alloc(x, peer);
+	if (!c) {
+		freeaddrinfo(ai);
+		return -EAGAIN;
+	}
+	memcpy(&c->dst, ai->ai_addr, ai->ai_addrlen);
+	ret = rdma_create_id(x->ec, &c->id, c, RDMA_PS_TCP) ? -errno : 0;
+	if (!ret && rdma_resolve_addr(c->id, NULL, ai->ai_addr, VB_RESOLVE_MS))
+		ret = -errno;
+	freeaddrinfo(ai);
+	if (ret) {
+		conn_free(x, c);
+		return ret == -ENOMEM ? ret : -EHOSTUNREACH;
+	}
+	c->state = VB_CONNECTING;
+	c->outbound = 1;
+	c->refs = 1;
+	c->pending_tail = &c->pending;
+	c->deadline_ms = shmx__now_ms() + VB_CM_TIMEOUT_MS;
+	x->nconnecting++;
+	return 0;
+}
+
+/* Outbound connections that took too long: their sends fail. */
+static void connect_timeouts(struct vb_xport *x)
+{
+	uint64_t now = shmx__now_ms();
+
+	for (unsigned i = 0; i < x->nconns && x->nconnecting; i++)
+		if (x->conns[i].state == VB_CONNECTING &&
+		    now >= x->conns[i].deadline_ms)
+			connect_failed(x, &x->conns[i], -ETIMEDOUT);
+}
+
 static int vb_resolve(struct xport *xp, const char *host_port,
 		      xport_peer_t *peer)
 {
 	struct vb_xport *x = to_vb(xp);
 
+	if (x->mailbox)
+		return mailbox_resolve(x, host_port, peer);
 	/* A client has exactly one connection: the node's, made in open. */
 	for (unsigned i = 0; i < x->nconns; i++) {
 		if (x->conns[i].state == VB_CONNECTED) {
@@ -795,11 +1021,23 @@ static int vb_peer_remove(struct xport *xp, xport_peer_t peer)
 {
 	struct vb_xport *x = to_vb(xp);
 	int slot = peer_slot(x, peer);
+	struct vb_conn *c;
 
 	if (slot < 0)
 		return 0;
+	c = &x->conns[slot];
+	if (c->outbound) {
+		/* Not handed out again: gone now, freed when idle. */
+		if (c->refs > 1)
+			c->refs--;
+		else if (c->state == VB_CONNECTING)
+			connect_failed(x, c, -ECONNRESET);
+		else
+			conn_gone(x, c);
+		return 0;
+	}
 	/* DISCONNECTED frees the slot when rdma_cm reports it. */
-	rdma_disconnect(x->conns[slot].id);
+	rdma_disconnect(c->id);
 	return 0;
 }
 
@@ -958,10 +1196,25 @@ static int post(struct vb_xport *x, xport_peer_t peer, struct vb_op *op,
 		struct ibv_send_wr *wr)
 {
 	struct ibv_qp *qp = peer_qp(x, peer);
+	int slot = peer_slot(x, peer);
 	struct ibv_send_wr *bad;
 	int ret;
 
-	if (!qp) {
+	if (slot >= 0 && x->conns[slot].state == VB_CONNECTING) {
+		struct vb_conn *c = &x->conns[slot];
+
+		/* A send waits for its connection (connect_step). */
+		ret = -EAGAIN;
+		if (op && op->kind == VB_SEND) {
+			op->conn = (unsigned)slot;
+			op->len = wr->sg_list->length;
+			op->next = NULL;
+			*c->pending_tail = op;
+			c->pending_tail = &op->next;
+			c->inflight++;
+			return 0;
+		}
+	} else if (!qp) {
 		ret = -ENOTCONN;
 	} else if (!op) {
 		wr->wr_id = 0;
@@ -1019,6 +1272,7 @@ static int vb_send(struct xport *xp, xport_peer_t peer, const void *buf,
 	 */
 	slot = peer_slot(x, peer);
 	if ((wr.send_flags & IBV_SEND_INLINE) && !op_ctx && slot >= 0 &&
+	    x->conns[slot].state != VB_CONNECTING &&
 	    x->conns[slot].unsignaled < VB_SEND_DEPTH / 2) {
 		int ret = post(x, peer, NULL, &wr);
 
@@ -1193,6 +1447,21 @@ static int vb_poll(struct xport *xp, struct xport_completion *c, int max)
 		x->cm_due = 0;
 		x->cm_next = now + VB_CM_EVERY_NS;
 		cm_progress(x);
+		if (x->nconnecting)
+			connect_timeouts(x);
+	}
+	while (x->failed && n < max) {
+		struct vb_op *op = x->failed;
+
+		x->failed = op->next;
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].op = XPORT_OP_SEND;
+		c[n].status = op->status;
+		c[n].op_ctx = op->user_ctx;
+		c[n].peer = XPORT_PEER_NONE;
+		op->next = x->free_tx;
+		x->free_tx = op;
+		n += op->user_ctx != NULL;
 	}
 	while (x->nstash && n < max) {
 		n += complete(x, &x->stash[0], &c[n]);
@@ -1221,14 +1490,22 @@ static void vb_recv_done(struct xport *xp, void *buf)
 	post_recv(x, &x->ops[VB_MAX_OPS + i]);
 }
 
-static int vb_wait(struct xport *xp, int timeout_ms)
+/*
+ * The completion channel is non-blocking: an event that woke a waiter is
+ * read here (none there: EAGAIN, also when another thread woken by the
+ * same event read it first), acked, and the CQ armed again.
+ */
+static int vb_wait_arm(struct xport *xp, int *fds, int *nfds)
 {
 	struct vb_xport *x = to_vb(xp);
-	struct pollfd pfd[2] = { { .fd = x->cc->fd, .events = POLLIN },
-				 { .fd = x->ec->fd, .events = POLLIN } };
 	struct ibv_cq *cq;
 	void *cq_ctx;
 
+	*nfds = 0;
+	if (x->armed && !ibv_get_cq_event(x->cc, &cq, &cq_ctx)) {
+		ibv_ack_cq_events(cq, 1);
+		x->armed = 0;
+	}
 	if (!x->armed) {
 		if (ibv_req_notify_cq(x->cq, 0))
 			return -EIO;
@@ -1239,23 +1516,44 @@ static int vb_wait(struct xport *xp, int timeout_ms)
 		int got = ibv_poll_cq(x->cq, VB_STASH - x->nstash,
 				      x->stash + x->nstash);
 
-		if (got > 0) {
+		if (got > 0)
 			x->nstash += got;
-			return 0;
-		}
 	}
-	if (x->nstash)
-		return 0;
-	if (poll(pfd, 2, timeout_ms) < 0 && errno != EINTR)
-		return -errno;
-	if (pfd[1].revents & POLLIN)
-		x->cm_due = 1;
-	if ((pfd[0].revents & POLLIN) &&
-	    !ibv_get_cq_event(x->cc, &cq, &cq_ctx)) {
-		ibv_ack_cq_events(cq, 1);
-		x->armed = 0;
-	}
+	if (x->nstash || x->failed)
+		return 1;
+	/* Whatever wakes the caller, the next poll reads rdma_cm's events
+	 * (one system call after a sleep). */
+	x->cm_due = 1;
+	fds[0] = x->cc->fd;
+	fds[1] = x->ec->fd;
+	*nfds = 2;
 	return 0;
+}
+
+static int vb_listen_addr(struct xport *xp, char *buf, size_t len)
+{
+	struct vb_xport *x = to_vb(xp);
+
+	if (!x->listen_id)
+		return -EINVAL;
+	return shmx__xport_sockaddr_str(rdma_get_local_addr(x->listen_id), 1,
+					buf, len);
+}
+
+/* Client: the source address of the connection to the node. */
+static int vb_local_host(struct xport *xp, char *buf, size_t len)
+{
+	struct vb_xport *x = to_vb(xp);
+
+	if (!x->node_hp[0])
+		return -EINVAL;
+	cm_progress(x);
+	for (unsigned i = 0; i < x->nconns; i++)
+		if (x->conns[i].state == VB_CONNECTED)
+			return shmx__xport_sockaddr_str(
+				rdma_get_local_addr(x->conns[i].id), 0, buf,
+				len);
+	return -ENOTCONN;
 }
 
 const struct xport_ops shmx__xport_verbs_ops = {
@@ -1279,5 +1577,8 @@ const struct xport_ops shmx__xport_verbs_ops = {
 	.fadd64 = vb_fadd64,
 	.poll = vb_poll,
 	.recv_done = vb_recv_done,
-	.wait = vb_wait,
+	.wait = shmx__xport_wait,
+	.wait_arm = vb_wait_arm,
+	.listen_addr = vb_listen_addr,
+	.local_host = vb_local_host,
 };

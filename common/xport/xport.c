@@ -2,14 +2,21 @@
 /*
  * xport.c - the table of transport backends built into this binary, and
  * the choice among them: "auto" takes verbs when an RDMA device is active
- * and verbs can serve the address, else ofi.
+ * and verbs can serve the address, else ofi.  Also what the backends share:
+ * wait written with wait_arm, address parsing and printing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "util/clock.h"
 #include "util/errstr.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "xport/xport.h"
 
 static const struct xport_ops *const backends[] = {
@@ -81,4 +88,83 @@ int shmx__xport_open(const char *name, const struct xport_attr *attr,
 	snprintf(why, why_len, "auto: no active RDMA device");
 	ret = ofi->open(attr, xp);
 	return ret;
+}
+
+int shmx__xport_wait(struct xport *xp, int timeout_ms)
+{
+	struct pollfd pfd[XPORT_WAIT_FDS];
+	int fds[XPORT_WAIT_FDS], nfds = 0;
+	int ret = xp->ops->wait_arm(xp, fds, &nfds);
+
+	if (ret < 0)
+		return ret;
+	/* Progress is due: only a short pause. */
+	if (ret > 0) {
+		shmx__sleep_us(timeout_ms > 0 ? 50 : 0);
+		return 0;
+	}
+	/* No wait object (verbs;ofi_rxm gives none): nap, so that an idle
+	 * node does not spin (on a small host several nodes would starve
+	 * everything else). */
+	if (!nfds) {
+		shmx__sleep_us(timeout_ms > 0 ? 500 : 0);
+		return 0;
+	}
+	for (int i = 0; i < nfds; i++)
+		pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	if (poll(pfd, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+int shmx__xport_host_port(const char *hp, int any_port, char *host,
+			  size_t hostlen, uint16_t *port)
+{
+	size_t n = hp ? strlen(hp) : 0;
+	char head[256];
+	int ret;
+
+	/* "HOST:0" or "[V6]:0": the parser refuses port 0, so parse HOST
+	 * alone (a bare IPv6 address ending in ":0" is not a port). */
+	if (any_port && n > 2 && n - 2 < sizeof(head) &&
+	    !strcmp(hp + n - 2, ":0")) {
+		memcpy(head, hp, n - 2);
+		head[n - 2] = '\0';
+		if (head[0] == '[' || !strchr(head, ':')) {
+			ret = shmx__parse_host_port(head, 1, host, hostlen,
+						    port);
+			if (!ret)
+				*port = 0;
+			return ret;
+		}
+	}
+	return shmx__parse_host_port(hp, 0, host, hostlen, port);
+}
+
+int shmx__xport_sockaddr_str(const struct sockaddr *sa, int with_port,
+			     char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	int n;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+		n = with_port ? snprintf(buf, len, "%s:%u", ip, port)
+			      : snprintf(buf, len, "%s", ip);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		n = with_port ? snprintf(buf, len, "[%s]:%u", ip, port)
+			      : snprintf(buf, len, "[%s]", ip);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -28,6 +28,44 @@
  *    retry.  Completions carry the op_ctx given when posting (NULL op_ctx:
  *    no completion is reported for that send).
  *  - Every call returns 0 (or a count) or a negative errno.
+ *
+ * Mailbox endpoints (compute node to compute node messages)
+ *  - xport_open() with attr->bind and passive = 0 gives a mailbox: it
+ *    accepts messages from other mailboxes on "HOST:PORT" (PORT 0: an
+ *    ephemeral port; xport_listen_addr() tells the one bound, as "IP:PORT"
+ *    or "[IPV6]:PORT") and also sends to them: xport_resolve() on a mailbox
+ *    gives the peer of another mailbox's listen address (ofi: an address
+ *    vector entry; verbs: an outbound RC connection through rdma_cm on the
+ *    listener's PD, CQ and SRQ, connected in the background: sends posted
+ *    before it is established wait for it).  Resolving an address already
+ *    resolved returns the same peer, counted: each resolve is undone by
+ *    one xport_peer_remove(), the last one drops the peer.  A peer id is
+ *    not used after its last peer_remove.
+ *  - Receives from every connection complete on the one CQ; c.peer is the
+ *    sender as the backend knows it (verbs: the inbound connection, which
+ *    also takes sends while it lives; ofi: XPORT_PEER_NONE).
+ *  - A send to a mailbox that is gone (closed, or never there) completes
+ *    with an error status or fails to post, within XPORT_GONE_MS; it never
+ *    hangs.  ofi: an error completion (-ECONNRESET) once a connection it
+ *    had breaks; to a listener never reached, xport_send() returns -EAGAIN
+ *    for XPORT_GONE_MS / 2, then -EHOSTUNREACH.  verbs: sends posted while
+ *    connecting complete with -ECONNREFUSED / -EHOSTUNREACH, or -ETIMEDOUT
+ *    when not connected within 5 s; on a connection that broke, in-flight
+ *    ones with -ECONNRESET and new posts return -ENOTCONN.
+ *  - xport_local_host() on an ordinary client (attr->connect): the numeric
+ *    IP this endpoint uses toward its node ("[IPV6]" bracketed), so that
+ *    "<local_host>:0" is a bind address for the mailbox.
+ *
+ * Waiting
+ *  - xport_wait() sleeps inside the backend (with the owner's lock held).
+ *  - The split wait lets the owner sleep without its lock: under the lock,
+ *    xport_wait_arm() returns 1 when completions may be ready (poll now,
+ *    do not sleep) or 0 when armed, with up to XPORT_WAIT_FDS descriptors
+ *    the caller may poll() for POLLIN after dropping the lock; then it takes
+ *    the lock again and calls xport_poll().  No descriptors (nfds = 0): the
+ *    backend has no wait object, nap briefly instead.  A wake-up may be
+ *    spurious, and several threads may be woken by one event; nothing read
+ *    or acked outside the lock, nothing blocks.
  */
 #ifndef SHMX_XPORT_H
 #define SHMX_XPORT_H
@@ -41,6 +79,10 @@
 #define XPORT_RX_DEPTH 64
 /* Longest endpoint address blob (xport_getname). */
 #define XPORT_ADDR_MAX 128
+/* Most descriptors xport_wait_arm() hands out. */
+#define XPORT_WAIT_FDS 2
+/* A send to a mailbox that is gone completes (with an error) within this. */
+#define XPORT_GONE_MS 10000
 
 typedef uint64_t xport_peer_t;
 #define XPORT_PEER_NONE ((xport_peer_t)UINT64_MAX)
@@ -56,10 +98,12 @@ enum xport_access {
 
 struct xport_attr {
 	const char *provider; /* ofi: libfabric provider, NULL = default */
-	const char *bind;     /* "HOST:PORT" to listen on (node) */
+	const char *bind;     /* "HOST:PORT" to listen on (node, mailbox);
+			       * port 0: an ephemeral one */
 	const char *connect;  /* "HOST:PORT" a client will talk to: picks the
 			       * source address that reaches it */
-	int passive; /* 1 for shmnode: wants remote access to its MRs */
+	int passive;	      /* 1 for shmnode: wants remote access to its MRs;
+		      * 0 with bind: a mailbox, which also connects out */
 };
 
 /* A memory registration. */
@@ -161,6 +205,17 @@ struct xport_ops {
 	void (*recv_done)(struct xport *xp, void *buf);
 	/* Sleep until a completion may be ready, at most @timeout_ms. */
 	int (*wait)(struct xport *xp, int timeout_ms);
+	/*
+	 * Split wait, under the owner's lock: 1 when completions may be ready
+	 * (poll now), 0 when armed: fds[0..*nfds-1] (at most XPORT_WAIT_FDS)
+	 * may be poll()ed for POLLIN without the lock; *nfds = 0: no wait
+	 * object, nap.  See "Waiting" above.
+	 */
+	int (*wait_arm)(struct xport *xp, int *fds, int *nfds);
+	/* Bound (node, mailbox): the address listened on, "IP:PORT". */
+	int (*listen_addr)(struct xport *xp, char *buf, size_t len);
+	/* Client (attr->connect): the numeric IP toward the node. */
+	int (*local_host)(struct xport *xp, char *buf, size_t len);
 };
 
 /* Every backend's generic part starts with this; backends embed it first. */
@@ -188,6 +243,20 @@ int shmx__xport_name_ok(const char *name);
  */
 int shmx__xport_open(const char *name, const struct xport_attr *attr,
 		     struct xport **xp, char *why, size_t why_len);
+
+/*
+ * Shared by the backends.  wait in terms of wait_arm: poll() the armed
+ * descriptors up to @timeout_ms, or nap.  "HOST:PORT" -> parts, as
+ * shmx__parse_host_port, and with @any_port a port 0 too.  A socket
+ * address as "IP:PORT" ("[IPV6]:PORT"), or with @with_port 0 the IP alone
+ * ("[IPV6]").  0 or -errno.
+ */
+int shmx__xport_wait(struct xport *xp, int timeout_ms);
+int shmx__xport_host_port(const char *hp, int any_port, char *host,
+			  size_t hostlen, uint16_t *port);
+struct sockaddr;
+int shmx__xport_sockaddr_str(const struct sockaddr *sa, int with_port,
+			     char *buf, size_t len);
 
 #ifdef SHMX_HAVE_VERBS
 /* 1 and its name if some RDMA device has an active port, 0 if none. */
@@ -269,6 +338,18 @@ static inline void xport_recv_done(struct xport *xp, void *buf)
 static inline int xport_wait(struct xport *xp, int timeout_ms)
 {
 	return xp->ops->wait(xp, timeout_ms);
+}
+static inline int xport_wait_arm(struct xport *xp, int *fds, int *nfds)
+{
+	return xp->ops->wait_arm(xp, fds, nfds);
+}
+static inline int xport_listen_addr(struct xport *xp, char *buf, size_t len)
+{
+	return xp->ops->listen_addr(xp, buf, len);
+}
+static inline int xport_local_host(struct xport *xp, char *buf, size_t len)
+{
+	return xp->ops->local_host(xp, buf, len);
 }
 
 #endif /* SHMX_XPORT_H */
