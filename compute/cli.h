@@ -33,6 +33,8 @@ enum cli_flag {
 	CLI_F_LEASE = 1u << 10,
 	CLI_F_DURATION = 1u << 11,
 	CLI_F_REDIS = 1u << 12,
+	CLI_F_ALL = 1u << 13,
+	CLI_F_COUNT = 1u << 14,
 };
 
 struct cli {
@@ -53,6 +55,8 @@ struct cli {
 	uint32_t lease_ms;	    /* lock --lease */
 	uint64_t duration_ms;	    /* bench --duration */
 	const char *redis;	    /* bench --redis HOST:PORT */
+	int all;		    /* signal, send --all */
+	uint64_t count;		    /* wait, recv --count */
 };
 
 /*
@@ -138,6 +142,26 @@ int cli_members(struct shmx_ctx *ctx, struct shmx_member **out, size_t *count);
  */
 void *cli_grow(void *arr, size_t n, size_t size);
 
+/*
+ * The node ids of the @argc NODE operands in @argv (an id, or the name of
+ * a live member) into @ids; a name no member has, or one member named
+ * twice, is reported (cmd_pool.c).  0 or CLI_FAIL.
+ */
+int cli_resolve_nodes(const struct cli *cli, struct shmx_ctx *ctx, int argc,
+		      char **argv, shmx_node_t *ids);
+/*
+ * Read stdin (hex digits with @hex) into a malloc'ed buffer, but never
+ * more than @room bytes of data (cmd_data.c).  0, -EFBIG when there is
+ * more, -EILSEQ (not hex), -ENOMEM or -errno.
+ */
+int cli_slurp_stdin(const struct cli *cli, int hex, uint64_t room,
+		    uint8_t **out, size_t *len);
+
+/* The bytes of the hex digits @s in a malloc'ed buffer (cmd_data.c).
+ * 0, or the usage error (CLI_USAGE) or CLI_FAIL, reported. */
+int cli_unhex_arg(const struct cli *cli, const char *s, uint8_t **out,
+		  size_t *len);
+
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
@@ -167,5 +191,9 @@ int cmd_grow(struct cli *cli, int argc, char **argv);
 int cmd_shrink(struct cli *cli, int argc, char **argv);
 int cmd_locks(struct cli *cli, int argc, char **argv);
 int cmd_lock(struct cli *cli, int argc, char **argv);
+int cmd_signal(struct cli *cli, int argc, char **argv);
+int cmd_wait(struct cli *cli, int argc, char **argv);
+int cmd_send(struct cli *cli, int argc, char **argv);
+int cmd_recv(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

@@ -160,7 +160,8 @@ static ssize_t unhex_feed(struct unhex *u, const char *s, size_t n,
  * Read stdin (hex digits with --hex) into a malloc'ed buffer, but never
  * more than @room bytes of data: -EFBIG when there is more.
  */
-static int slurp_stdin(int hex, uint64_t room, uint8_t **out, size_t *len)
+int cli_slurp_stdin(const struct cli *cli, int hex, uint64_t room,
+		    uint8_t **out, size_t *len)
 {
 	size_t cap = 0, n = 0;
 	uint8_t *buf = NULL, *grown;
@@ -169,9 +170,10 @@ static int slurp_stdin(int hex, uint64_t room, uint8_t **out, size_t *len)
 	ssize_t got, k;
 
 	if (isatty(STDIN_FILENO))
-		fputs("shmext: write: reading the data from the terminal; end "
-		      "it with Ctrl-D\n",
-		      stderr);
+		fprintf(stderr,
+			"shmext: %s: reading the data from the terminal; end "
+			"it with Ctrl-D\n",
+			cli->cmd);
 	for (;;) {
 		size_t want = sizeof(in);
 
@@ -219,6 +221,26 @@ static int slurp_stdin(int hex, uint64_t room, uint8_t **out, size_t *len)
 	return 0;
 }
 
+int cli_unhex_arg(const struct cli *cli, const char *s, uint8_t **out,
+		  size_t *len)
+{
+	struct unhex u = { 0 };
+	uint8_t *data = malloc(strlen(s) / 2 + 1);
+	ssize_t k;
+
+	if (!data)
+		return cli_fail(cli, -ENOMEM, NULL);
+	k = unhex_feed(&u, s, strlen(s), data);
+	if (k < 0 || u.half) {
+		free(data);
+		return cli_usage(cli, "DATA: '%s' is not pairs of hex digits",
+				 s);
+	}
+	*out = data;
+	*len = (size_t)k;
+	return 0;
+}
+
 int cmd_write(struct cli *cli, int argc, char **argv)
 {
 	uint64_t addr, room;
@@ -236,21 +258,9 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	from_stdin = argc == 1 || !strcmp(argv[1], "-");
 	if (!from_stdin && cli->hex) {
-		struct unhex u = { 0 };
-		ssize_t k;
-
-		data = malloc(strlen(argv[1]) / 2 + 1);
-		if (!data)
-			return cli_fail(cli, -ENOMEM, NULL);
-		k = unhex_feed(&u, argv[1], strlen(argv[1]), data);
-		if (k < 0 || u.half) {
-			free(data);
-			return cli_usage(cli,
-					 "DATA: '%s' is not pairs of hex "
-					 "digits",
-					 argv[1]);
-		}
-		len = (size_t)k;
+		ret = cli_unhex_arg(cli, argv[1], &data, &len);
+		if (ret)
+			return ret;
 	} else if (!from_stdin) {
 		len = strlen(argv[1]);
 	}
@@ -271,7 +281,7 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (from_stdin) {
-		ret = slurp_stdin(cli->hex, room, &data, &len);
+		ret = cli_slurp_stdin(cli, cli->hex, room, &data, &len);
 		if (ret == -EFBIG) {
 			snprintf(msg, sizeof(msg),
 				 "stdin holds more than the %llu bytes from "

@@ -374,7 +374,7 @@ int cmd_release(struct cli *cli, int argc, char **argv)
 
 /*
  * NODE arguments: a number is a node id, anything else a member's name.
- * check_nodes sees to the numbers before the connection; resolve_nodes
+ * check_nodes sees to the numbers before the connection; cli_resolve_nodes
  * looks the names up and rejects a member named twice.
  */
 static int check_nodes(const struct cli *cli, int argc, char **argv)
@@ -414,8 +414,8 @@ static int lookup_node(const struct cli *cli, struct shmx_ctx *ctx,
 	return cli_fail(cli, ret, what);
 }
 
-static int resolve_nodes(const struct cli *cli, struct shmx_ctx *ctx, int argc,
-			 char **argv, shmx_node_t *ids)
+int cli_resolve_nodes(const struct cli *cli, struct shmx_ctx *ctx, int argc,
+		      char **argv, shmx_node_t *ids)
 {
 	char a[SHMX_NAME_MAX * 4], b[SHMX_NAME_MAX * 4];
 	char msg[2 * SHMX_NAME_MAX * 4 + 64];
@@ -481,7 +481,7 @@ static int own(struct cli *cli, int argc, char **argv, int transfer)
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
-	ret = resolve_nodes(cli, ctx, argc - 1, argv + 1, ids);
+	ret = cli_resolve_nodes(cli, ctx, argc - 1, argv + 1, ids);
 	if (ret) {
 		shmx_close(ctx);
 		return ret;

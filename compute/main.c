@@ -77,6 +77,14 @@ static const struct command {
 	  "the global locks: mode, holders, waiters, fence" },
 	{ "lock", cmd_lock, CLI_F_SHARED | CLI_F_HOLD | CLI_F_LEASE,
 	  "NAME [CMD...]", "take lock NAME, print the fence, run CMD" },
+	{ "signal", cmd_signal, CLI_F_ALL, "NODE|--all SIGNO [VALUE]",
+	  "send signal SIGNO with VALUE (0) to NODE or all" },
+	{ "wait", cmd_wait, CLI_F_COUNT, "",
+	  "wait for --count signals (1); print each" },
+	{ "send", cmd_send, CLI_F_ALL | CLI_F_HEX, "NODE|--all [DATA|-]",
+	  "send DATA, or stdin, as a message to NODE or all" },
+	{ "recv", cmd_recv, CLI_F_COUNT | CLI_F_RAW, "",
+	  "wait for --count messages (1); print each" },
 };
 
 static const struct {
@@ -96,6 +104,8 @@ static const struct {
 	{ CLI_F_LEASE, "--lease" },
 	{ CLI_F_DURATION, "--duration" },
 	{ CLI_F_REDIS, "--redis" },
+	{ CLI_F_ALL, "--all" },
+	{ CLI_F_COUNT, "--count" },
 };
 
 static void usage(FILE *f)
@@ -151,6 +161,10 @@ static void usage(FILE *f)
 		"  lock  --lease MS       the lock's lease, if this creates it "
 		"(default:\n"
 		"                         shmnode's --lock-lease)\n"
+		"  signal, send --all     to every other live member\n"
+		"  send  --hex            DATA (or stdin) is hex digits\n"
+		"  wait, recv --count N   how many to wait for (1)\n"
+		"  recv  --raw            the bytes of the messages to stdout\n"
 		"\nOptions may come before or after COMMAND; '--' ends them "
 		"(for DATA or N\nstarting with '-').  ADDR, LEN, OLD, NEW, N: "
 		"decimal or 0x-hex; ADDR, LEN,\nSIZE and ALIGN also take K, "
@@ -181,6 +195,11 @@ static void usage(FILE *f)
 		"in SHMEXT_LOCK_FENCE), then\nreleases it; its exit status "
 		"is CMD's.  Put '--' before CMD when CMD has\noptions.  A hold "
 		"lasts at most the lock's lease: a release after it fails.\n"
+		"signal and send return once the destination has it (it takes "
+		"it with wait\nor recv); they wait up to --timeout when its "
+		"window is full.  wait and recv\nwait up to --timeout for each "
+		"(the first included).  A message up to 64 MiB;\nover 4048 "
+		"bytes it goes through the pool shmext-messages.\n"
 		"\nExit status: 0 ok, 1 failure (demo: FAIL), 2 bad command "
 		"line,\n3 cas --expect-swap without a swap; lock with CMD: "
 		"CMD's status (127: it\ncould not be started).\n",
@@ -204,6 +223,8 @@ enum {
 	OPT_LEASE,
 	OPT_DURATION,
 	OPT_REDIS,
+	OPT_ALL,
+	OPT_COUNT,
 };
 
 static const struct option long_opts[] = {
@@ -227,6 +248,8 @@ static const struct option long_opts[] = {
 	{ "lease", required_argument, NULL, OPT_LEASE },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "redis", required_argument, NULL, OPT_REDIS },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -375,6 +398,16 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		case OPT_REDIS:
 			cli->redis = optarg;
 			cli->given |= CLI_F_REDIS;
+			break;
+		case OPT_ALL:
+			cli->all = 1;
+			cli->given |= CLI_F_ALL;
+			break;
+		case OPT_COUNT:
+			if (opt_num(cli, "--count", optarg, 1, UINT32_MAX, &v))
+				return CLI_USAGE;
+			cli->count = v;
+			cli->given |= CLI_F_COUNT;
 			break;
 		case 'h':
 			usage(stdout);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "mailbox.h"
 #include "proto/auth.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -202,13 +203,7 @@ static void *heartbeat_main(void *arg)
 		if (__atomic_load_n(&ctx->nr_locks, __ATOMIC_RELAXED) &&
 		    now + SHMX_LOCK_RECORD_EVERY_NS < wake)
 			wake = now + SHMX_LOCK_RECORD_EVERY_NS;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec +=
-			(long)((wake > now ? wake - now : 0) % 1000000000ull);
-		ts.tv_sec += (time_t)((wake > now ? wake - now : 0) /
-				      1000000000ull) +
-			     ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
+		shmx__mono_timespec(wake, &ts);
 		pthread_cond_timedwait(&ctx->hb_cond, &ctx->hb_lock, &ts);
 		if (ctx->hb_stop)
 			break;
@@ -341,6 +336,8 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 	ret = heartbeat_start(ctx);
 	if (ret)
 		goto out_free_ctx;
+	/* Without a mailbox the context still serves everything else. */
+	(void)shmx__mbox_open(ctx);
 	if (keyp)
 		shmx__key_wipe(keyp);
 	log_debug("joined %s as member %u (%s)", ctx->node_addr, ctx->id,
@@ -365,6 +362,9 @@ SHMX_EXPORT int shmx_close(struct shmx_ctx *ctx)
 		return 0;
 	/* Releases still in flight land before the goodbye. */
 	(void)shmx__lock_settle(ctx);
+	shmx__mbox_close(ctx);
+	if (ctx->msg_pool)
+		(void)shmx_pool_close(ctx->msg_pool);
 	heartbeat_stop(ctx);
 	shmx__msg_init(&req, SHMX_OP_BYE, 0, 0, 0);
 	ret = shmx__rpc(ctx, &req, &rep,

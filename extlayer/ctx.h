@@ -137,6 +137,14 @@ struct shmx_ctx {
 	 * guarded by lock. */
 	struct shmx_lock *locks;
 	unsigned nr_locks; /* how many; read unlocked by the heartbeat */
+
+	/* The mailbox (mailbox.c), fixed after shmx_open: NULL with
+	 * mbox_err saying why when it could not be opened. */
+	struct shmx_mbox *mbox;
+	int mbox_err;
+	/* The pool long messages go through (messages.c), opened on first
+	 * use; guarded by lock. */
+	struct shmx_pool *msg_pool;
 };
 
 /* rpc.c */
@@ -191,6 +199,10 @@ int shmx__hdr_connect(struct shmx_ctx *ctx, uint64_t key, uint64_t rbase,
 		      uint64_t size);
 /* Read the map block (extents, root) until it checks.  0 or -errno. */
 int shmx__hdr_fetch_map(struct shmx_ctx *ctx, struct shmx_hdr_map *m);
+/* Member @id's entry, as the registry has it now: 0, -ENOENT (no such
+ * id, or never written) or -errno. */
+int shmx__hdr_member_get(struct shmx_ctx *ctx, uint32_t id,
+			 struct shmx_hdr_member *e);
 /* Read the map block and take it as ctx->map if newer (*@m: what was
  * read).  Caller holds no lock.  0 or -errno. */
 int shmx__hdr_refresh(struct shmx_ctx *ctx, struct shmx_hdr_map *m);

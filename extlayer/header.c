@@ -109,6 +109,21 @@ int shmx__hdr_connect(struct shmx_ctx *ctx, uint64_t key, uint64_t rbase,
 	return 0;
 }
 
+int shmx__hdr_member_get(struct shmx_ctx *ctx, uint32_t id,
+			 struct shmx_hdr_member *e)
+{
+	uint8_t blk[SHMX_HDR_ENTRY_SIZE];
+	int ret;
+
+	if (!id || id > ctx->max_members)
+		return -ENOENT;
+	ret = fetch(ctx, shmx__hdr_entry_off(id), blk, sizeof(blk),
+		    parse_member, e);
+	if (!ret && e->id != id)
+		ret = -EBADMSG;
+	return ret;
+}
+
 /* One member entry from @blk, read again alone while it is torn.  1 if
  * it is a live member (copied to @out), 0 if not, or -errno. */
 static int member_of(struct shmx_ctx *ctx, uint32_t id, uint8_t *blk,

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* make_corpus.c - writes one valid message of every kind as a seed corpus
- * for fuzz_decode (run by the fuzz smoke test before fuzzing). */
+/* make_corpus.c - writes one valid message of every kind, control
+ * messages and peer messages, as a seed corpus for fuzz_decode (run by
+ * the fuzz smoke test before fuzzing). */
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/peer.h"
 #include "proto/proto.h"
 
 static void emit(const char *dir, const char *name, const struct shmx_msg *m)
@@ -21,6 +23,51 @@ static void emit(const char *dir, const char *name, const struct shmx_msg *m)
 		return;
 	fwrite(buf, 1, (size_t)len, f);
 	fclose(f);
+}
+
+static void emit_peer(const char *dir, const char *name,
+		      const struct shmx_peer_msg *m)
+{
+	unsigned char buf[SHMX_PEER_MSG_MAX];
+	char path[512];
+	int len = shmx__peer_encode(m, buf, sizeof(buf));
+	FILE *f;
+
+	if (len < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(buf, 1, (size_t)len, f);
+	fclose(f);
+}
+
+static void peer_seeds(const char *dir)
+{
+	struct shmx_peer_msg p = { .type = SHMX_PEER_SIGNAL,
+				   .src = 1,
+				   .dst = 2,
+				   .src_tag = 3,
+				   .dst_tag = 4,
+				   .seq = 5 };
+
+	p.u.signal.signo = 9;
+	p.u.signal.value = 10;
+	emit_peer(dir, "peer_signal", &p);
+	p.type = SHMX_PEER_MSG;
+	p.u.msg.data = "hello";
+	p.u.msg.len = 5;
+	emit_peer(dir, "peer_msg", &p);
+	p.type = SHMX_PEER_MSG_REF;
+	p.u.ref.gaddr = 4096;
+	p.u.ref.len = 65536;
+	p.u.ref.kind = SHMX_PEER_REF_COPY;
+	emit_peer(dir, "peer_ref", &p);
+	p.type = SHMX_PEER_CREDIT;
+	p.seq = 0;
+	p.u.credit.taken = 16;
+	emit_peer(dir, "peer_credit", &p);
 }
 
 int main(int argc, char **argv)
@@ -140,5 +187,11 @@ int main(int argc, char **argv)
 	m.u.lock_info.creator = 3;
 	memset(m.u.lock_info.slot, 0x11, sizeof(m.u.lock_info.slot));
 	emit(dir, "lock_info", &m);
+	shmx__msg_init(&m, SHMX_OP_MAILBOX, 15, 3, 99);
+	strcpy(m.u.mailbox.addr, "127.0.0.1:40000");
+	m.u.mailbox.tag = 77;
+	m.u.mailbox.window = 64;
+	emit(dir, "mailbox", &m);
+	peer_seeds(dir);
 	return 0;
 }

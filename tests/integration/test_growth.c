@@ -310,7 +310,7 @@ static void test_connect(void **state)
 	assert_int_equal(shmx_read(fresh, 0, hdr, 16), 0);
 	assert_memory_equal(hdr + 8, "SMXH", 4);
 	assert_int_equal(shmx_read(fresh, 0, hdr, sizeof(hdr)), 0);
-	assert_int_equal(le32(hdr + 12), 1);	      /* layout */
+	assert_int_equal(le32(hdr + 12), 2);	      /* layout */
 	assert_int_equal(le64(hdr + 16), gen);	      /* generation */
 	assert_int_equal(le64(hdr + 24), UINT64_MAX); /* root: none */
 	assert_int_equal(le64(hdr + 32), NODE_SIZE);  /* total */

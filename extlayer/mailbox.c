@@ -1,0 +1,799 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mailbox.c - a context's mailbox (docs/messages.md).  A second transport
+ * endpoint, beside the one to the node, that listens on the address the
+ * context reaches its node from; MAILBOX publishes it with a random tag
+ * and the receive window in the member's registry entry.  A sender reads
+ * the destination's entry, connects to its mailbox on first use and sends
+ * peer messages (proto/peer.h) straight to it.
+ *
+ * A thread per mailbox receives: it waits on the endpoint's wait object,
+ * decodes what came, queues signals and messages, keeps the event fd
+ * readable while something waits, and wakes the callers that wait.
+ * Callers also poll the endpoint themselves for a short while before they
+ * sleep, so that a reply that comes quickly is not delayed by a thread
+ * switch.
+ *
+ * Flow control counts messages: a sender may have window messages sent
+ * and not yet taken by the receiver's application; the receiver reports
+ * how many it took (CREDIT) every quarter window.  mbox->lock guards all
+ * of it and is taken before ctx->lock, never after.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "mailbox.h"
+#include "proto/auth.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+_Static_assert(SHMX_PEER_MSG_MAX <= XPORT_MSG_MAX,
+	       "a peer message fits in one transport message");
+_Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
+	       "the public inline limit is the wire's");
+
+/* A caller polls the endpoint itself this long before it sleeps. */
+#define MBOX_SPIN_NS 50000ull
+/* A sender at the window looks this often whether its destination left. */
+#define MBOX_RECHECK_NS 100000000ull
+/* A member that joined and has not published its mailbox yet is looked
+ * at again this long, this often. */
+#define MBOX_JOIN_GRACE_NS 2000000000ull
+#define MBOX_JOIN_PAUSE_US 2000
+/* The thread's longest sleep when nothing wakes it. */
+#define MBOX_IDLE_MS 100
+#define MBOX_POLL_BATCH 16
+/* Queues: signals, and messages of any kind. */
+enum { Q_SIGNALS, Q_MESSAGES, Q_NR };
+
+/* Sending to one destination. */
+struct mbox_out {
+	uint64_t tag;	   /* its mailbox's tag; 0 = not looked up */
+	xport_peer_t peer; /* XPORT_PEER_NONE = not connected */
+	uint32_t window;
+	uint64_t seq;	/* the last one sent */
+	uint64_t sent;	/* messages sent (and not failed) to this tag */
+	uint64_t taken; /* of them, taken by its application (CREDIT) */
+};
+
+/* Receiving from one sender. */
+struct mbox_in {
+	uint64_t tag; /* the sender's mailbox tag */
+	uint64_t seq; /* the last one received */
+	uint64_t received, taken, credited;
+};
+
+/* A send in flight; whoever sees it end last frees it. */
+struct mbox_send {
+	int done, status, abandoned;
+};
+
+struct shmx_mbox {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* something came, or a send ended */
+	struct xport *xp;
+	uint64_t tag;
+	uint32_t window;
+	uint32_t max;	      /* member ids 1..max */
+	struct mbox_out *out; /* [max + 1] */
+	struct mbox_in *in;   /* [max + 1] */
+	struct shmx__mbox_item *head[Q_NR], **tail[Q_NR];
+	unsigned queued;
+	int event_fd, readable;
+	int wake_fd; /* stops the thread's sleep */
+	pthread_t thread;
+	int started, stop;
+	int err; /* the endpoint failed: -errno */
+};
+
+/* ---------------------------------------------------------------------- */
+
+static uint32_t credit_step(uint32_t window)
+{
+	return window >= 4 ? window / 4 : 1;
+}
+
+static void event_set(struct shmx_mbox *mb, int on)
+{
+	uint64_t v = 1;
+
+	if (on == mb->readable)
+		return;
+	if (on)
+		(void)!write(mb->event_fd, &v, sizeof(v));
+	else
+		(void)!read(mb->event_fd, &v, sizeof(v));
+	mb->readable = on;
+}
+
+static void enqueue(struct shmx_mbox *mb, struct shmx__mbox_item *it)
+{
+	int q = it->type == SHMX_PEER_SIGNAL ? Q_SIGNALS : Q_MESSAGES;
+
+	it->next = NULL;
+	*mb->tail[q] = it;
+	mb->tail[q] = &it->next;
+	mb->queued++;
+	event_set(mb, 1);
+}
+
+static struct shmx__mbox_item *dequeue(struct shmx_mbox *mb, int q)
+{
+	struct shmx__mbox_item *it = mb->head[q];
+
+	if (!it)
+		return NULL;
+	mb->head[q] = it->next;
+	if (!mb->head[q])
+		mb->tail[q] = &mb->head[q];
+	if (!--mb->queued)
+		event_set(mb, 0);
+	return it;
+}
+
+/* A signal or message came from @m->src: queue it.  mb->lock held. */
+static void received(struct shmx_mbox *mb, const struct shmx_peer_msg *m)
+{
+	struct mbox_in *in = &mb->in[m->src];
+	struct shmx__mbox_item *it;
+	size_t dlen = m->type == SHMX_PEER_MSG ? m->u.msg.len : 0;
+
+	if (in->tag != m->src_tag) { /* a new sender at that id */
+		memset(in, 0, sizeof(*in));
+		in->tag = m->src_tag;
+	}
+	if (m->seq <= in->seq) {
+		log_warn("mailbox: member %u sent %llu again, dropped", m->src,
+			 (unsigned long long)m->seq);
+		return;
+	}
+	if (in->received - in->taken >= mb->window) {
+		log_warn("mailbox: member %u sent past its window of %u, "
+			 "dropped",
+			 m->src, mb->window);
+		return;
+	}
+	it = calloc(1, sizeof(*it) + dlen);
+	if (!it) {
+		log_error("mailbox: out of memory: a message from member %u "
+			  "is lost",
+			  m->src);
+		return;
+	}
+	in->seq = m->seq;
+	in->received++;
+	it->type = m->type;
+	it->src = m->src;
+	it->src_tag = m->src_tag;
+	if (m->type == SHMX_PEER_SIGNAL) {
+		it->signo = m->u.signal.signo;
+		it->value = m->u.signal.value;
+	} else if (m->type == SHMX_PEER_MSG_REF) {
+		it->gaddr = m->u.ref.gaddr;
+		it->len = m->u.ref.len;
+		it->kind = m->u.ref.kind;
+	} else if (dlen) {
+		memcpy(it->data, m->u.msg.data, dlen);
+	}
+	it->dlen = dlen;
+	enqueue(mb, it);
+}
+
+/* One received peer message.  mb->lock held. */
+static void dispatch(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		     const void *buf, size_t len)
+{
+	struct shmx_peer_msg m;
+	struct mbox_out *o;
+
+	if (shmx__peer_decode(buf, len, &m)) {
+		log_warn("mailbox: a malformed message (%zu bytes) dropped",
+			 len);
+		return;
+	}
+	/* Meant for an earlier member at this id or address. */
+	if (m.dst != ctx->id || m.dst_tag != mb->tag || m.src > mb->max)
+		return;
+	if (m.type != SHMX_PEER_CREDIT) {
+		received(mb, &m);
+		return;
+	}
+	o = &mb->out[m.src];
+	if (o->tag == m.src_tag && m.u.credit.taken > o->taken)
+		o->taken =
+			m.u.credit.taken < o->sent ? m.u.credit.taken : o->sent;
+}
+
+/* Poll the endpoint once.  mb->lock held.  Completions handled, or
+ * -errno (the endpoint failed: every call reports it from then on). */
+static int poll_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb)
+{
+	struct xport_completion c[MBOX_POLL_BATCH];
+	int n;
+
+	if (mb->err)
+		return mb->err;
+	n = xport_poll(mb->xp, c, MBOX_POLL_BATCH);
+	if (n < 0) {
+		log_error("mailbox: the endpoint failed: %s", shmx_strerror(n));
+		mb->err = n;
+		pthread_cond_broadcast(&mb->cond);
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		struct mbox_send *s = c[i].op_ctx;
+
+		if (c[i].op == XPORT_OP_RECV) {
+			if (!c[i].status)
+				dispatch(ctx, mb, c[i].buf, c[i].len);
+			if (c[i].buf)
+				xport_recv_done(mb->xp, c[i].buf);
+		} else if (s) {
+			s->status = c[i].status;
+			s->done = 1;
+			if (s->abandoned)
+				free(s);
+		}
+	}
+	if (n)
+		pthread_cond_broadcast(&mb->cond);
+	return n;
+}
+
+/*
+ * Wait until @ready(@arg), polling the endpoint meanwhile: first by
+ * itself, then asleep while the mailbox thread polls.  mb->lock held.
+ * 0, -ETIMEDOUT at @deadline (or at @recheck, where the caller looks at
+ * something else: 1 then), or the endpoint's -errno.
+ */
+static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		       int (*ready)(void *arg), void *arg, uint64_t deadline,
+		       uint64_t recheck)
+{
+	uint64_t start = shmx__now_ns(), now;
+	struct timespec ts;
+	int n;
+
+	while (!ready(arg)) {
+		n = poll_locked(ctx, mb);
+		if (n < 0)
+			return n;
+		if (n > 0)
+			continue;
+		now = shmx__now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (recheck && now >= recheck)
+			return 1;
+		if (now - start < MBOX_SPIN_NS) {
+			pthread_mutex_unlock(&mb->lock);
+			sched_yield();
+			pthread_mutex_lock(&mb->lock);
+			continue;
+		}
+		shmx__mono_timespec(recheck && recheck < deadline ? recheck
+								  : deadline,
+				    &ts);
+		pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sending                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Forget the connection to @o (a send on it failed); the next send looks
+ * the destination up again. */
+static void out_drop(struct shmx_mbox *mb, struct mbox_out *o)
+{
+	if (o->peer != XPORT_PEER_NONE)
+		(void)xport_peer_remove(mb->xp, o->peer);
+	o->peer = XPORT_PEER_NONE;
+}
+
+/*
+ * Look @dest up in the registry: 0 with its entry in *@e, -ESRCH when it
+ * is no live member with a mailbox, or -errno.  A member joins before it
+ * publishes its mailbox: one that has none yet is looked at again for up
+ * to MBOX_JOIN_GRACE_NS (and at most until @deadline).
+ */
+static int lookup(struct shmx_ctx *ctx, uint32_t dest,
+		  struct shmx_hdr_member *e, uint64_t deadline)
+{
+	uint64_t end = shmx__now_ns() + MBOX_JOIN_GRACE_NS;
+	int ret;
+
+	if (end > deadline)
+		end = deadline;
+	for (;;) {
+		ret = shmx__hdr_member_get(ctx, dest, e);
+		if (ret == -ENOENT || (!ret && !e->live))
+			return -ESRCH;
+		if (ret)
+			return ret;
+		if (e->mailbox[0] && e->mbox_tag)
+			return 0;
+		if (shmx__now_ns() >= end)
+			return -ESRCH;
+		shmx__sleep_us(MBOX_JOIN_PAUSE_US);
+	}
+}
+
+/* The connection to @dest's mailbox, made when there is none.  mb->lock
+ * held; it is let go while the registry is read (a member that has just
+ * joined may be waited for, see lookup).  0 or -errno. */
+static int out_connect(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		       uint32_t dest, uint64_t deadline, struct mbox_out **out)
+{
+	struct mbox_out *o = &mb->out[dest];
+	struct shmx_hdr_member e;
+	int ret;
+
+	*out = o;
+	if (o->tag && o->peer != XPORT_PEER_NONE)
+		return 0;
+	pthread_mutex_unlock(&mb->lock);
+	ret = lookup(ctx, dest, &e, deadline);
+	pthread_mutex_lock(&mb->lock);
+	if (ret)
+		return ret;
+	if (o->tag == e.mbox_tag && o->peer != XPORT_PEER_NONE)
+		return 0;	    /* another thread connected meanwhile */
+	if (o->tag != e.mbox_tag) { /* another member, or the first look */
+		out_drop(mb, o);
+		memset(o, 0, sizeof(*o));
+		o->peer = XPORT_PEER_NONE;
+		o->tag = e.mbox_tag;
+		o->window = e.mbox_window;
+	}
+	ret = xport_resolve(mb->xp, e.mailbox, &o->peer);
+	if (ret) {
+		log_debug("mailbox: cannot reach member %u at %s: %s", dest,
+			  e.mailbox, shmx_strerror(ret));
+		o->peer = XPORT_PEER_NONE;
+		return -EHOSTDOWN;
+	}
+	return 0;
+}
+
+/* Does @dest still have the mailbox @o was made for?  0, -EHOSTDOWN or
+ * -errno. */
+static int out_still_there(struct shmx_ctx *ctx, uint32_t dest,
+			   const struct mbox_out *o)
+{
+	struct shmx_hdr_member e;
+	int ret = lookup(ctx, dest, &e, 0);
+
+	if (ret == -ESRCH || (!ret && e.mbox_tag != o->tag))
+		return -EHOSTDOWN;
+	return ret;
+}
+
+struct room_arg {
+	const struct mbox_out *o;
+};
+
+static int has_room(void *arg)
+{
+	const struct mbox_out *o = ((struct room_arg *)arg)->o;
+
+	return o->sent - o->taken < o->window;
+}
+
+static int send_ended(void *arg)
+{
+	return ((struct mbox_send *)arg)->done;
+}
+
+/* Post @len bytes at @buf to @o and wait for the send to end.  mb->lock
+ * held.  0 or -errno. */
+static int post_and_wait(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+			 struct mbox_out *o, const void *buf, size_t len,
+			 uint64_t deadline)
+{
+	struct mbox_send *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	while ((ret = xport_send(mb->xp, o->peer, buf, len, s)) == -EAGAIN) {
+		ret = poll_locked(ctx, mb);
+		if (ret < 0 || shmx__now_ns() >= deadline)
+			break;
+	}
+	if (ret) {
+		free(s);
+		return ret == -EAGAIN || !ret ? -ETIMEDOUT : ret;
+	}
+	o->sent++;
+	ret = wait_locked(ctx, mb, send_ended, s, deadline, 0);
+	if (ret) {
+		s->abandoned = 1; /* freed when it ends */
+		return ret;
+	}
+	ret = s->status;
+	free(s);
+	if (ret)
+		o->sent--; /* it did not arrive */
+	return ret;
+}
+
+uint64_t shmx__mbox_deadline(const struct shmx_ctx *ctx, int timeout_ms)
+{
+	return shmx__now_ns() +
+	       (uint64_t)(timeout_ms < 0 ? ctx->timeout_ms : timeout_ms) *
+		       1000000ull;
+}
+
+int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
+		    struct shmx_peer_msg *m, int nonblock, uint64_t deadline_ns)
+{
+	struct shmx_mbox *mb = ctx->mbox;
+	uint8_t buf[SHMX_PEER_MSG_MAX];
+	struct room_arg room;
+	struct mbox_out *o;
+	uint64_t recheck;
+	int ret, len;
+
+	if (!mb)
+		return ctx->mbox_err;
+	if (!dest || dest > mb->max)
+		return -ESRCH;
+	pthread_mutex_lock(&mb->lock);
+	ret = out_connect(ctx, mb, dest, deadline_ns, &o);
+	room.o = o;
+	recheck = shmx__now_ns() + MBOX_RECHECK_NS;
+	while (!ret && !has_room(&room)) {
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = wait_locked(ctx, mb, has_room, &room, deadline_ns,
+				  recheck);
+		if (ret == 1) { /* a while at the window: still there? */
+			ret = out_still_there(ctx, dest, o);
+			recheck = shmx__now_ns() + MBOX_RECHECK_NS;
+		}
+	}
+	if (ret)
+		goto out;
+	m->src = ctx->id;
+	m->dst = dest;
+	m->src_tag = mb->tag;
+	m->dst_tag = o->tag;
+	m->seq = o->seq + 1;
+	len = shmx__peer_encode(m, buf, sizeof(buf));
+	if (len < 0) {
+		ret = len;
+		goto out;
+	}
+	o->seq++;
+	ret = post_and_wait(ctx, mb, o, buf, (size_t)len, deadline_ns);
+	if (ret && ret != -ETIMEDOUT && ret != -ENOMEM) {
+		log_debug("mailbox: a send to member %u failed: %s", dest,
+			  shmx_strerror(ret));
+		out_drop(mb, o);
+		ret = mb->err ? mb->err : -EHOSTDOWN;
+	}
+out:
+	pthread_mutex_unlock(&mb->lock);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Taking                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Tell @src how many of its messages were taken.  Not waited for: a lost
+ * credit is made up for by the next.  mb->lock held. */
+static void credit(struct shmx_ctx *ctx, struct shmx_mbox *mb, uint32_t src,
+		   struct mbox_in *in)
+{
+	struct shmx_peer_msg m = { .type = SHMX_PEER_CREDIT };
+	uint8_t buf[SHMX_PEER_HDR_LEN + 8];
+	struct mbox_out *o;
+	int len, ret = out_connect(ctx, mb, src, 0, &o);
+
+	if (ret || o->tag != in->tag)
+		return; /* it left, or its mailbox is another now */
+	m.src = ctx->id;
+	m.dst = src;
+	m.src_tag = mb->tag;
+	m.dst_tag = in->tag;
+	m.u.credit.taken = in->taken;
+	len = shmx__peer_encode(&m, buf, sizeof(buf));
+	if (len < 0)
+		return;
+	for (int tries = 0; tries < 100; tries++) {
+		ret = xport_send(mb->xp, o->peer, buf, (size_t)len, NULL);
+		if (ret != -EAGAIN)
+			break;
+		if (poll_locked(ctx, mb) < 0)
+			return;
+	}
+	if (ret) {
+		log_debug("mailbox: a credit to member %u failed: %s", src,
+			  shmx_strerror(ret));
+		out_drop(mb, o);
+		return;
+	}
+	in->credited = in->taken;
+}
+
+struct take_arg {
+	struct shmx_mbox *mb;
+	int q;
+};
+
+static int has_item(void *arg)
+{
+	struct take_arg *t = arg;
+
+	return t->mb->head[t->q] || t->mb->err;
+}
+
+int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
+		    struct shmx__mbox_item **item)
+{
+	struct shmx_mbox *mb = ctx->mbox;
+	struct take_arg t = { mb, type == SHMX_PEER_SIGNAL ? Q_SIGNALS
+							   : Q_MESSAGES };
+	struct shmx__mbox_item *it;
+	struct mbox_in *in;
+	int ret;
+
+	if (!mb)
+		return ctx->mbox_err;
+	pthread_mutex_lock(&mb->lock);
+	ret = wait_locked(ctx, mb, has_item, &t, deadline_ns, 0);
+	it = ret ? NULL : dequeue(mb, t.q);
+	if (!it) {
+		pthread_mutex_unlock(&mb->lock);
+		return ret ? ret : mb->err;
+	}
+	in = &mb->in[it->src];
+	if (in->tag == it->src_tag) {
+		in->taken++;
+		if (in->taken - in->credited >= credit_step(mb->window))
+			credit(ctx, mb, it->src, in);
+	}
+	pthread_mutex_unlock(&mb->lock);
+	*item = it;
+	return 0;
+}
+
+int shmx__mbox_event_fd(struct shmx_ctx *ctx)
+{
+	return ctx->mbox ? ctx->mbox->event_fd : ctx->mbox_err;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The thread, opening and closing                                        */
+/* ---------------------------------------------------------------------- */
+
+static void *mbox_main(void *arg)
+{
+	struct shmx_ctx *ctx = arg;
+	struct shmx_mbox *mb = ctx->mbox;
+
+	pthread_mutex_lock(&mb->lock);
+	while (!mb->stop && !mb->err) {
+		struct pollfd pfd[3];
+		int fds[2], nfds = 0, n;
+
+		n = poll_locked(ctx, mb);
+		if (n)
+			continue;
+		n = xport_wait_arm(mb->xp, fds, &nfds);
+		if (n == 1)
+			continue;
+		pthread_mutex_unlock(&mb->lock);
+		pfd[0].fd = mb->wake_fd;
+		pfd[0].events = POLLIN;
+		for (int i = 0; n == 0 && i < nfds; i++) {
+			pfd[1 + i].fd = fds[i];
+			pfd[1 + i].events = POLLIN;
+		}
+		/* No wait object (or arming failed): a short nap. */
+		(void)poll(pfd, n == 0 && nfds ? 1 + (nfds_t)nfds : 1,
+			   n == 0 && nfds ? MBOX_IDLE_MS : 1);
+		pthread_mutex_lock(&mb->lock);
+	}
+	pthread_mutex_unlock(&mb->lock);
+	return NULL;
+}
+
+/* The window this context asks of its senders: SHMEXT_MSG_WINDOW or the
+ * default.  0 or -EINVAL. */
+static int window_get(uint32_t *window)
+{
+	const char *s = getenv("SHMEXT_MSG_WINDOW");
+	char *end;
+	unsigned long v;
+
+	*window = SHMX_MSG_WINDOW_DEFAULT;
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !v || v > SHMX_MAILBOX_WINDOW_MAX) {
+		log_error("SHMEXT_MSG_WINDOW=%s: not a window of 1 to %u "
+			  "messages",
+			  s, SHMX_MAILBOX_WINDOW_MAX);
+		return -EINVAL;
+	}
+	*window = (uint32_t)v;
+	return 0;
+}
+
+static void mbox_free(struct shmx_mbox *mb)
+{
+	for (int q = 0; q < Q_NR; q++) {
+		struct shmx__mbox_item *it;
+
+		while ((it = mb->head[q])) {
+			mb->head[q] = it->next;
+			free(it);
+		}
+	}
+	if (mb->xp) {
+		mb->xp->ops->shutdown(mb->xp);
+		mb->xp->ops->close(mb->xp);
+	}
+	if (mb->event_fd >= 0)
+		close(mb->event_fd);
+	if (mb->wake_fd >= 0)
+		close(mb->wake_fd);
+	pthread_cond_destroy(&mb->cond);
+	pthread_mutex_destroy(&mb->lock);
+	free(mb->out);
+	free(mb->in);
+	free(mb);
+}
+
+/* Listen where the node is reached from, on a port of the system's
+ * choosing, and publish the address.  0 or -errno. */
+static int mbox_listen(struct shmx_ctx *ctx, struct shmx_mbox *mb)
+{
+	struct xport_attr xattr = { 0 };
+	char host[64], bind[80], why[160];
+	struct shmx_msg req, rep;
+	int ret;
+
+	pthread_mutex_lock(&ctx->lock);
+	ret = xport_local_host(ctx->xp, host, sizeof(host));
+	pthread_mutex_unlock(&ctx->lock);
+	if (ret)
+		return ret;
+	snprintf(bind, sizeof(bind), strchr(host, ':') ? "[%s]:0" : "%s:0",
+		 host);
+	xattr.bind = bind;
+	if (!strcmp(ctx->transport, "ofi"))
+		xattr.provider = ctx->xp->caps.provider;
+	ret = shmx__xport_open(ctx->transport, &xattr, &mb->xp, why,
+			       sizeof(why));
+	if (ret) {
+		mb->xp = NULL;
+		return ret;
+	}
+	shmx__msg_init(&req, SHMX_OP_MAILBOX, 0, 0, 0);
+	ret = xport_listen_addr(mb->xp, req.u.mailbox.addr,
+				sizeof(req.u.mailbox.addr));
+	if (ret)
+		return ret;
+	req.u.mailbox.tag = mb->tag;
+	req.u.mailbox.window = mb->window;
+	ret = shmx__rpc(ctx, &req, &rep, ctx->timeout_ms);
+	if (!ret)
+		log_debug("mailbox at %s, window %u", req.u.mailbox.addr,
+			  mb->window);
+	return ret;
+}
+
+int shmx__mbox_open(struct shmx_ctx *ctx)
+{
+	struct shmx_mbox *mb = calloc(1, sizeof(*mb));
+	pthread_condattr_t ca;
+	int ret;
+
+	if (!mb)
+		return ctx->mbox_err = -ENOMEM;
+	pthread_mutex_init(&mb->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&mb->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	for (int q = 0; q < Q_NR; q++)
+		mb->tail[q] = &mb->head[q];
+	mb->max = ctx->max_members;
+	mb->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	mb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	mb->out = calloc((size_t)mb->max + 1, sizeof(*mb->out));
+	mb->in = calloc((size_t)mb->max + 1, sizeof(*mb->in));
+	ret = mb->event_fd < 0 || mb->wake_fd < 0 ? -errno
+	      : !mb->out || !mb->in		  ? -ENOMEM
+						  : window_get(&mb->window);
+	while (!ret && !mb->tag)
+		ret = shmx__random(&mb->tag, sizeof(mb->tag));
+	for (uint32_t i = 0; !ret && i <= mb->max; i++)
+		mb->out[i].peer = XPORT_PEER_NONE;
+	if (!ret)
+		ret = mbox_listen(ctx, mb);
+	if (!ret) {
+		ctx->mbox = mb;
+		ret = -pthread_create(&mb->thread, NULL, mbox_main, ctx);
+		mb->started = !ret;
+	}
+	if (ret) {
+		log_warn("mailbox: %s: this member can neither send nor "
+			 "receive signals and messages",
+			 shmx_strerror(ret));
+		ctx->mbox = NULL;
+		ctx->mbox_err = ret;
+		mbox_free(mb);
+	}
+	return ret;
+}
+
+void shmx__mbox_close(struct shmx_ctx *ctx)
+{
+	struct shmx_mbox *mb = ctx->mbox;
+	uint64_t one = 1;
+
+	if (!mb)
+		return;
+	pthread_mutex_lock(&mb->lock);
+	mb->stop = 1;
+	(void)!write(mb->wake_fd, &one, sizeof(one));
+	pthread_mutex_unlock(&mb->lock);
+	if (mb->started)
+		pthread_join(mb->thread, NULL);
+	ctx->mbox = NULL;
+	ctx->mbox_err = -ENOTCONN;
+	mbox_free(mb);
+}
+
+int shmx__mbox_each(struct shmx_ctx *ctx,
+		    int (*send)(struct shmx_ctx *ctx, uint32_t dest, void *arg),
+		    void *arg, struct shmx_send_status *st, size_t max,
+		    size_t *count)
+{
+	struct shmx_member *m;
+	size_t n = 0, k = 0;
+	int ret, first = 0;
+
+	if (!ctx->mbox)
+		return ctx->mbox_err;
+	m = calloc(ctx->max_members ? ctx->max_members : 1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	/* The members live at the call; those who join later are not in. */
+	ret = shmx_members(ctx, m, ctx->max_members, &n);
+	for (size_t i = 0; !ret && i < n && i < ctx->max_members; i++) {
+		int r;
+
+		if (m[i].id == ctx->id)
+			continue;
+		r = send(ctx, m[i].id, arg);
+		if (r && !first)
+			first = r;
+		if (st && k < max) {
+			st[k].dest = m[i].id;
+			st[k].status = r;
+		}
+		k++;
+	}
+	free(m);
+	if (!ret && count)
+		*count = k;
+	return ret ? ret : first;
+}

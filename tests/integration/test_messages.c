@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_messages.c - signals and messages between members, against a real
+ * shmnode and real client processes: ping-pong from 1 byte to 64 MiB with
+ * the contents checked (inline and through shared memory), a broadcast to
+ * 4 members, 10 000 signals in order, a slow receiver with a small window
+ * (nothing lost, the sender held and then let go, -EAGAIN and -ETIMEDOUT),
+ * a zero-copy hand-over with its ownership, a receiver killed with SIGKILL
+ * in mid-stream, the event fd under epoll, and the errors of misuse.
+ *
+ * A client process learns the test's node id from its index; the test
+ * finds a client by its member name.  Every wait is bounded.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "util/clock.h"
+
+#define WAIT_MS 10000 /* the longest a step waits for another */
+#define KIDS_MAX 8
+#define SIGNALS 10000
+#define SLOW_WINDOW 4
+#define SLOW_MSGS 50
+
+static struct node_proc node;
+static struct shmx_ctx *ctx; /* the test's own */
+static pid_t kids[KIDS_MAX]; /* client processes not reaped yet */
+
+static int group_setup(void **state)
+{
+	/* Room for a 64 MiB message each way in the message pool. */
+	static const char *const args[] = { "--size", "512M", NULL };
+
+	(void)state;
+	setenv("SHMEXT_MSG_POOL_SIZE", "256M", 1);
+	if (node_start(&node, args))
+		return -1;
+	return client_open(&node, "msg-test", WAIT_MS, &ctx) ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	shmx_close(ctx);
+	return node_stop(&node) == 0 ? 0 : -1;
+}
+
+static int kids_cleanup(void **state)
+{
+	(void)state;
+	for (int k = 0; k < KIDS_MAX; k++) {
+		if (kids[k] > 0) {
+			kill(kids[k], SIGKILL);
+			waitpid(kids[k], NULL, 0);
+		}
+		kids[k] = 0;
+	}
+	return 0;
+}
+
+static pid_t kid_start(int (*fn)(int, void *), int index)
+{
+	int k;
+
+	for (k = 0; k < KIDS_MAX && kids[k]; k++)
+		;
+	assert_true(k < KIDS_MAX);
+	kids[k] = spawn_client(fn, index, &node);
+	assert_true(kids[k] > 0);
+	return kids[k];
+}
+
+static int kid_reap(pid_t pid, int timeout_ms)
+{
+	int st = reap(pid, timeout_ms / 1000);
+
+	for (int k = 0; k < KIDS_MAX; k++)
+		if (kids[k] == pid && st >= 0)
+			kids[k] = 0;
+	return st;
+}
+
+/* The node id of the member called @name, waiting up to WAIT_MS for it to
+ * join. */
+static shmx_node_t member_id(const char *name)
+{
+	uint64_t end = shmx__now_ms() + WAIT_MS;
+	shmx_node_t id = 0;
+
+	while (shmx_lookup(ctx, name, &id)) {
+		assert_true(shmx__now_ms() < end);
+		shmx__sleep_us(2000);
+	}
+	return id;
+}
+
+/* Byte @i of the pattern of message @k. */
+static uint8_t pat(size_t k, size_t i)
+{
+	return (uint8_t)((i * 131 + k * 7 + (i >> 12)) ^ (i >> 20));
+}
+
+/* --- ping-pong --------------------------------------------------------- */
+
+/* Send back every message to its sender, until an empty one. */
+static int echo_child(int index, void *arg)
+{
+	struct shmx_ctx *c;
+	struct shmx_message *m;
+
+	(void)index;
+	if (client_open(arg, "echo", WAIT_MS, &c))
+		return 1;
+	for (;;) {
+		size_t len;
+
+		CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+		CHECK(!(m->flags & SHMX_MSG_REGION));
+		len = m->len;
+		if (len)
+			CHECK(shmx_msg_send(c, m->src, m->data, len, 0) == 0);
+		shmx_msg_free(m);
+		if (!len)
+			break;
+	}
+	shmx_close(c);
+	return 0;
+}
+
+static void test_ping_pong(void **state)
+{
+	static const size_t sizes[] = {
+		1,
+		2,
+		100,
+		4047,
+		SHMX_MSG_INLINE_MAX,
+		SHMX_MSG_INLINE_MAX + 1,
+		65536,
+		1 << 20,
+		16 << 20,
+		SHMX_MSG_MAX,
+	};
+	pid_t kid = kid_start(echo_child, 0);
+	shmx_node_t echo = member_id("echo");
+	uint8_t *buf = malloc(SHMX_MSG_MAX);
+	struct shmx_message *m;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t len = sizes[k];
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = pat(k, i);
+		assert_int_equal(shmx_msg_send(ctx, echo, buf, len, 0), 0);
+		assert_int_equal(shmx_msg_recv(ctx, WAIT_MS, &m), 0);
+		assert_int_equal(m->src, echo);
+		assert_int_equal(m->flags, 0);
+		assert_int_equal(m->len, len);
+		assert_memory_equal(m->data, buf, len);
+		shmx_msg_free(m);
+	}
+	free(buf);
+	assert_int_equal(shmx_msg_send(ctx, echo, NULL, 0, 0), 0);
+	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+}
+
+/* --- broadcast --------------------------------------------------------- */
+
+/* Take one message and one signal from the test (node @index). */
+static int broadcast_child(int index, void *arg)
+{
+	struct shmx_signal_info si;
+	struct shmx_message *m;
+	struct shmx_ctx *c;
+	char name[32];
+
+	snprintf(name, sizeof(name), "bc-%d", index & 0xff);
+	if (client_open(arg, name, WAIT_MS, &c))
+		return 1;
+	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+	CHECK(m->src == (shmx_node_t)(index >> 8));
+	CHECK(m->len == 9 && !memcmp(m->data, "to all 4", 9));
+	shmx_msg_free(m);
+	CHECK(shmx_signal_wait(c, WAIT_MS, &si) == 0);
+	CHECK(si.src == (shmx_node_t)(index >> 8));
+	CHECK(si.signo == 12 && si.value == 0xfeed);
+	shmx_close(c);
+	return 0;
+}
+
+static void test_broadcast(void **state)
+{
+	struct shmx_send_status st[8];
+	shmx_node_t ids[4];
+	pid_t kid[4];
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		kid[i] = kid_start(broadcast_child,
+				   (int)(shmx_self(ctx) << 8) | i);
+	for (int i = 0; i < 4; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "bc-%d", i);
+		ids[i] = member_id(name);
+	}
+	assert_int_equal(shmx_msg_send_all(ctx, "to all 4", 9, 0, st, 8, &n),
+			 0);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		int found = 0;
+
+		assert_int_equal(st[i].status, 0);
+		for (int k = 0; k < 4; k++)
+			found |= st[i].dest == ids[k];
+		assert_true(found);
+	}
+	assert_int_equal(shmx_signal_all(ctx, 12, 0xfeed, NULL, 0, &n), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(kid_reap(kid[i], WAIT_MS), 0);
+}
+
+/* --- signals in order -------------------------------------------------- */
+
+static int order_child(int index, void *arg)
+{
+	struct shmx_signal_info si;
+	struct shmx_ctx *c;
+
+	if (client_open(arg, "order", WAIT_MS, &c))
+		return 1;
+	for (uint64_t i = 0; i < SIGNALS; i++) {
+		CHECK(shmx_signal_wait(c, WAIT_MS, &si) == 0);
+		CHECK(si.src == (shmx_node_t)index);
+		CHECK(si.signo == 1 + i % SHMX_SIGNO_MAX);
+		CHECK(si.value == i);
+	}
+	CHECK(shmx_signal_wait(c, 0, &si) == -ETIMEDOUT);
+	shmx_close(c);
+	return 0;
+}
+
+static void test_signals_in_order(void **state)
+{
+	pid_t kid = kid_start(order_child, (int)shmx_self(ctx));
+	shmx_node_t order = member_id("order");
+
+	(void)state;
+	for (uint64_t i = 0; i < SIGNALS; i++)
+		assert_int_equal(shmx_signal(ctx, order,
+					     (uint32_t)(1 + i % SHMX_SIGNO_MAX),
+					     i),
+				 0);
+	assert_int_equal(kid_reap(kid, 3 * WAIT_MS), 0);
+}
+
+/* --- a slow receiver --------------------------------------------------- */
+
+/*
+ * Window SLOW_WINDOW; sleep, then take slowly: SLOW_MSGS messages from the
+ * test's context (node @index) and SLOW_WINDOW from its second, each
+ * source's in order (the first 8 bytes are the number).
+ */
+static int slow_child(int index, void *arg)
+{
+	uint64_t next_a = 0, next_b = 0;
+	struct shmx_message *m;
+	struct shmx_ctx *c;
+
+	setenv("SHMEXT_MSG_WINDOW", "4", 1);
+	if (client_open(arg, "slow", WAIT_MS, &c))
+		return 1;
+	shmx__sleep_us(1500000);
+	while (next_a < SLOW_MSGS || next_b < SLOW_WINDOW) {
+		uint64_t v;
+
+		CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+		CHECK(m->len == 100);
+		memcpy(&v, m->data, 8);
+		if (m->src == (shmx_node_t)index) {
+			CHECK(v == next_a);
+			next_a++;
+		} else {
+			CHECK(v == next_b);
+			next_b++;
+		}
+		for (size_t i = 8; i < 100; i++)
+			CHECK(((uint8_t *)m->data)[i] == pat(v, i));
+		shmx_msg_free(m);
+		shmx__sleep_us(10000);
+	}
+	shmx_close(c);
+	return 0;
+}
+
+static int slow_send(struct shmx_ctx *c, shmx_node_t to, uint64_t k,
+		     unsigned flags)
+{
+	uint8_t msg[100];
+
+	memcpy(msg, &k, 8);
+	for (size_t i = 8; i < sizeof(msg); i++)
+		msg[i] = pat(k, i);
+	return shmx_msg_send(c, to, msg, sizeof(msg), flags);
+}
+
+static void test_slow_receiver(void **state)
+{
+	struct shmx_open_attr attr = { 0 };
+	pid_t kid = kid_start(slow_child, (int)shmx_self(ctx));
+	shmx_node_t slow = member_id("slow");
+	struct shmx_ctx *b;
+	uint64_t t0, held;
+
+	(void)state;
+	/* The window's worth goes at once; the next would wait. */
+	for (uint64_t k = 0; k < SLOW_WINDOW; k++)
+		assert_int_equal(slow_send(ctx, slow, k, SHMX_MSG_NONBLOCK), 0);
+	assert_int_equal(slow_send(ctx, slow, SLOW_WINDOW, SHMX_MSG_NONBLOCK),
+			 -EAGAIN);
+	/* A second sender has a window of its own; one with a short
+	 * timeout gives up while the receiver sleeps. */
+	attr.comp_mask = SHMX_OPEN_ATTR_NODE | SHMX_OPEN_ATTR_TIMEOUT;
+	attr.node = node.addr;
+	attr.timeout_ms = 300;
+	assert_int_equal(shmx_open(&attr, &b), 0);
+	for (uint64_t k = 0; k < SLOW_WINDOW; k++)
+		assert_int_equal(slow_send(b, slow, k, 0), 0);
+	t0 = shmx__now_ms();
+	assert_int_equal(slow_send(b, slow, SLOW_WINDOW, 0), -ETIMEDOUT);
+	assert_true(shmx__now_ms() - t0 >= 250);
+	/* The rest waits its turn: held while the receiver sleeps. */
+	t0 = shmx__now_ms();
+	assert_int_equal(slow_send(ctx, slow, SLOW_WINDOW, 0), 0);
+	held = shmx__now_ms() - t0;
+	print_message("the first send past the window was held %llu ms\n",
+		      (unsigned long long)held);
+	assert_true(held >= 100);
+	for (uint64_t k = SLOW_WINDOW + 1; k < SLOW_MSGS; k++)
+		assert_int_equal(slow_send(ctx, slow, k, 0), 0);
+	assert_int_equal(kid_reap(kid, 3 * WAIT_MS), 0);
+	shmx_close(b);
+}
+
+/* --- a zero-copy hand-over --------------------------------------------- */
+
+/* Take a region moved to this member: read it, write it, free it. */
+static int region_child(int index, void *arg)
+{
+	struct shmx_message *m;
+	struct shmx_ctx *c;
+	uint8_t buf[4096];
+
+	if (client_open(arg, "region", WAIT_MS, &c))
+		return 1;
+	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+	CHECK(m->src == (shmx_node_t)index);
+	CHECK(m->flags == (SHMX_MSG_REGION | SHMX_MSG_MOVE));
+	CHECK(m->data == NULL && m->len == sizeof(buf));
+	CHECK(shmx_read(c, m->gaddr, buf, sizeof(buf)) == 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		CHECK(buf[i] == pat(3, i));
+	CHECK(shmx_write(c, m->gaddr, "mine", 4) == 0);
+	CHECK(shmx_release(c, m->gaddr) == 0);
+	shmx_msg_free(m);
+	shmx_close(c);
+	return 0;
+}
+
+static void test_region_move(void **state)
+{
+	pid_t kid = kid_start(region_child, (int)shmx_self(ctx));
+	shmx_node_t to = member_id("region");
+	struct shmx_pool *p;
+	uint8_t buf[4096];
+	shmx_gaddr_t g;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(3, i);
+	assert_int_equal(
+		shmx_pool_open(ctx, "msg-regions", 1 << 20, SHMX_CREAT, &p), 0);
+	assert_int_equal(shmx_alloc(p, sizeof(buf), 0, &g), 0);
+	assert_int_equal(shmx_write(ctx, g, buf, sizeof(buf)), 0);
+	assert_int_equal(
+		shmx_msg_send_region(ctx, to, g, sizeof(buf), SHMX_MSG_MOVE),
+		0);
+	/* Not this member's any more: the fabric refuses its writes. */
+	assert_int_equal(shmx_write(ctx, g, buf, 8), -EACCES);
+	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(shmx_release(ctx, g), -ENOENT); /* freed there */
+	assert_int_equal(shmx_pool_close(p), 0);
+}
+
+/* --- a receiver killed in mid-stream ------------------------------------ */
+
+/* Window SLOW_WINDOW; take 3 messages, report them, then wait to be
+ * killed. */
+static int victim_child(int index, void *arg)
+{
+	struct shmx_message *m;
+	struct shmx_ctx *c;
+
+	(void)index;
+	setenv("SHMEXT_MSG_WINDOW", "4", 1);
+	if (client_open(arg, "victim", WAIT_MS, &c))
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+		shmx_msg_free(m);
+	}
+	CHECK(shmx_signal(c, m ? (shmx_node_t)index : 0, 9, 3) == 0);
+	shmx__sleep_us(60 * 1000000);
+	return 1;
+}
+
+static void test_receiver_killed(void **state)
+{
+	pid_t kid = kid_start(victim_child, (int)shmx_self(ctx));
+	shmx_node_t to = member_id("victim");
+	struct shmx_signal_info si;
+	uint64_t k = 0, t0;
+	int ret;
+
+	(void)state;
+	/* A stream: 3 taken, then the window fills. */
+	for (; k < 3 + SLOW_WINDOW; k++)
+		assert_int_equal(slow_send(ctx, to, k, 0), 0);
+	assert_int_equal(shmx_signal_wait(ctx, WAIT_MS, &si), 0);
+	assert_int_equal(si.src, to);
+	assert_int_equal(kill(kid, SIGKILL), 0);
+	assert_int_equal(kid_reap(kid, WAIT_MS), 128 + SIGKILL);
+	/* The send waiting for room learns that the receiver is gone once
+	 * the node drops it; later sends too. */
+	t0 = shmx__now_ms();
+	assert_int_equal(slow_send(ctx, to, k, 0), -EHOSTDOWN);
+	print_message("the pending send failed after %llu ms\n",
+		      (unsigned long long)(shmx__now_ms() - t0));
+	ret = slow_send(ctx, to, k, 0);
+	assert_true(ret == -EHOSTDOWN || ret == -ESRCH);
+}
+
+/* --- the event fd ------------------------------------------------------ */
+
+static int notify_child(int index, void *arg)
+{
+	struct shmx_ctx *c;
+
+	if (client_open(arg, "notify", WAIT_MS, &c))
+		return 1;
+	CHECK(shmx_signal(c, (shmx_node_t)index, 7, 99) == 0);
+	CHECK(shmx_msg_send(c, (shmx_node_t)index, "hi", 2, 0) == 0);
+	shmx_close(c);
+	return 0;
+}
+
+static int ready(int ep, int ms)
+{
+	struct epoll_event ev;
+
+	return epoll_wait(ep, &ev, 1, ms);
+}
+
+static void test_event_fd(void **state)
+{
+	int fd = shmx_event_fd(ctx), ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct shmx_signal_info si;
+	struct shmx_message *m;
+	pid_t kid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(ep >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(ready(ep, 0), 0);
+	kid = kid_start(notify_child, (int)shmx_self(ctx));
+	assert_int_equal(ready(ep, WAIT_MS), 1);
+	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(shmx_signal_wait(ctx, 0, &si), 0);
+	assert_int_equal(si.signo, 7);
+	assert_int_equal(si.value, 99);
+	/* Level-triggered: the message still waits. */
+	assert_int_equal(ready(ep, 0), 1);
+	assert_int_equal(shmx_msg_recv(ctx, 0, &m), 0);
+	assert_int_equal(m->len, 2);
+	assert_memory_equal(m->data, "hi", 2);
+	shmx_msg_free(m);
+	assert_int_equal(ready(ep, 0), 0);
+	close(ep);
+}
+
+/* --- misuse ------------------------------------------------------------ */
+
+static void test_misuse(void **state)
+{
+	struct shmx_signal_info si;
+	struct shmx_message *m;
+	uint8_t b = 0;
+
+	(void)state;
+	assert_int_equal(shmx_signal(ctx, shmx_self(ctx), 0, 1), -EINVAL);
+	assert_int_equal(
+		shmx_signal(ctx, shmx_self(ctx), SHMX_SIGNO_MAX + 1, 1),
+		-EINVAL);
+	assert_int_equal(shmx_signal(NULL, 1, 1, 1), -EINVAL);
+	assert_int_equal(shmx_signal(ctx, 0, 1, 1), -ESRCH);
+	assert_int_equal(shmx_signal(ctx, 999999, 1, 1), -ESRCH);
+	assert_int_equal(
+		shmx_msg_send(ctx, shmx_self(ctx), &b, SHMX_MSG_MAX + 1, 0),
+		-EMSGSIZE);
+	assert_int_equal(shmx_msg_send(ctx, shmx_self(ctx), NULL, 1, 0),
+			 -EINVAL);
+	assert_int_equal(shmx_msg_send(ctx, shmx_self(ctx), &b, 1, 0x80),
+			 -EINVAL);
+	assert_int_equal(shmx_msg_send_region(ctx, shmx_self(ctx), 0, 0, 0),
+			 -EINVAL);
+	assert_int_equal(shmx_signal_wait(ctx, 0, &si), -ETIMEDOUT);
+	assert_int_equal(shmx_signal_wait(ctx, 0, NULL), -EINVAL);
+	assert_int_equal(shmx_msg_recv(ctx, 0, &m), -ETIMEDOUT);
+	assert_int_equal(shmx_event_fd(NULL), -EINVAL);
+	/* To oneself works like to anyone. */
+	assert_int_equal(shmx_signal(ctx, shmx_self(ctx), 5, 6), 0);
+	assert_int_equal(shmx_signal_wait(ctx, WAIT_MS, &si), 0);
+	assert_int_equal(si.src, shmx_self(ctx));
+	assert_int_equal(si.value, 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_misuse, kids_cleanup),
+		cmocka_unit_test_teardown(test_ping_pong, kids_cleanup),
+		cmocka_unit_test_teardown(test_broadcast, kids_cleanup),
+		cmocka_unit_test_teardown(test_signals_in_order, kids_cleanup),
+		cmocka_unit_test_teardown(test_slow_receiver, kids_cleanup),
+		cmocka_unit_test_teardown(test_region_move, kids_cleanup),
+		cmocka_unit_test_teardown(test_event_fd, kids_cleanup),
+		cmocka_unit_test_teardown(test_receiver_killed, kids_cleanup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
