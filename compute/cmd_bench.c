@@ -13,6 +13,11 @@
  * (acquisitions per second, Jain's fairness index over the processes'
  * counts, the longest single wait).  With --redis HOST:PORT the same lock
  * figures, and only those, against Redis (SET NX PX / DEL).
+ * Signals and messages: round trips of a signal and of messages of 8 B,
+ * 4048 B (the most that travels inline) and 64 KiB (through shared
+ * memory), and a stream of 1 MiB messages, to an echo process of its own
+ * (bench_msg.c); the message pool is made SHMEXT_MSG_POOL_SIZE (default
+ * here 32 MiB) large.
  * A benchmark, not a test: deploy/bench-ofi.sh sets the numbers beside
  * fi_pingpong's, deploy/bench-locks.sh the lock figures beside Redis's.
  */
@@ -22,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_msg.h"
 #include "cli.h"
 #include "output.h"
 #include "redis.h"
@@ -41,7 +47,12 @@ enum bench_op {
 	B_ALLOC,
 	B_XFER,
 	B_LOCK,
+	B_SIGNAL,
+	B_MSG,
 };
+
+/* The peer of the signal and message figures. */
+static struct bench_echo bench_echo = { .pid = -1 };
 
 /* Allocation and ownership: a pool to allocate from, a block we own. */
 #define ALLOC_POOL "shmext-bench-alloc"
@@ -351,6 +362,7 @@ struct bw {
 	const char *name;
 	int write;
 	int window; /* 0: blocking calls */
+	int msg;    /* messages to the echo instead */
 	double mbs;
 };
 
@@ -406,6 +418,10 @@ static int one(struct shmx_ctx *ctx, enum bench_op op, shmx_gaddr_t at,
 
 		return ret ? ret : locker_release(&bench_locker);
 	}
+	case B_SIGNAL:
+		return bench_signal_rtt(ctx, &bench_echo, at);
+	case B_MSG:
+		return bench_msg_rtt(ctx, &bench_echo, buf, len);
 	}
 	return -EINVAL;
 }
@@ -501,15 +517,18 @@ static int bandwidth(struct shmx_ctx *ctx, shmx_gaddr_t at, uint8_t *buf,
 	int ret;
 
 	/* Warm-up: touch every buffer and registration once. */
-	ret = b->window ? bw_window(ctx, b->write, at, buf, BW_WINDOW,
-				    (unsigned)b->window)
-			: bw_blocking(ctx, b->write, at, buf, BW_WINDOW);
+	ret = b->msg	  ? bench_msg_stream(ctx, &bench_echo, buf, BW_SIZE,
+					     BW_WINDOW)
+	      : b->window ? bw_window(ctx, b->write, at, buf, BW_WINDOW,
+				      (unsigned)b->window)
+			  : bw_blocking(ctx, b->write, at, buf, BW_WINDOW);
 	if (ret)
 		return ret;
 	t0 = shmx__now_ns();
-	ret = b->window ? bw_window(ctx, b->write, at, buf, n,
-				    (unsigned)b->window)
-			: bw_blocking(ctx, b->write, at, buf, n);
+	ret = b->msg	  ? bench_msg_stream(ctx, &bench_echo, buf, BW_SIZE, n)
+	      : b->window ? bw_window(ctx, b->write, at, buf, n,
+				      (unsigned)b->window)
+			  : bw_blocking(ctx, b->write, at, buf, n);
 	if (ret)
 		return ret;
 	b->mbs = (double)n * BW_SIZE / 1e6 /
@@ -629,6 +648,7 @@ static void bench_cleanup(struct shmx_ctx *ctx, shmx_gaddr_t scratch)
 		shmx_pool_close(alloc_pool);
 	alloc_pool = NULL;
 	locker_close(&bench_locker);
+	bench_echo_stop(ctx, &bench_echo);
 }
 
 #define CONTENDED                                                              \
@@ -698,6 +718,11 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		LAT("alloc_1m", "alloc+release 1 MiB", B_ALLOC, 1u << 20),
 		LAT("own_transfer", "shmx_own_transfer", B_XFER, 0),
 		LAT("lock_pair", "lock+release pair", B_LOCK, 0),
+		LAT("signal_rtt", "signal round trip", B_SIGNAL, 0),
+		LAT("msg_rtt_8", "message 8 B, rtt", B_MSG, 8),
+		LAT("msg_rtt_4048", "message 4048 B, rtt", B_MSG,
+		    SHMX_MSG_INLINE_MAX),
+		LAT("msg_rtt_64k", "message 64 KiB, rtt", B_MSG, 65536),
 	};
 	struct contend c[] = CONTENDED;
 	struct bw bw[] = {
@@ -705,6 +730,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		BW("write_blocking", "write, blocking", 1, 0),
 		BW("read_nb", "read, 8 in flight", 0, BW_WINDOW),
 		BW("write_nb", "write, 8 in flight", 1, BW_WINDOW),
+		{ .key = "msg_stream", .name = "messages of 1 MiB", .msg = 1 },
 	};
 	const uint64_t iters = cli->iters;
 	uint64_t warmup = iters / 10 < 1000 ? iters / 10 : 1000;
@@ -728,10 +754,19 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	/* First: the processes fork before this one opens a context. */
 	if (cli->duration_ms && contend_all(cli, c, sizeof(c) / sizeof(c[0])))
 		return CLI_FAIL;
+	setenv("SHMEXT_MSG_POOL_SIZE", "32M", 0);
+	ret = bench_echo_start(&cli->attr, &bench_echo);
+	if (ret)
+		return cli_fail(cli, ret, "cannot start the echo process");
 	ctx = cli_open(cli);
-	if (!ctx)
+	if (!ctx) {
+		bench_echo_stop(NULL, &bench_echo);
 		return CLI_FAIL;
-	ret = shmx_info(ctx, &info);
+	}
+	what = "the echo process could not join";
+	ret = bench_echo_join(&bench_echo, bench_timeout(cli));
+	if (!ret)
+		ret = shmx_info(ctx, &info);
 	if (ret)
 		goto out_fail;
 	ret = shmx_pool_open(ctx, BENCH_POOL, SCRATCH, SHMX_CREAT, &pool);
@@ -741,6 +776,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 			 "(the memory has %s in all)",
 			 BENCH_POOL, out_bytes(SCRATCH, size, sizeof(size)),
 			 out_bytes(info.region_size, region, sizeof(region)));
+		bench_echo_stop(ctx, &bench_echo);
 		shmx_close(ctx);
 		return cli_fail_msg(cli, ret, msg);
 	}

@@ -19,6 +19,12 @@
 #  - fi_pingpong's MB/sec at 1 MiB is one message in flight, size / one-way
 #    time; the like figures are shmext's blocking 1 MiB shmx_read and
 #    shmx_write bandwidth (one transfer at a time).
+#  - Signals and messages go from one compute process to another (shmext
+#    bench's echo process), like fi_pingpong's: a signal or a message of
+#    8 B is set beside fi_pingpong's 8 B round trip, one of 4048 B (the
+#    most that travels inside one send) beside its 4 KiB round trip, and a
+#    stream of 1 MiB messages (written to shared memory and read from it)
+#    beside its 1 MiB MB/sec.
 #  - ratio = shmext / fi_pingpong: below 1 is better for times, above 1 is
 #    better for MB/s.
 #  - shmnode is stopped before fi_pingpong starts, so the two never share
@@ -261,9 +267,14 @@ row "read 8 B, mean" "$(jget read_8 mean)" "$rtt8"
 row "read 4 KiB, mean" "$(jget read_4k mean)" "$rtt4k"
 row "read 1 MiB, one at a time, MB/s" "$(jget read_blocking)" "$(mbs "$pp1m")"
 row "write 1 MiB, one at a time, MB/s" "$(jget write_blocking)" "$(mbs "$pp1m")"
+row "signal round trip, median" "$(jget signal_rtt median)" "$rtt8"
+row "message 8 B round trip, median" "$(jget msg_rtt_8 median)" "$rtt8"
+row "message 4048 B round trip, median" "$(jget msg_rtt_4048 median)" "$rtt4k"
+row "messages of 1 MiB, streamed, MB/s" "$(jget msg_stream)" "$(mbs "$pp1m")"
 echo
 echo "shmext only: p99 read 8 B $(jget read_8 p99), write 8 B $(jget write_8 p99), cas64 $(jget cas64 p99), fadd64 $(jget fadd64 p99), read 4 KiB $(jget read_4k p99) us"
 echo "shmext only: 1 MiB with $(jget bw_in_flight) in flight: read $(jget read_nb), write $(jget write_nb) MB/s"
+echo "shmext only: message 64 KiB round trip (through shared memory) $(jget msg_rtt_64k median) us"
 if [ $have_pingpong = 1 ]; then
 	echo "fi_pingpong one-way (usec/xfer, mean): 8 B ${pp8#* }, 4 KiB ${pp4k#* }"
 fi

@@ -357,8 +357,8 @@ static int out_connect(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 	}
 	ret = xport_resolve(mb->xp, e.mailbox, &o->peer);
 	if (ret) {
-		log_debug("mailbox: cannot reach member %u at %s: %s", dest,
-			  e.mailbox, shmx_strerror(ret));
+		log_warn("mailbox: cannot reach member %u at %s: %s", dest,
+			 e.mailbox, shmx_strerror(ret));
 		o->peer = XPORT_PEER_NONE;
 		return -EHOSTDOWN;
 	}
@@ -479,8 +479,8 @@ int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
 	o->seq++;
 	ret = post_and_wait(ctx, mb, o, buf, (size_t)len, deadline_ns);
 	if (ret && ret != -ETIMEDOUT && ret != -ENOMEM) {
-		log_debug("mailbox: a send to member %u failed: %s", dest,
-			  shmx_strerror(ret));
+		log_info("mailbox: a send to member %u failed: %s", dest,
+			 shmx_strerror(ret));
 		out_drop(mb, o);
 		ret = mb->err ? mb->err : -EHOSTDOWN;
 	}

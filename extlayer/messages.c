@@ -21,6 +21,11 @@
 #define MSG_POOL_SIZE ((uint64_t)128 << 20)
 /* A sender whose message pool is full looks again this often. */
 #define POOL_FULL_PAUSE_US 1000
+/* A long message is copied in pieces of this size, COPY_WINDOW at a time:
+ * a whole 64 MiB at once is a burst that soft-RoCE between VMs loses
+ * packets under, and then retransmits from the first one lost. */
+#define COPY_CHUNK ((size_t)4 << 20)
+#define COPY_WINDOW 2
 
 /* The message pool: SHMEXT_MSG_POOL (name) and SHMEXT_MSG_POOL_SIZE
  * (bytes, when this member creates it), opened on first use. */
@@ -91,6 +96,38 @@ static int msg_alloc(struct shmx_ctx *ctx, uint64_t len, int nonblock,
 	return ret;
 }
 
+/* Copy @len bytes between @buf and shared memory at @g (@write: to it),
+ * piece by piece with COPY_WINDOW pieces in flight.  0 or -errno. */
+static int copy_chunked(struct shmx_ctx *ctx, int write, shmx_gaddr_t g,
+			void *buf, size_t len)
+{
+	struct shmx_req *req[COPY_WINDOW] = { NULL };
+	size_t pieces = (len + COPY_CHUNK - 1) / COPY_CHUNK;
+	int ret = 0;
+
+	for (size_t i = 0; i < pieces + COPY_WINDOW; i++) {
+		size_t k = i % COPY_WINDOW, off = i * COPY_CHUNK, n;
+		int r;
+
+		if (req[k]) {
+			r = shmx_wait(req[k], -1);
+			req[k] = NULL;
+			if (r && !ret)
+				ret = r;
+		}
+		if (i >= pieces || ret)
+			continue;
+		n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+		ret = write ? shmx_write_nb(ctx, g + off, (uint8_t *)buf + off,
+					    n, &req[k])
+			    : shmx_read_nb(ctx, g + off, (uint8_t *)buf + off,
+					   n, &req[k]);
+		if (ret)
+			req[k] = NULL;
+	}
+	return ret;
+}
+
 struct send_arg {
 	const void *buf;
 	size_t len;
@@ -111,7 +148,7 @@ static int send_copy(struct shmx_ctx *ctx, uint32_t dest,
 
 	if (ret)
 		return ret;
-	ret = shmx_write(ctx, g, a->buf, a->len);
+	ret = copy_chunked(ctx, 1, g, (void *)a->buf, a->len);
 	/* The receiver may then release it; a copy to oneself is one
 	 * owner. */
 	if (!ret)
@@ -228,7 +265,7 @@ static int msg_make(struct shmx_ctx *ctx, const struct shmx__mbox_item *it,
 	if (!msg)
 		ret = -ENOMEM;
 	else if (copy)
-		ret = shmx_read(ctx, it->gaddr, msg + 1, len);
+		ret = copy_chunked(ctx, 0, it->gaddr, msg + 1, len);
 	/* The copy is this member's to free, read or not. */
 	if (copy && shmx_release(ctx, it->gaddr))
 		log_warn("messages: the block of a message from member %u "

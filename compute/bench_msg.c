@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_msg.c - the peer shmext bench measures signals and messages
+ * against: a forked process with a context of its own that echoes.
+ *
+ * What the echo does with what it takes (signals first, so that one sent
+ * before a run of messages is seen before them):
+ *  - signal ECHO_SIG (value v): signal ECHO_SIG v back;
+ *  - signal STREAM_SIG (value n): the next n messages are only counted,
+ *    and after the last it signals STREAM_DONE back;
+ *  - signal QUIT_SIG: leave;
+ *  - any other message: sent back as it came.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_msg.h"
+#include "util/clock.h"
+
+#define ECHO_SIG 1
+#define STREAM_SIG 2
+#define STREAM_DONE 3
+#define QUIT_SIG 4
+/* The echo leaves after this long without anything to do. */
+#define ECHO_IDLE_MS 60000
+
+/* Take and answer what waits.  1 while it goes on, 0 to leave, -errno. */
+static int echo_round(struct shmx_ctx *c, uint64_t *stream_left)
+{
+	struct shmx_signal_info si;
+	struct shmx_message *m;
+	int ret, did = 0;
+
+	while (!(ret = shmx_signal_wait(c, 0, &si))) {
+		did = 1;
+		if (si.signo == QUIT_SIG)
+			return 0;
+		if (si.signo == STREAM_SIG)
+			*stream_left = si.value;
+		else if (si.signo == ECHO_SIG &&
+			 (ret = shmx_signal(c, si.src, ECHO_SIG, si.value)))
+			return ret;
+	}
+	if (ret != -ETIMEDOUT)
+		return ret;
+	ret = shmx_msg_recv(c, 0, &m);
+	if (ret == -ETIMEDOUT)
+		return did ? 1 : -EAGAIN;
+	if (ret)
+		return ret;
+	if (*stream_left) {
+		if (!--*stream_left)
+			ret = shmx_signal(c, m->src, STREAM_DONE, 0);
+	} else {
+		ret = shmx_msg_send(c, m->src, m->data, m->len, 0);
+	}
+	shmx_msg_free(m);
+	return ret ? ret : 1;
+}
+
+static void __attribute__((noreturn))
+echo_main(const struct shmx_open_attr *base, int fd)
+{
+	struct shmx_open_attr attr = *base;
+	uint64_t stream_left = 0, idle_since = shmx__now_ms();
+	struct shmx_ctx *c = NULL;
+	char name[SHMX_NAME_MAX];
+	shmx_node_t id = 0;
+	int ret;
+
+	snprintf(name, sizeof(name), "bench-echo-%d", (int)getpid());
+	attr.comp_mask |= SHMX_OPEN_ATTR_NAME;
+	attr.name = name;
+	ret = shmx_open(&attr, &c);
+	if (!ret)
+		id = shmx_self(c);
+	if (write(fd, &id, sizeof(id)) != (ssize_t)sizeof(id) || ret)
+		_exit(1);
+	close(fd);
+	for (;;) {
+		struct pollfd p = { .fd = shmx_event_fd(c), .events = POLLIN };
+
+		ret = echo_round(c, &stream_left);
+		if (ret == 0 || (ret < 0 && ret != -EAGAIN))
+			break;
+		if (ret > 0) {
+			idle_since = shmx__now_ms();
+			continue;
+		}
+		if (shmx__now_ms() - idle_since > ECHO_IDLE_MS)
+			break;
+		(void)poll(&p, 1, 100);
+	}
+	shmx_close(c);
+	_exit(ret < 0 && ret != -EAGAIN ? 1 : 0);
+}
+
+int bench_echo_start(const struct shmx_open_attr *attr, struct bench_echo *e)
+{
+	int p[2];
+
+	e->pid = -1;
+	e->id = 0;
+	if (pipe(p))
+		return -errno;
+	fflush(NULL);
+	e->pid = fork();
+	if (e->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!e->pid) {
+		close(p[0]);
+		echo_main(attr, p[1]);
+	}
+	close(p[1]);
+	e->fd = p[0];
+	return 0;
+}
+
+int bench_echo_join(struct bench_echo *e, int timeout_ms)
+{
+	struct pollfd p = { .fd = e->fd, .events = POLLIN };
+	int ret = poll(&p, 1, timeout_ms);
+
+	if (ret <= 0)
+		return ret < 0 ? -errno : -ETIMEDOUT;
+	if (read(e->fd, &e->id, sizeof(e->id)) != (ssize_t)sizeof(e->id) ||
+	    !e->id)
+		return -ECHILD; /* it could not join: it said why */
+	return 0;
+}
+
+void bench_echo_stop(struct shmx_ctx *ctx, struct bench_echo *e)
+{
+	if (e->pid <= 0)
+		return;
+	if (!ctx || !e->id || shmx_signal(ctx, e->id, QUIT_SIG, 0))
+		kill(e->pid, SIGKILL);
+	waitpid(e->pid, NULL, 0);
+	close(e->fd);
+	e->pid = -1;
+}
+
+int bench_signal_rtt(struct shmx_ctx *ctx, const struct bench_echo *e,
+		     uint64_t value)
+{
+	struct shmx_signal_info si;
+	int ret = shmx_signal(ctx, e->id, ECHO_SIG, value);
+
+	if (!ret)
+		ret = shmx_signal_wait(ctx, -1, &si);
+	if (!ret && (si.src != e->id || si.value != value))
+		ret = -EBADMSG;
+	return ret;
+}
+
+int bench_msg_rtt(struct shmx_ctx *ctx, const struct bench_echo *e,
+		  const void *buf, size_t len)
+{
+	struct shmx_message *m;
+	int ret = shmx_msg_send(ctx, e->id, buf, len, 0);
+
+	if (!ret)
+		ret = shmx_msg_recv(ctx, -1, &m);
+	if (ret)
+		return ret;
+	if (m->src != e->id || m->len != len)
+		ret = -EBADMSG;
+	shmx_msg_free(m);
+	return ret;
+}
+
+int bench_msg_stream(struct shmx_ctx *ctx, const struct bench_echo *e,
+		     const void *buf, size_t len, unsigned n)
+{
+	struct shmx_signal_info si;
+	int ret = shmx_signal(ctx, e->id, STREAM_SIG, n);
+
+	for (unsigned i = 0; !ret && i < n; i++)
+		ret = shmx_msg_send(ctx, e->id, buf, len, 0);
+	if (!ret)
+		ret = shmx_signal_wait(ctx, -1, &si);
+	if (!ret && (si.src != e->id || si.signo != STREAM_DONE))
+		ret = -EBADMSG;
+	return ret;
+}
