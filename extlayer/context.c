@@ -268,6 +268,7 @@ static void ctx_free(struct shmx_ctx *ctx)
 	}
 	shmx__rpc_release(ctx);
 	shmx__km_clear(&ctx->keys);
+	shmx__events_fini(ctx);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -310,6 +311,9 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 		goto out_wipe_key;
 	}
 	pthread_mutex_init(&ctx->lock, NULL);
+	ret = shmx__events_init(ctx);
+	if (ret)
+		goto out_free_ctx;
 	ctx->timeout_ms = s.timeout_ms;
 	ctx->node = XPORT_PEER_NONE;
 	shmx__strlcpy(ctx->name, s.name, sizeof(ctx->name));

@@ -145,6 +145,14 @@ struct shmx_ctx {
 	/* The pool long messages go through (messages.c), opened on first
 	 * use; guarded by lock. */
 	struct shmx_pool *msg_pool;
+
+	/* Events for the application and the event fd (events.c): a ring
+	 * of SHMX_EVENTS_MAX guarded by ev_lock, a leaf lock. */
+	int event_fd;
+	pthread_mutex_t ev_lock;
+	struct shmx_event *ev_ring;
+	unsigned ev_head, ev_count;
+	uint64_t ev_lost; /* dropped since the application last looked */
 };
 
 /* rpc.c */
@@ -153,6 +161,15 @@ struct shmx_ctx {
  * dispatch what completed.  Returns the number of completions handled,
  * the -errno that lost the context now, or -ENOTCONN once it is lost.
  */
+/* events.c */
+int shmx__events_init(struct shmx_ctx *ctx);
+void shmx__events_fini(struct shmx_ctx *ctx);
+/* Queue @ev for shmx_event_next (the oldest goes when the ring is full). */
+void shmx__events_push(struct shmx_ctx *ctx, const struct shmx_event *ev);
+/* One more, or one less, thing waits (the event fd's count). */
+void shmx__ready_add(struct shmx_ctx *ctx);
+void shmx__ready_take(struct shmx_ctx *ctx);
+
 int shmx__progress_locked(struct shmx_ctx *ctx);
 /*
  * Drive progress until @done(@arg) is true (evaluated with ctx->lock held),

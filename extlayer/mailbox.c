@@ -86,8 +86,6 @@ struct shmx_mbox {
 	struct mbox_out *out; /* [max + 1] */
 	struct mbox_in *in;   /* [max + 1] */
 	struct shmx__mbox_item *head[Q_NR], **tail[Q_NR];
-	unsigned queued;
-	int event_fd, readable;
 	int wake_fd; /* stops the thread's sleep */
 	pthread_t thread;
 	int started, stop;
@@ -101,31 +99,20 @@ static uint32_t credit_step(uint32_t window)
 	return window >= 4 ? window / 4 : 1;
 }
 
-static void event_set(struct shmx_mbox *mb, int on)
-{
-	uint64_t v = 1;
-
-	if (on == mb->readable)
-		return;
-	if (on)
-		(void)!write(mb->event_fd, &v, sizeof(v));
-	else
-		(void)!read(mb->event_fd, &v, sizeof(v));
-	mb->readable = on;
-}
-
-static void enqueue(struct shmx_mbox *mb, struct shmx__mbox_item *it)
+/* Queue @it; the event fd counts it. */
+static void enqueue(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		    struct shmx__mbox_item *it)
 {
 	int q = it->type == SHMX_PEER_SIGNAL ? Q_SIGNALS : Q_MESSAGES;
 
 	it->next = NULL;
 	*mb->tail[q] = it;
 	mb->tail[q] = &it->next;
-	mb->queued++;
-	event_set(mb, 1);
+	shmx__ready_add(ctx);
 }
 
-static struct shmx__mbox_item *dequeue(struct shmx_mbox *mb, int q)
+static struct shmx__mbox_item *dequeue(struct shmx_ctx *ctx,
+				       struct shmx_mbox *mb, int q)
 {
 	struct shmx__mbox_item *it = mb->head[q];
 
@@ -134,13 +121,13 @@ static struct shmx__mbox_item *dequeue(struct shmx_mbox *mb, int q)
 	mb->head[q] = it->next;
 	if (!mb->head[q])
 		mb->tail[q] = &mb->head[q];
-	if (!--mb->queued)
-		event_set(mb, 0);
+	shmx__ready_take(ctx);
 	return it;
 }
 
 /* A signal or message came from @m->src: queue it.  mb->lock held. */
-static void received(struct shmx_mbox *mb, const struct shmx_peer_msg *m)
+static void received(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		     const struct shmx_peer_msg *m)
 {
 	struct mbox_in *in = &mb->in[m->src];
 	struct shmx__mbox_item *it;
@@ -184,7 +171,7 @@ static void received(struct shmx_mbox *mb, const struct shmx_peer_msg *m)
 		memcpy(it->data, m->u.msg.data, dlen);
 	}
 	it->dlen = dlen;
-	enqueue(mb, it);
+	enqueue(ctx, mb, it);
 }
 
 /* One received peer message.  mb->lock held. */
@@ -203,7 +190,7 @@ static void dispatch(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 	if (m.dst != ctx->id || m.dst_tag != mb->tag || m.src > mb->max)
 		return;
 	if (m.type != SHMX_PEER_CREDIT) {
-		received(mb, &m);
+		received(ctx, mb, &m);
 		return;
 	}
 	o = &mb->out[m.src];
@@ -555,7 +542,7 @@ int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 		return ctx->mbox_err;
 	pthread_mutex_lock(&mb->lock);
 	ret = wait_locked(ctx, mb, has_item, &t, deadline_ns, 0);
-	it = ret ? NULL : dequeue(mb, t.q);
+	it = ret ? NULL : dequeue(ctx, mb, t.q);
 	if (!it) {
 		pthread_mutex_unlock(&mb->lock);
 		return ret ? ret : mb->err;
@@ -569,11 +556,6 @@ int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 	pthread_mutex_unlock(&mb->lock);
 	*item = it;
 	return 0;
-}
-
-int shmx__mbox_event_fd(struct shmx_ctx *ctx)
-{
-	return ctx->mbox ? ctx->mbox->event_fd : ctx->mbox_err;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -649,8 +631,6 @@ static void mbox_free(struct shmx_mbox *mb)
 		mb->xp->ops->shutdown(mb->xp);
 		mb->xp->ops->close(mb->xp);
 	}
-	if (mb->event_fd >= 0)
-		close(mb->event_fd);
 	if (mb->wake_fd >= 0)
 		close(mb->wake_fd);
 	pthread_cond_destroy(&mb->cond);
@@ -715,13 +695,12 @@ int shmx__mbox_open(struct shmx_ctx *ctx)
 	for (int q = 0; q < Q_NR; q++)
 		mb->tail[q] = &mb->head[q];
 	mb->max = ctx->max_members;
-	mb->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	mb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	mb->out = calloc((size_t)mb->max + 1, sizeof(*mb->out));
 	mb->in = calloc((size_t)mb->max + 1, sizeof(*mb->in));
-	ret = mb->event_fd < 0 || mb->wake_fd < 0 ? -errno
-	      : !mb->out || !mb->in		  ? -ENOMEM
-						  : window_get(&mb->window);
+	ret = mb->wake_fd < 0	    ? -errno
+	      : !mb->out || !mb->in ? -ENOMEM
+				    : window_get(&mb->window);
 	while (!ret && !mb->tag)
 		ret = shmx__random(&mb->tag, sizeof(mb->tag));
 	for (uint32_t i = 0; !ret && i <= mb->max; i++)

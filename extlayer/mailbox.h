@@ -72,7 +72,4 @@ int shmx__mbox_each(struct shmx_ctx *ctx,
 		    void *arg, struct shmx_send_status *st, size_t max,
 		    size_t *count);
 
-/* The context's mailbox event descriptor, or -errno. */
-int shmx__mbox_event_fd(struct shmx_ctx *ctx);
-
 #endif /* SHMX_EXT_MAILBOX_H */

@@ -49,7 +49,8 @@ void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
  * range (an ownership change, a freeze); drop them here too, so the next
  * access asks for the key it may have now instead of using a dead one
  * (which the fabric would refuse, ending the connection).  MAP: the memory
- * grew or shrank; the new map is usable at once.  Lock held.
+ * grew or shrank; the new map is usable at once.  MAP and MEMBER go to the
+ * application's events too (shmx_event_next).  Lock held.
  */
 static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
 {
@@ -75,7 +76,20 @@ static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
 			m.ext[i].len = ev.u.map.ext[i].len;
 		}
 		shmx__map_adopt_locked(ctx, &m);
+		shmx__events_push(
+			ctx,
+			&(struct shmx_event){ .type = SHMX_EVENT_MAP,
+					      .generation = ev.u.map.generation,
+					      .total = ev.u.map.total });
 	}
+	if (ev.hdr.opcode == SHMX_OP_MEMBER)
+		shmx__events_push(
+			ctx,
+			&(struct shmx_event){
+				.type = ev.u.member.what == SHMX_MEMBER_JOINED
+						? SHMX_EVENT_JOIN
+						: SHMX_EVENT_LEAVE,
+				.node = ev.u.member.id });
 }
 
 static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)

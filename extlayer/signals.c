@@ -68,8 +68,3 @@ SHMX_EXPORT int shmx_signal_wait(struct shmx_ctx *ctx, int timeout_ms,
 	free(it);
 	return 0;
 }
-
-SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx)
-{
-	return ctx ? shmx__mbox_event_fd(ctx) : -EINVAL;
-}

@@ -116,6 +116,7 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 	if (regkeys_rbase(&srv->keys, srv->hdr_key, 0, &w->hdr_base))
 		return SHMX_ST_INTERNAL;
 	header_member(srv, m);
+	member_announce(srv, m->info.id, SHMX_MEMBER_JOINED);
 	snprintf(w->version, sizeof(w->version), "%d.%d.%d", SHMX_VERSION_MAJOR,
 		 SHMX_VERSION_MINOR, SHMX_VERSION_PATCH);
 	log_info("member %u '%s' joined from %s (pid %u, uid %u)%s", m->info.id,
@@ -179,8 +180,24 @@ void member_end(struct server *srv, struct member *m, const char *why)
 		log_warn("client '%s' (pid %u on %s) %s", m->info.name,
 			 m->info.pid, m->info.host, why);
 	registry_free(&srv->reg, m);
-	if (live)
+	if (live) {
 		header_member(srv, m);
+		member_announce(srv, m->info.id, SHMX_MEMBER_LEFT);
+	}
+}
+
+void member_announce(struct server *srv, uint32_t id, uint32_t what)
+{
+	struct shmx_msg ev;
+
+	shmx__msg_init(&ev, SHMX_OP_MEMBER, 0, 0, 0);
+	ev.hdr.flags = SHMX_HDR_EVENT;
+	ev.u.member.id = id;
+	ev.u.member.what = what;
+	for (struct member *o = registry_next_live(&srv->reg, 1); o;
+	     o = registry_next_live(&srv->reg, o->info.id + 1))
+		if (o->info.id != id)
+			server_send_member(srv, o, &ev, 0);
 }
 
 void handshake_sweep(struct server *srv, uint64_t now_ms)

@@ -129,6 +129,9 @@ enum shmx_status handshake_resume(struct server *srv, struct member *m,
 				  struct shmx_msg *rep);
 /* End a member: log why, forget its peer once @rep (if any) is sent. */
 void member_end(struct server *srv, struct member *m, const char *why);
+/* Tell every live member but @id that member @id joined or left
+ * (MEMBER event, @what SHMX_MEMBER_JOINED or SHMX_MEMBER_LEFT). */
+void member_announce(struct server *srv, uint32_t id, uint32_t what);
 /* Expire members silent for longer than the client timeout. */
 void handshake_sweep(struct server *srv, uint64_t now_ms);
 

@@ -1001,7 +1001,8 @@ static void dec_lock_info(struct rcur *r, struct shmx_msg *m)
 /* Opcodes that are events (carry SHMX_HDR_EVENT, and only they). */
 static int is_event(unsigned opcode)
 {
-	return opcode == SHMX_OP_REVOKE || opcode == SHMX_OP_MAP;
+	return opcode == SHMX_OP_REVOKE || opcode == SHMX_OP_MAP ||
+	       opcode == SHMX_OP_MEMBER;
 }
 
 /* Payload codecs by opcode; [0] request or event, [1] reply; NULL = empty
@@ -1046,6 +1047,21 @@ static void dec_mailbox(struct rcur *r, struct shmx_msg *m)
 	mb->tag = get_u64(r);
 	mb->window = get_u32(r);
 	if (!r->bad && !mailbox_ok(mb))
+		r->bad = 1;
+}
+
+static void enc_member_ev(struct wcur *w, const struct shmx_msg *m)
+{
+	put_u32(w, m->u.member.id);
+	put_u32(w, m->u.member.what);
+}
+
+static void dec_member_ev(struct rcur *r, struct shmx_msg *m)
+{
+	m->u.member.id = get_u32(r);
+	m->u.member.what = get_u32(r);
+	if (!m->u.member.id || (m->u.member.what != SHMX_MEMBER_JOINED &&
+				m->u.member.what != SHMX_MEMBER_LEFT))
 		r->bad = 1;
 }
 
@@ -1156,6 +1172,9 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_MAILBOX] = { "mailbox",
 			      { enc_mailbox, NULL },
 			      { dec_mailbox, NULL } },
+	[SHMX_OP_MEMBER] = { "member",
+			     { enc_member_ev, NULL },
+			     { dec_member_ev, NULL } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");

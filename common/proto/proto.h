@@ -43,7 +43,8 @@
  *   2  memory management (docs/memory.md): pools, allocation, grants of
  *      remote keys, ownership, named segments; status codes 15..23.
  *      Global locks (docs/locks.md): opcodes 35..37.
- *      Messages between members (docs/messages.md): opcode 38.
+ *      Messages between members (docs/messages.md): opcode 38; the
+ *      MEMBER event (39).
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -108,6 +109,7 @@ enum shmx_opcode {
 	SHMX_OP_LOCK_UNRESERVE = 36, /* obj_ref -> - */
 	SHMX_OP_LOCK_NEXT = 37,	     /* next_req -> lock_info_rep */
 	SHMX_OP_MAILBOX = 38,	     /* mailbox -> - */
+	SHMX_OP_MEMBER = 39,	     /* event: a member joined or left */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -505,6 +507,15 @@ struct shmx_mailbox {
 };
 #define SHMX_MAILBOX_WINDOW_MAX 65536u
 
+/* MEMBER event: member @id joined or left; sent to every other live
+ * member. */
+#define SHMX_MEMBER_JOINED 1u
+#define SHMX_MEMBER_LEFT 2u
+struct shmx_member_ev {
+	uint32_t id;   /* u32, nonzero */
+	uint32_t what; /* u32: SHMX_MEMBER_JOINED or SHMX_MEMBER_LEFT */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -546,6 +557,7 @@ struct shmx_msg {
 		struct shmx_lock_rep lock;
 		struct shmx_lock_info_rep lock_info;
 		struct shmx_mailbox mailbox;
+		struct shmx_member_ev member;
 	} u;
 };
 

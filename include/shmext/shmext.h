@@ -1061,11 +1061,47 @@ SHMX_EXPORT int shmx_msg_recv(struct shmx_ctx *ctx, int timeout_ms,
 /* shmx_msg_free - free a message from shmx_msg_recv (NULL: nothing). */
 SHMX_EXPORT void shmx_msg_free(struct shmx_message *msg);
 
+/* --------------------------------------------------------------------- */
+/* Events                                                                 */
+/* --------------------------------------------------------------------- */
+
+/* What happened (shmx_event_next). */
+enum shmx_event_type {
+	SHMX_EVENT_JOIN = 1,  /* member @node joined */
+	SHMX_EVENT_LEAVE = 2, /* member @node left, or the node dropped it */
+	SHMX_EVENT_MAP = 3,   /* the memory grew or shrank: the map of
+			       * @generation, @total bytes (shmx_extents) */
+	SHMX_EVENT_LOST = 4,  /* @count older events were dropped (the queue
+			       * was full): look again (shmx_members,
+			       * shmx_extents) */
+};
+
+struct shmx_event {
+	int type; /* enum shmx_event_type */
+	shmx_node_t node;
+	uint64_t generation;
+	uint64_t total;
+	uint64_t count;
+};
+
+/* Events a context keeps for its application; the oldest go beyond. */
+#define SHMX_EVENTS_MAX 1024
+
+/*
+ * shmx_event_next - take the oldest membership or memory event (the node
+ * tells every member of the others' joins and leaves and of every grow and
+ * shrink).  They come in whenever the context talks to its node: at once
+ * while it is in use, and within the heartbeat interval (shmnode's
+ * --heartbeat, 500 ms by default) while it is idle.  Returns 0, -EAGAIN
+ * (none waits) or -EINVAL.  Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_event_next(struct shmx_ctx *ctx, struct shmx_event *ev);
+
 /*
  * shmx_event_fd - a file descriptor that is readable (POLLIN, EPOLLIN)
- * while signals or messages wait in this context's mailbox; it works with
+ * while signals, messages or events wait in this context; it works with
  * poll, select and epoll, level-triggered.  Do not read it or close it: it
- * is the context's.  Returns the descriptor, or the mailbox's -errno.
+ * is the context's.  Returns the descriptor, or -EINVAL.
  */
 SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx);
 

@@ -75,9 +75,12 @@ static int recv_msg(struct shmx_msg *msg, int ms)
 		for (int i = 0; i < n; i++) {
 			if (c[i].op != XPORT_OP_RECV)
 				continue;
+			/* Events (others joining and leaving) are not what
+			 * a raw member waits for. */
 			if (!got && !c[i].status &&
 			    shmx__proto_decode(c[i].buf, c[i].len, msg) ==
-				    SHMX_ST_OK)
+				    SHMX_ST_OK &&
+			    !(msg->hdr.flags & SHMX_HDR_EVENT))
 				got = 1;
 			xport_recv_done(xp, c[i].buf);
 		}
@@ -240,6 +243,11 @@ static void test_forged_sessions(void **state)
 				m.u.map.nr = 1;
 				m.u.map.ext[0].len = 8;
 				m.u.map.total = 8;
+			}
+			if (op == SHMX_OP_MEMBER) {
+				m.hdr.flags = SHMX_HDR_EVENT;
+				m.u.member.id = 1;
+				m.u.member.what = SHMX_MEMBER_LEFT;
 			}
 			if (op == SHMX_OP_GROW || op == SHMX_OP_SHRINK)
 				m.u.resize.len = 8;

@@ -290,6 +290,11 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		for (int i = 0; i < 112; i++)
 			m->u.lock_info.slot[i] = (uint8_t)(0x80 + i);
 		break;
+	case SHMX_OP_MEMBER * 2:
+		m->hdr.flags = SHMX_HDR_EVENT;
+		m->u.member.id = 12;
+		m->u.member.what = SHMX_MEMBER_LEFT;
+		break;
 	case SHMX_OP_MAILBOX * 2:
 		strcpy(m->u.mailbox.addr, "10.77.1.2:40123");
 		m->u.mailbox.tag = 0x0102030405060708ull;
@@ -303,7 +308,8 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 /* Events have no reply. */
 static int is_event(uint16_t op)
 {
-	return op == SHMX_OP_REVOKE || op == SHMX_OP_MAP;
+	return op == SHMX_OP_REVOKE || op == SHMX_OP_MAP ||
+	       op == SHMX_OP_MEMBER;
 }
 
 static void test_every_message_round_trips(void **state)
@@ -873,6 +879,13 @@ static void test_mailbox(void **state)
 		assert_int_equal(shmx__proto_decode(buf, len, &d),
 				 SHMX_ST_BAD_MSG);
 	}
+	/* MEMBER event: id 0, an unknown what. */
+	len = encoded(SHMX_OP_MEMBER, 0);
+	memset(buf + SHMX_HDR_LEN, 0, 4);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
+	len = encoded(SHMX_OP_MEMBER, 0);
+	buf[SHMX_HDR_LEN + 4] = 3;
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 	sample(&m, SHMX_OP_MAILBOX, 0);
 	m.u.mailbox.addr[0] = '\0';
 	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
