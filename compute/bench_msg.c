@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_msg.c - the peer shmext bench measures signals and messages
- * against: a forked process with a context of its own that echoes.
+ * against: a forked process with a context of its own that echoes, or a
+ * member elsewhere running shmext echo (bench --peer).
  *
  * What the echo does with what it takes (signals first, so that one sent
  * before a run of messages is seen before them):
@@ -63,11 +64,35 @@ static int echo_round(struct shmx_ctx *c, uint64_t *stream_left)
 	return ret ? ret : 1;
 }
 
+int bench_echo_serve(struct shmx_ctx *c, int idle_ms)
+{
+	uint64_t stream_left = 0, idle_since = shmx__now_ms();
+	int ret;
+
+	for (;;) {
+		struct pollfd p = { .fd = shmx_event_fd(c), .events = POLLIN };
+		struct shmx_event ev;
+
+		while (shmx_event_next(c, &ev) == 0)
+			; /* joins and leaves: not the echo's business */
+		ret = echo_round(c, &stream_left);
+		if (ret == 0 || (ret < 0 && ret != -EAGAIN))
+			return ret;
+		if (ret > 0) {
+			idle_since = shmx__now_ms();
+			continue;
+		}
+		if (idle_ms >= 0 &&
+		    shmx__now_ms() - idle_since > (uint64_t)idle_ms)
+			return 0;
+		(void)poll(&p, 1, 100);
+	}
+}
+
 static void __attribute__((noreturn))
 echo_main(const struct shmx_open_attr *base, int fd)
 {
 	struct shmx_open_attr attr = *base;
-	uint64_t stream_left = 0, idle_since = shmx__now_ms();
 	struct shmx_ctx *c = NULL;
 	char name[SHMX_NAME_MAX];
 	shmx_node_t id = 0;
@@ -77,27 +102,15 @@ echo_main(const struct shmx_open_attr *base, int fd)
 	attr.comp_mask |= SHMX_OPEN_ATTR_NAME;
 	attr.name = name;
 	ret = shmx_open(&attr, &c);
-	if (!ret)
+	/* Its mailbox open before the bench hears of it. */
+	if (!ret && shmx_event_fd(c) >= 0)
 		id = shmx_self(c);
 	if (write(fd, &id, sizeof(id)) != (ssize_t)sizeof(id) || ret)
 		_exit(1);
 	close(fd);
-	for (;;) {
-		struct pollfd p = { .fd = shmx_event_fd(c), .events = POLLIN };
-
-		ret = echo_round(c, &stream_left);
-		if (ret == 0 || (ret < 0 && ret != -EAGAIN))
-			break;
-		if (ret > 0) {
-			idle_since = shmx__now_ms();
-			continue;
-		}
-		if (shmx__now_ms() - idle_since > ECHO_IDLE_MS)
-			break;
-		(void)poll(&p, 1, 100);
-	}
+	ret = bench_echo_serve(c, ECHO_IDLE_MS);
 	shmx_close(c);
-	_exit(ret < 0 && ret != -EAGAIN ? 1 : 0);
+	_exit(ret ? 1 : 0);
 }
 
 int bench_echo_start(const struct shmx_open_attr *attr, struct bench_echo *e)
@@ -140,7 +153,7 @@ int bench_echo_join(struct bench_echo *e, int timeout_ms)
 void bench_echo_stop(struct shmx_ctx *ctx, struct bench_echo *e)
 {
 	if (e->pid <= 0)
-		return;
+		return; /* none, or another's (bench --peer) */
 	if (!ctx || !e->id || shmx_signal(ctx, e->id, QUIT_SIG, 0))
 		kill(e->pid, SIGKILL);
 	waitpid(e->pid, NULL, 0);

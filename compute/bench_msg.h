@@ -24,7 +24,11 @@ int bench_echo_start(const struct shmx_open_attr *attr, struct bench_echo *e);
 /* Wait up to @timeout_ms for the echo to join: 0 with e->id set,
  * -ECHILD (it could not join), -ETIMEDOUT or -errno. */
 int bench_echo_join(struct bench_echo *e, int timeout_ms);
-/* Tell the echo to leave (or kill it) and reap it. */
+/* Echo what comes to @c until told to leave (0), nothing came for
+ * @idle_ms (0; < 0: never), or an error (-errno). */
+int bench_echo_serve(struct shmx_ctx *c, int idle_ms);
+/* Tell the echo this process forked to leave (or kill it) and reap it;
+ * nothing for another's. */
 void bench_echo_stop(struct shmx_ctx *ctx, struct bench_echo *e);
 
 /* One signal there and back.  0 or -errno. */

@@ -35,6 +35,7 @@ enum cli_flag {
 	CLI_F_REDIS = 1u << 12,
 	CLI_F_ALL = 1u << 13,
 	CLI_F_COUNT = 1u << 14,
+	CLI_F_PEER = 1u << 15,
 };
 
 struct cli {
@@ -57,6 +58,7 @@ struct cli {
 	const char *redis;	    /* bench --redis HOST:PORT */
 	int all;		    /* signal, send --all */
 	uint64_t count;		    /* wait, recv --count */
+	const char *peer;	    /* bench --peer NODE */
 };
 
 /*
@@ -195,5 +197,6 @@ int cmd_signal(struct cli *cli, int argc, char **argv);
 int cmd_wait(struct cli *cli, int argc, char **argv);
 int cmd_send(struct cli *cli, int argc, char **argv);
 int cmd_recv(struct cli *cli, int argc, char **argv);
+int cmd_echo(struct cli *cli, int argc, char **argv);
 
 #endif /* SHMX_CLI_H */

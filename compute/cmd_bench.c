@@ -16,8 +16,8 @@
  * Signals and messages: round trips of a signal and of messages of 8 B,
  * 4048 B (the most that travels inline) and 64 KiB (through shared
  * memory), and a stream of 1 MiB messages, to an echo process of its own
- * (bench_msg.c); the message pool is made SHMEXT_MSG_POOL_SIZE (default
- * here 32 MiB) large.
+ * (bench_msg.c) or with --peer to a member running shmext echo; the
+ * message pool is made SHMEXT_MSG_POOL_SIZE (default here 32 MiB) large.
  * A benchmark, not a test: deploy/bench-ofi.sh sets the numbers beside
  * fi_pingpong's, deploy/bench-locks.sh the lock figures beside Redis's.
  */
@@ -755,7 +755,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 	if (cli->duration_ms && contend_all(cli, c, sizeof(c) / sizeof(c[0])))
 		return CLI_FAIL;
 	setenv("SHMEXT_MSG_POOL_SIZE", "32M", 0);
-	ret = bench_echo_start(&cli->attr, &bench_echo);
+	ret = cli->peer ? 0 : bench_echo_start(&cli->attr, &bench_echo);
 	if (ret)
 		return cli_fail(cli, ret, "cannot start the echo process");
 	ctx = cli_open(cli);
@@ -763,8 +763,17 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
 		bench_echo_stop(NULL, &bench_echo);
 		return CLI_FAIL;
 	}
-	what = "the echo process could not join";
-	ret = bench_echo_join(&bench_echo, bench_timeout(cli));
+	if (cli->peer) {
+		ret = cli_resolve_nodes(cli, ctx, 1, (char **)&cli->peer,
+					&bench_echo.id);
+		if (ret) {
+			shmx_close(ctx);
+			return ret;
+		}
+	} else {
+		what = "the echo process could not join";
+		ret = bench_echo_join(&bench_echo, bench_timeout(cli));
+	}
 	if (!ret)
 		ret = shmx_info(ctx, &info);
 	if (ret)

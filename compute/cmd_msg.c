@@ -2,13 +2,15 @@
 /*
  * cmd_msg.c - signals and messages from the shell: shmext signal and send
  * (to one member or to all), shmext wait and recv (take what came to this
- * command's own mailbox).  For scripts and debugging (docs/messages.md).
+ * command's own mailbox), shmext echo (answer them: the peer of shmext
+ * bench --peer).  For scripts and debugging (docs/messages.md).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_msg.h"
 #include "cli.h"
 #include "output.h"
 #include "util/parse.h"
@@ -122,67 +124,83 @@ out:
 	return ret;
 }
 
-/* What a wait or recv that got nothing says. */
-static int none_came(const struct cli *cli, int err, const char *what)
-{
-	return cli_fail_hint(cli, err, what,
-			     err == -ETIMEDOUT
-				     ? "nothing came within --timeout; the "
-				       "sender names this member by its id "
-				       "or --name."
-				     : NULL);
-}
-
-int cmd_wait(struct cli *cli, int argc, char **argv)
+/*
+ * wait and recv: take --count signals or messages (@kind) with @take, which
+ * prints each, inside one JSON object with --json, and say what a take
+ * that got nothing means.
+ */
+static int take_loop(struct cli *cli, int argc, const char *kind,
+		     int (*take)(const struct cli *cli, struct shmx_ctx *ctx,
+				 struct jw *w))
 {
 	uint64_t want = cli->count ? cli->count : 1;
-	struct shmx_signal_info info;
 	struct shmx_ctx *ctx;
+	char what[64];
 	int ret = 0;
 	struct jw w;
 
-	(void)argv;
 	if (argc)
 		return cli_usage(cli, "takes no operands");
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
 	if (cli->json) {
+		snprintf(what, sizeof(what), "%ss", kind);
 		jw_init(&w, stdout);
 		jw_obj(&w, NULL);
 		jw_u64(&w, "self", shmx_self(ctx));
-		jw_arr(&w, "signals");
+		jw_arr(&w, what);
 	} else {
-		fprintf(stderr,
-			"shmext: wait: node %u waits for %llu "
-			"signal%s\n",
-			shmx_self(ctx), (unsigned long long)want,
-			want == 1 ? "" : "s");
+		fprintf(stderr, "shmext: %s: node %u waits for %llu %s%s\n",
+			cli->cmd, shmx_self(ctx), (unsigned long long)want,
+			kind, want == 1 ? "" : "s");
 	}
-	for (uint64_t i = 0; i < want && !ret; i++) {
-		ret = shmx_signal_wait(ctx, -1, &info);
-		if (ret)
-			break;
-		if (cli->json) {
-			jw_obj(&w, NULL);
-			jw_u64(&w, "from", info.src);
-			jw_u64(&w, "signo", info.signo);
-			jw_u64(&w, "value", info.value);
-			jw_obj_end(&w);
-		} else {
-			printf("from %u signo %u value %llu\n", info.src,
-			       info.signo, (unsigned long long)info.value);
-			fflush(stdout);
-		}
-	}
+	for (uint64_t i = 0; i < want && !ret; i++)
+		ret = take(cli, ctx, &w);
 	if (cli->json) {
 		jw_arr_end(&w);
 		jw_obj_end(&w);
 	}
-	if (ret)
-		ret = none_came(cli, ret, "waiting for a signal");
+	if (ret) {
+		snprintf(what, sizeof(what), "waiting for a %s", kind);
+		ret = cli_fail_hint(cli, ret, what,
+				    ret == -ETIMEDOUT
+					    ? "nothing came within --timeout; "
+					      "the sender names this member by "
+					      "its id or --name."
+					    : NULL);
+	}
 	shmx_close(ctx);
 	return ret;
+}
+
+/* One signal, printed. */
+static int take_signal(const struct cli *cli, struct shmx_ctx *ctx,
+		       struct jw *w)
+{
+	struct shmx_signal_info info;
+	int ret = shmx_signal_wait(ctx, -1, &info);
+
+	if (ret)
+		return ret;
+	if (cli->json) {
+		jw_obj(w, NULL);
+		jw_u64(w, "from", info.src);
+		jw_u64(w, "signo", info.signo);
+		jw_u64(w, "value", info.value);
+		jw_obj_end(w);
+	} else {
+		printf("from %u signo %u value %llu\n", info.src, info.signo,
+		       (unsigned long long)info.value);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+int cmd_wait(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	return take_loop(cli, argc, "signal", take_signal);
 }
 
 /* The message's bytes: DATA (hex with --hex), or stdin. */
@@ -316,47 +334,42 @@ static int print_message(const struct cli *cli, struct shmx_ctx *ctx,
 	return ret;
 }
 
+/* One message, taken and printed. */
+static int take_message(const struct cli *cli, struct shmx_ctx *ctx,
+			struct jw *w)
+{
+	struct shmx_message *m;
+	int ret = shmx_msg_recv(ctx, -1, &m);
+
+	if (ret)
+		return ret;
+	ret = print_message(cli, ctx, m, w);
+	shmx_msg_free(m);
+	return ret;
+}
+
 int cmd_recv(struct cli *cli, int argc, char **argv)
 {
-	uint64_t want = cli->count ? cli->count : 1;
-	struct shmx_message *m;
+	(void)argv;
+	if (cli->raw && cli->json)
+		return cli_usage(cli, "--raw and --json exclude each other");
+	return take_loop(cli, argc, "message", take_message);
+}
+
+int cmd_echo(struct cli *cli, int argc, char **argv)
+{
 	struct shmx_ctx *ctx;
-	int ret = 0;
-	struct jw w;
+	int ret;
 
 	(void)argv;
 	if (argc)
 		return cli_usage(cli, "takes no operands");
-	if (cli->raw && cli->json)
-		return cli_usage(cli, "--raw and --json exclude each other");
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
-	if (cli->json) {
-		jw_init(&w, stdout);
-		jw_obj(&w, NULL);
-		jw_u64(&w, "self", shmx_self(ctx));
-		jw_arr(&w, "messages");
-	} else {
-		fprintf(stderr,
-			"shmext: recv: node %u waits for %llu "
-			"message%s\n",
-			shmx_self(ctx), (unsigned long long)want,
-			want == 1 ? "" : "s");
-	}
-	for (uint64_t i = 0; i < want && !ret; i++) {
-		ret = shmx_msg_recv(ctx, -1, &m);
-		if (ret)
-			break;
-		ret = print_message(cli, ctx, m, &w);
-		shmx_msg_free(m);
-	}
-	if (cli->json) {
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-	}
-	if (ret)
-		ret = none_came(cli, ret, "waiting for a message");
+	fprintf(stderr, "shmext: echo: node %u answers until told to stop\n",
+		shmx_self(ctx));
+	ret = bench_echo_serve(ctx, -1);
 	shmx_close(ctx);
-	return ret;
+	return ret ? cli_fail(cli, ret, "echo") : CLI_OK;
 }

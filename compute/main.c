@@ -41,7 +41,8 @@ static const struct command {
 	  "fetch-and-add N to the word at ADDR" },
 	{ "demo", cmd_demo, CLI_F_WORKERS | CLI_F_ROUNDS, "",
 	  "worker processes share memory; PASS or FAIL" },
-	{ "bench", cmd_bench, CLI_F_ITERS | CLI_F_DURATION | CLI_F_REDIS, "",
+	{ "bench", cmd_bench,
+	  CLI_F_ITERS | CLI_F_DURATION | CLI_F_REDIS | CLI_F_PEER, "",
 	  "latency and bandwidth of reads, writes, atomics, locks" },
 	{ "pool create", cmd_pool_create, 0, "NAME SIZE",
 	  "create a pool of SIZE bytes; its base and size" },
@@ -85,6 +86,8 @@ static const struct command {
 	  "send DATA, or stdin, as a message to NODE or all" },
 	{ "recv", cmd_recv, CLI_F_COUNT | CLI_F_RAW, "",
 	  "wait for --count messages (1); print each" },
+	{ "echo", cmd_echo, 0, "",
+	  "answer signals and messages (the peer of bench --peer)" },
 };
 
 static const struct {
@@ -106,6 +109,7 @@ static const struct {
 	{ CLI_F_REDIS, "--redis" },
 	{ CLI_F_ALL, "--all" },
 	{ CLI_F_COUNT, "--count" },
+	{ CLI_F_PEER, "--peer" },
 };
 
 static void usage(FILE *f)
@@ -152,6 +156,10 @@ static void usage(FILE *f)
 		"  bench --redis HOST:PORT\n"
 		"                         the lock figures against Redis "
 		"instead\n"
+		"  bench --peer NODE      signals and messages to NODE, which "
+		"runs\n"
+		"                         shmext echo (default: a process of "
+		"its own)\n"
 		"  seg create --mode OCTAL\n"
 		"                         permission bits, 0 to 0777 (0600)\n"
 		"  ipcs  --blocks         list every block too (--json always "
@@ -225,6 +233,7 @@ enum {
 	OPT_REDIS,
 	OPT_ALL,
 	OPT_COUNT,
+	OPT_PEER,
 };
 
 static const struct option long_opts[] = {
@@ -250,6 +259,7 @@ static const struct option long_opts[] = {
 	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -402,6 +412,10 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		case OPT_ALL:
 			cli->all = 1;
 			cli->given |= CLI_F_ALL;
+			break;
+		case OPT_PEER:
+			cli->peer = optarg;
+			cli->given |= CLI_F_PEER;
 			break;
 		case OPT_COUNT:
 			if (opt_num(cli, "--count", optarg, 1, UINT32_MAX, &v))

@@ -3,8 +3,10 @@
 # tests/rxe, in one job: boots a memory-node VM and a compute VM (qemu,
 # Debian's kernel with rdma_rxe; see tests/rxe/README.md), runs perftest's
 # ib_read_lat, ib_write_lat, ib_atomic_lat (compare-swap and fetch-add),
-# ib_send_lat, ib_write_bw and ib_read_bw between them, then `shmext bench`
-# against a shmnode on the same pair, and prints a table of shmext/perftest
+# ib_send_lat, ib_send_bw, ib_write_bw and ib_read_bw between them, then
+# `shmext bench` against a shmnode on the same pair (its signals and
+# messages go to `shmext echo` on the node VM, where perftest's server
+# ran), and prints a table of shmext/perftest
 # ratios (also written to OUT/table.md).
 #
 # Comparisons: perftest's *_lat "t_typical" is its median.  ib_read_lat and
@@ -18,7 +20,11 @@
 # is set beside one ib_atomic_lat FETCH_AND_ADD plus one CMP_AND_SWAP: the
 # ratio is the lock's cost over the two bare atomics; a second row sets it
 # beside one CMP_AND_SWAP (the target: within 2.5x).  Bandwidth: perftest's
-# MB/sec are MiB/s; the table shows both sides in MB/s (10^6 bytes).  The
+# MB/sec are MiB/s; the table shows both sides in MB/s (10^6 bytes).  A
+# signal or an 8-byte message there and back is set beside 2 x ib_send_lat
+# (the target: within 1.2x), a stream of 1 MiB messages (each written to
+# the node's memory by the sender and read from it by the receiver) beside
+# ib_send_bw at 1 MiB (the target: at least 0.8x).  The
 # contended lock figures (1 to 8 processes on the compute VM) have no
 # perftest counterpart; they are printed after the table.
 #
@@ -78,7 +84,7 @@ plus() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "
 c=$out/c1
 rl=$(lat "$c/ib_read_lat_s_8.txt"); wl=$(lat "$c/ib_write_lat_s_8.txt")
 cl=$(lat "$c/ib_atomic_lat_a_cmp_and_swap.txt"); fl=$(lat "$c/ib_atomic_lat_a_fetch_and_add.txt")
-sl=$(lat "$c/ib_send_lat_s_8.txt")
+sl=$(lat "$c/ib_send_lat_s_8.txt"); sb=$(bw "$c/ib_send_bw_s_1048576.txt")
 wb=$(bw "$c/ib_write_bw_s_1048576.txt"); rb=$(bw "$c/ib_read_bw_s_1048576.txt")
 row() { printf '| %s | %s | %s | %s |\n' "$1" "${2:--}" "${3:--}" "$(ratio "$2" "$3")"; }
 {
@@ -95,6 +101,9 @@ row() { printf '| %s | %s | %s | %s |\n' "$1" "${2:--}" "${3:--}" "$(ratio "$2" 
 	row "RPC round trip, median µs (2 x ib_send_lat)" "$(js latency_us.rpc.median)" "$(twice "$sl")"
 	row "write 1 MiB, MB/s, 8 in flight (ib_write_bw)" "$(js bandwidth_mbs.write_nb)" "$wb"
 	row "read 1 MiB, MB/s, 8 in flight (ib_read_bw)" "$(js bandwidth_mbs.read_nb)" "$rb"
+	row "signal round trip, median µs (2 x ib_send_lat)" "$(js latency_us.signal_rtt.median)" "$(twice "$sl")"
+	row "message 8 B round trip, median µs (2 x ib_send_lat)" "$(js latency_us.msg_rtt_8.median)" "$(twice "$sl")"
+	row "messages of 1 MiB, MB/s (ib_send_bw)" "$(js bandwidth_mbs.msg_stream)" "$sb"
 } | tee "$out/table.md"
 python3 - "$out/c1/bench.json" <<'PY' 2>/dev/null | tee -a "$out/table.md" || true
 import json, sys

@@ -269,6 +269,7 @@ static void ctx_free(struct shmx_ctx *ctx)
 	shmx__rpc_release(ctx);
 	shmx__km_clear(&ctx->keys);
 	shmx__events_fini(ctx);
+	pthread_mutex_destroy(&ctx->mbox_open_lock);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -311,6 +312,7 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 		goto out_wipe_key;
 	}
 	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->mbox_open_lock, NULL);
 	ret = shmx__events_init(ctx);
 	if (ret)
 		goto out_free_ctx;
@@ -340,8 +342,6 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 	ret = heartbeat_start(ctx);
 	if (ret)
 		goto out_free_ctx;
-	/* Without a mailbox the context still serves everything else. */
-	(void)shmx__mbox_open(ctx);
 	if (keyp)
 		shmx__key_wipe(keyp);
 	log_debug("joined %s as member %u (%s)", ctx->node_addr, ctx->id,

@@ -138,10 +138,12 @@ struct shmx_ctx {
 	struct shmx_lock *locks;
 	unsigned nr_locks; /* how many; read unlocked by the heartbeat */
 
-	/* The mailbox (mailbox.c), fixed after shmx_open: NULL with
-	 * mbox_err saying why when it could not be opened. */
+	/* The mailbox (mailbox.c), opened at the first messaging call under
+	 * mbox_open_lock: NULL until then, or with mbox_err saying why it
+	 * could not be opened.  Read with atomic loads. */
 	struct shmx_mbox *mbox;
 	int mbox_err;
+	pthread_mutex_t mbox_open_lock;
 	/* The pool long messages go through (messages.c), opened on first
 	 * use; guarded by lock. */
 	struct shmx_pool *msg_pool;

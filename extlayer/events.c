@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "mailbox.h"
 
 int shmx__events_init(struct shmx_ctx *ctx)
 {
@@ -93,5 +94,9 @@ SHMX_EXPORT int shmx_event_next(struct shmx_ctx *ctx, struct shmx_event *ev)
 
 SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx)
 {
-	return ctx ? ctx->event_fd : -EINVAL;
+	if (!ctx)
+		return -EINVAL;
+	/* Whoever waits on it wants its messages too. */
+	(void)shmx__mbox_get(ctx);
+	return ctx->event_fd;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mailbox.c - a context's mailbox (docs/messages.md).  A second transport
- * endpoint, beside the one to the node, that listens on the address the
+ * endpoint, beside the one to the node, opened at the context's first
+ * messaging call (or shmx_event_fd), that listens on the address the
  * context reaches its node from; MAILBOX publishes it with a random tag
  * and the receive window in the member's registry entry.  A sender reads
  * the destination's entry, connects to its mailbox on first use and sends
@@ -44,8 +45,9 @@ _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 #define MBOX_SPIN_NS 50000ull
 /* A sender at the window looks this often whether its destination left. */
 #define MBOX_RECHECK_NS 100000000ull
-/* A member that joined and has not published its mailbox yet is looked
- * at again this long, this often. */
+/* A member that joined (MBOX_JOIN_GRACE_S ago at most) and has not
+ * published its mailbox yet is looked at again this long, this often. */
+#define MBOX_JOIN_GRACE_S 2
 #define MBOX_JOIN_GRACE_NS 2000000000ull
 #define MBOX_JOIN_PAUSE_US 2000
 /* The thread's longest sleep when nothing wakes it. */
@@ -77,6 +79,7 @@ struct mbox_send {
 };
 
 struct shmx_mbox {
+	struct shmx_ctx *ctx;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* something came, or a send ended */
 	struct xport *xp;
@@ -290,8 +293,9 @@ static void out_drop(struct shmx_mbox *mb, struct mbox_out *o)
 /*
  * Look @dest up in the registry: 0 with its entry in *@e, -ESRCH when it
  * is no live member with a mailbox, or -errno.  A member joins before it
- * publishes its mailbox: one that has none yet is looked at again for up
- * to MBOX_JOIN_GRACE_NS (and at most until @deadline).
+ * opens its mailbox (at its first messaging call): one that has just
+ * joined and has none yet is looked at again for up to MBOX_JOIN_GRACE_NS
+ * (and at most until @deadline).
  */
 static int lookup(struct shmx_ctx *ctx, uint32_t dest,
 		  struct shmx_hdr_member *e, uint64_t deadline)
@@ -309,7 +313,9 @@ static int lookup(struct shmx_ctx *ctx, uint32_t dest,
 			return ret;
 		if (e->mailbox[0] && e->mbox_tag)
 			return 0;
-		if (shmx__now_ns() >= end)
+		/* One that joined a while ago does not use messages. */
+		if (shmx__now_ns() >= end ||
+		    shmx__wall_s() - e->joined > MBOX_JOIN_GRACE_S)
 			return -ESRCH;
 		shmx__sleep_us(MBOX_JOIN_PAUSE_US);
 	}
@@ -424,7 +430,7 @@ uint64_t shmx__mbox_deadline(const struct shmx_ctx *ctx, int timeout_ms)
 int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
 		    struct shmx_peer_msg *m, int nonblock, uint64_t deadline_ns)
 {
-	struct shmx_mbox *mb = ctx->mbox;
+	struct shmx_mbox *mb = shmx__mbox_get(ctx);
 	uint8_t buf[SHMX_PEER_MSG_MAX];
 	struct room_arg room;
 	struct mbox_out *o;
@@ -531,7 +537,7 @@ static int has_item(void *arg)
 int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 		    struct shmx__mbox_item **item)
 {
-	struct shmx_mbox *mb = ctx->mbox;
+	struct shmx_mbox *mb = shmx__mbox_get(ctx);
 	struct take_arg t = { mb, type == SHMX_PEER_SIGNAL ? Q_SIGNALS
 							   : Q_MESSAGES };
 	struct shmx__mbox_item *it;
@@ -564,8 +570,8 @@ int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 
 static void *mbox_main(void *arg)
 {
-	struct shmx_ctx *ctx = arg;
-	struct shmx_mbox *mb = ctx->mbox;
+	struct shmx_mbox *mb = arg;
+	struct shmx_ctx *ctx = mb->ctx;
 
 	pthread_mutex_lock(&mb->lock);
 	while (!mb->stop && !mb->err) {
@@ -679,14 +685,19 @@ static int mbox_listen(struct shmx_ctx *ctx, struct shmx_mbox *mb)
 	return ret;
 }
 
-int shmx__mbox_open(struct shmx_ctx *ctx)
+/* Open the mailbox: ctx->mbox, or ctx->mbox_err saying why not.  Under
+ * ctx->mbox_open_lock. */
+static void mbox_open(struct shmx_ctx *ctx)
 {
 	struct shmx_mbox *mb = calloc(1, sizeof(*mb));
 	pthread_condattr_t ca;
 	int ret;
 
-	if (!mb)
-		return ctx->mbox_err = -ENOMEM;
+	if (!mb) {
+		__atomic_store_n(&ctx->mbox_err, -ENOMEM, __ATOMIC_RELEASE);
+		return;
+	}
+	mb->ctx = ctx;
 	pthread_mutex_init(&mb->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -708,19 +719,32 @@ int shmx__mbox_open(struct shmx_ctx *ctx)
 	if (!ret)
 		ret = mbox_listen(ctx, mb);
 	if (!ret) {
-		ctx->mbox = mb;
-		ret = -pthread_create(&mb->thread, NULL, mbox_main, ctx);
+		ret = -pthread_create(&mb->thread, NULL, mbox_main, mb);
 		mb->started = !ret;
 	}
 	if (ret) {
 		log_warn("mailbox: %s: this member can neither send nor "
 			 "receive signals and messages",
 			 shmx_strerror(ret));
-		ctx->mbox = NULL;
-		ctx->mbox_err = ret;
+		__atomic_store_n(&ctx->mbox_err, ret, __ATOMIC_RELEASE);
 		mbox_free(mb);
+		return;
 	}
-	return ret;
+	__atomic_store_n(&ctx->mbox, mb, __ATOMIC_RELEASE);
+}
+
+struct shmx_mbox *shmx__mbox_get(struct shmx_ctx *ctx)
+{
+	struct shmx_mbox *mb = __atomic_load_n(&ctx->mbox, __ATOMIC_ACQUIRE);
+
+	if (mb || __atomic_load_n(&ctx->mbox_err, __ATOMIC_ACQUIRE))
+		return mb;
+	pthread_mutex_lock(&ctx->mbox_open_lock);
+	if (!ctx->mbox && !ctx->mbox_err)
+		mbox_open(ctx);
+	mb = ctx->mbox;
+	pthread_mutex_unlock(&ctx->mbox_open_lock);
+	return mb;
 }
 
 void shmx__mbox_close(struct shmx_ctx *ctx)
@@ -750,7 +774,7 @@ int shmx__mbox_each(struct shmx_ctx *ctx,
 	size_t n = 0, k = 0;
 	int ret, first = 0;
 
-	if (!ctx->mbox)
+	if (!shmx__mbox_get(ctx))
 		return ctx->mbox_err;
 	m = calloc(ctx->max_members ? ctx->max_members : 1, sizeof(*m));
 	if (!m)

@@ -32,12 +32,12 @@ struct shmx__mbox_item {
 };
 
 /*
- * Open the context's mailbox and publish it (MAILBOX): called by shmx_open
- * once the context is a member.  0 or -errno; a mailbox that failed to
- * open leaves the context working, with its messaging calls returning the
- * error.
+ * The context's mailbox, opened and published (MAILBOX) at the first call:
+ * NULL when it could not be opened (ctx->mbox_err says why, and every
+ * later call returns NULL at once; the context works for everything
+ * else).  Thread-safe.
  */
-int shmx__mbox_open(struct shmx_ctx *ctx);
+struct shmx_mbox *shmx__mbox_get(struct shmx_ctx *ctx);
 /* Stop its thread and free it (at close). */
 void shmx__mbox_close(struct shmx_ctx *ctx);
 

@@ -924,10 +924,13 @@ SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
 
 /*
  * Members signal and message each other directly over the fabric
- * (docs/messages.md); shmnode is not a relay.  Every context has a
- * mailbox: an endpoint that listens where the other members can reach it,
- * published in its member entry.  A sender connects to a destination's
- * mailbox on first use.
+ * (docs/messages.md); shmnode is not a relay.  A context has a mailbox:
+ * an endpoint that listens where the other members can reach it,
+ * published in its member entry.  It opens at the context's first call of
+ * any function below (shmx_event_fd included); a member that never made
+ * one cannot be sent to (-ESRCH; one that joined less than 2 s ago is
+ * waited for that long).  A sender connects to a destination's mailbox on
+ * first use.
  *
  * Delivery is reliable and in order per sender: signals and messages from
  * one sender are taken in the order it sent them (signals through
@@ -941,7 +944,8 @@ SHMX_EXPORT int shmx_lock_next(struct shmx_ctx *ctx, uint64_t from,
  *
  * Errors of every send:
  *  -EINVAL     a bad argument (NULL context, signo 0 or > SHMX_SIGNO_MAX)
- *  -ESRCH      @dest is not a live member, or it has no mailbox
+ *  -ESRCH      @dest is not a live member, or it has no mailbox (it
+ *              made no messaging call)
  *  -EHOSTDOWN  @dest left or died before it took delivery
  *  -EAGAIN     (SHMX_MSG_NONBLOCK) the destination's window is full
  *  -ETIMEDOUT  the window stayed full for the context's timeout
@@ -1101,7 +1105,8 @@ SHMX_EXPORT int shmx_event_next(struct shmx_ctx *ctx, struct shmx_event *ev);
  * shmx_event_fd - a file descriptor that is readable (POLLIN, EPOLLIN)
  * while signals, messages or events wait in this context; it works with
  * poll, select and epoll, level-triggered.  Do not read it or close it: it
- * is the context's.  Returns the descriptor, or -EINVAL.
+ * is the context's.  It opens the mailbox too (signals and messages).
+ * Returns the descriptor, or -EINVAL.
  */
 SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx);
 

@@ -8,11 +8,10 @@
 #include "proto/peer.h"
 #include "proto/proto.h"
 
-static void emit(const char *dir, const char *name, const struct shmx_msg *m)
+/* Write the @len (< 0: none) encoded bytes at @buf as seed @name. */
+static void seed(const char *dir, const char *name, const void *buf, int len)
 {
-	unsigned char buf[SHMX_WIRE_MAX];
 	char path[512];
-	int len = shmx__proto_encode(m, buf, sizeof(buf));
 	FILE *f;
 
 	if (len < 0)
@@ -25,22 +24,19 @@ static void emit(const char *dir, const char *name, const struct shmx_msg *m)
 	fclose(f);
 }
 
+static void emit(const char *dir, const char *name, const struct shmx_msg *m)
+{
+	unsigned char buf[SHMX_WIRE_MAX];
+
+	seed(dir, name, buf, shmx__proto_encode(m, buf, sizeof(buf)));
+}
+
 static void emit_peer(const char *dir, const char *name,
 		      const struct shmx_peer_msg *m)
 {
 	unsigned char buf[SHMX_PEER_MSG_MAX];
-	char path[512];
-	int len = shmx__peer_encode(m, buf, sizeof(buf));
-	FILE *f;
 
-	if (len < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f)
-		return;
-	fwrite(buf, 1, (size_t)len, f);
-	fclose(f);
+	seed(dir, name, buf, shmx__peer_encode(m, buf, sizeof(buf)));
 }
 
 static void peer_seeds(const char *dir)

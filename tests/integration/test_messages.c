@@ -332,6 +332,8 @@ static int slow_child(int index, void *arg)
 	setenv("SHMEXT_MSG_WINDOW", "4", 1);
 	if (client_open(arg, "slow", WAIT_MS, &c))
 		return 1;
+	/* The mailbox opens (and takes messages in) before the sleep. */
+	CHECK(shmx_event_fd(c) >= 0);
 	shmx__sleep_us(1500000);
 	while (next_a < SLOW_MSGS || next_b < SLOW_WINDOW) {
 		uint64_t v;

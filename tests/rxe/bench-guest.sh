@@ -3,8 +3,11 @@
 # $SHMX_ENV: BUILD, ITERS, KEY).  One measurement at a time (the VMs share
 # the host's cores):
 #   node: perftest servers, one after the other, then shmnode (verbs) for
-#         `shmext bench`, until the compute VM is down;
-#   c1:   the perftest clients against the node, then `shmext bench --json`.
+#         `shmext bench` and `shmext echo` (the peer of its signal and
+#         message figures, as perftest's server is), until the compute VM
+#         is down;
+#   c1:   the perftest clients against the node, then `shmext bench --json
+#         --peer bench-echo`.
 # Results: $SHMX_OUT/<tool>.txt and bench.json in c1's results.
 set -uo pipefail
 : "${SHMX_NAME:?run me through cluster.sh}" "${SHMX_OUT:?}" "${SHMX_ENV:?}"
@@ -18,6 +21,7 @@ tests=(
 	"ib_atomic_lat -A CMP_AND_SWAP"
 	"ib_atomic_lat -A FETCH_AND_ADD"
 	"ib_send_lat -s 8"
+	"ib_send_bw -s 1048576"
 	"ib_write_bw -s 1048576"
 	"ib_read_bw -s 1048576"
 )
@@ -37,11 +41,19 @@ node)
 	timeout 600 "$BUILD/node/shmnode" --transport verbs --listen "$node:7470" \
 		--size 64M --key-file "$KEY" -L warn 2>"$SHMX_OUT/shmnode.log" &
 	pid=$!
+	for _ in $(seq 60); do
+		"$BUILD/compute/shmext" -n "$node:7470" -k "$KEY" members >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	"$BUILD/compute/shmext" -n "$node:7470" -k "$KEY" --transport verbs \
+		--name bench-echo echo 2>"$SHMX_OUT/echo.log" &
+	echo_pid=$!
 	# cluster.sh writes "release" here once every compute VM is down.
 	while kill -0 $pid 2>/dev/null && [ ! -e "$SHMX_OUT/release" ]; do
 		sleep 0.5
 	done
-	kill $pid 2>/dev/null
+	kill $echo_pid $pid 2>/dev/null
+	wait $echo_pid
 	wait $pid
 	;;
 c1)
@@ -59,11 +71,13 @@ c1)
 		port=$((port + 1))
 	done
 	for _ in $(seq 60); do
-		"$BUILD/compute/shmext" -n "$node:7470" -k "$KEY" members >/dev/null 2>&1 && break
+		"$BUILD/compute/shmext" -n "$node:7470" -k "$KEY" members 2>/dev/null |
+			grep -q bench-echo && break
 		sleep 0.5
 	done
 	timeout 600 "$BUILD/compute/shmext" -n "$node:7470" -k "$KEY" --transport verbs \
-		-t 20000 bench --iters "$ITERS" --json >"$SHMX_OUT/bench.json" 2>"$SHMX_OUT/bench.err"
+		-t 20000 bench --iters "$ITERS" --json --peer bench-echo \
+		>"$SHMX_OUT/bench.json" 2>"$SHMX_OUT/bench.err"
 	exit $?
 	;;
 esac
