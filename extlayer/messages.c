@@ -52,8 +52,17 @@ static int msg_pool(struct shmx_ctx *ctx, struct shmx_pool **out)
 			return -EINVAL;
 		}
 	}
-	ret = shmx_pool_open(ctx, name && *name ? name : MSG_POOL_NAME, size,
-			     SHMX_CREAT, &p);
+	if (!name || !*name)
+		name = MSG_POOL_NAME;
+	/* Whatever its size when another member made it; made here with
+	 * this member's size when none did (and open as it is when another
+	 * made it meanwhile). */
+	ret = shmx_pool_open(ctx, name, 0, 0, &p);
+	if (ret == -ENOENT)
+		ret = shmx_pool_open(ctx, name, size, SHMX_CREAT | SHMX_EXCL,
+				     &p);
+	if (ret == -EEXIST)
+		ret = shmx_pool_open(ctx, name, 0, 0, &p);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&ctx->lock);

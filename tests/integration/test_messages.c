@@ -140,6 +140,8 @@ static int echo_child(int index, void *arg)
 	struct shmx_message *m;
 
 	(void)index;
+	/* Another size than the test's: the pool the test made serves. */
+	setenv("SHMEXT_MSG_POOL_SIZE", "64M", 1);
 	if (client_open(arg, "echo", LONG_WAIT_MS, &c))
 		return 1;
 	for (;;) {
