@@ -50,6 +50,8 @@ _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 #define MBOX_JOIN_GRACE_S 2
 #define MBOX_JOIN_GRACE_NS 2000000000ull
 #define MBOX_JOIN_PAUSE_US 2000
+/* The thread's pause when the endpoint keeps saying progress is due. */
+#define MBOX_DUE_PAUSE_US 50
 /* The thread's longest sleep when nothing wakes it. */
 #define MBOX_IDLE_MS 100
 #define MBOX_POLL_BATCH 16
@@ -573,17 +575,31 @@ static void *mbox_main(void *arg)
 	struct shmx_mbox *mb = arg;
 	struct shmx_ctx *ctx = mb->ctx;
 
+	int due = 0; /* the endpoint said "poll now" and had nothing */
+
 	pthread_mutex_lock(&mb->lock);
 	while (!mb->stop && !mb->err) {
 		struct pollfd pfd[3];
 		int fds[2], nfds = 0, n;
 
 		n = poll_locked(ctx, mb);
-		if (n)
+		if (n) {
+			due = 0;
 			continue;
+		}
 		n = xport_wait_arm(mb->xp, fds, &nfds);
-		if (n == 1)
+		if (n == 1 && !due++)
 			continue;
+		if (n == 1) {
+			/* Progress due but nothing to show for it (a
+			 * connection being made): a short pause, or this
+			 * thread would spin a core. */
+			pthread_mutex_unlock(&mb->lock);
+			shmx__sleep_us(MBOX_DUE_PAUSE_US);
+			pthread_mutex_lock(&mb->lock);
+			continue;
+		}
+		due = 0;
 		pthread_mutex_unlock(&mb->lock);
 		pfd[0].fd = mb->wake_fd;
 		pfd[0].events = POLLIN;
