@@ -52,6 +52,8 @@ _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 #define MBOX_JOIN_PAUSE_US 2000
 /* The thread's pause when the endpoint keeps saying progress is due. */
 #define MBOX_DUE_PAUSE_US 50
+/* Without a wait object, the thread's longest nap between polls. */
+#define MBOX_NAP_MAX_MS 16
 /* The thread's longest sleep when nothing wakes it. */
 #define MBOX_IDLE_MS 100
 #define MBOX_POLL_BATCH 16
@@ -575,7 +577,8 @@ static void *mbox_main(void *arg)
 	struct shmx_mbox *mb = arg;
 	struct shmx_ctx *ctx = mb->ctx;
 
-	int due = 0; /* the endpoint said "poll now" and had nothing */
+	int due = 0;	/* the endpoint said "poll now" and had nothing */
+	int nap_ms = 1; /* without a wait object: grows while idle */
 
 	pthread_mutex_lock(&mb->lock);
 	while (!mb->stop && !mb->err) {
@@ -585,6 +588,7 @@ static void *mbox_main(void *arg)
 		n = poll_locked(ctx, mb);
 		if (n) {
 			due = 0;
+			nap_ms = 1;
 			continue;
 		}
 		n = xport_wait_arm(mb->xp, fds, &nfds);
@@ -607,9 +611,14 @@ static void *mbox_main(void *arg)
 			pfd[1 + i].fd = fds[i];
 			pfd[1 + i].events = POLLIN;
 		}
-		/* No wait object (or arming failed): a short nap. */
+		/* No wait object (verbs;ofi_rxm), or arming failed: a nap
+		 * that grows while nothing comes, so that idle mailboxes do
+		 * not take a small machine's CPU (callers that wait poll
+		 * for themselves meanwhile). */
 		(void)poll(pfd, n == 0 && nfds ? 1 + (nfds_t)nfds : 1,
-			   n == 0 && nfds ? MBOX_IDLE_MS : 1);
+			   n == 0 && nfds ? MBOX_IDLE_MS : nap_ms);
+		if (!(n == 0 && nfds) && nap_ms < MBOX_NAP_MAX_MS)
+			nap_ms *= 2;
 		pthread_mutex_lock(&mb->lock);
 	}
 	pthread_mutex_unlock(&mb->lock);

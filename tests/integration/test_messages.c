@@ -9,8 +9,9 @@
  * in mid-stream, the event fd under epoll, membership events, and the
  * errors of misuse.
  *
- * A client process learns the test's node id from its index; the test
- * finds a client by its member name.  Every wait is bounded.
+ * A client process learns the test's node id from its index and tells
+ * the test it is ready with a signal (which also opens its mailbox): the
+ * test learns the client's node id from it.  Every wait is bounded.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -125,6 +126,25 @@ static shmx_node_t member_id(const char *name)
 	return id;
 }
 
+/* A client tells the test (node @to) it is ready: its mailbox is open
+ * (a send opens it), so the test can send to it at once. */
+#define SIG_READY 999
+
+static int child_ready(struct shmx_ctx *c, shmx_node_t to)
+{
+	return shmx_signal(c, to, SIG_READY, 0);
+}
+
+/* In the test: the next client to be ready on @c; its node id. */
+static shmx_node_t kid_ready(struct shmx_ctx *c)
+{
+	struct shmx_signal_info si;
+
+	assert_int_equal(shmx_signal_wait(c, LONG_WAIT_MS, &si), 0);
+	assert_int_equal(si.signo, SIG_READY);
+	return si.src;
+}
+
 /* Byte @i of the pattern of message @k. */
 static uint8_t pat(size_t k, size_t i)
 {
@@ -139,11 +159,11 @@ static int echo_child(int index, void *arg)
 	struct shmx_ctx *c;
 	struct shmx_message *m;
 
-	(void)index;
 	/* Another size than the test's: the pool the test made serves. */
 	setenv("SHMEXT_MSG_POOL_SIZE", "64M", 1);
 	if (client_open(arg, "echo", LONG_WAIT_MS, &c))
 		return 1;
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	for (;;) {
 		size_t len;
 
@@ -174,8 +194,8 @@ static void test_ping_pong(void **state)
 		16 << 20,
 		SHMX_MSG_MAX,
 	};
-	pid_t kid = kid_start(echo_child, 0);
-	shmx_node_t echo = member_id("echo");
+	pid_t kid = kid_start(echo_child, (int)shmx_self(ctx));
+	shmx_node_t echo = kid_ready(ctx);
 	uint8_t *buf = malloc(SHMX_MSG_MAX);
 	struct shmx_message *m;
 	struct shmx_ctx *pp;
@@ -220,6 +240,7 @@ static int broadcast_child(int index, void *arg)
 	snprintf(name, sizeof(name), "bc-%d", index & 0xff);
 	if (client_open(arg, name, WAIT_MS, &c))
 		return 1;
+	CHECK(child_ready(c, (shmx_node_t)(index >> 8)) == 0);
 	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
 	CHECK(m->src == (shmx_node_t)(index >> 8));
 	CHECK(m->len == 9 && !memcmp(m->data, "to all 4", 9));
@@ -268,12 +289,8 @@ static void test_broadcast(void **state)
 	for (int i = 0; i < 4; i++)
 		kid[i] = kid_start(broadcast_child,
 				   (int)(shmx_self(ctx) << 8) | i);
-	for (int i = 0; i < 4; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "bc-%d", i);
-		ids[i] = member_id(name);
-	}
+	for (int i = 0; i < 4; i++)
+		ids[i] = kid_ready(ctx);
 	/* The members live at the call: the 4, and perhaps one of an
 	 * earlier test that is on its way out (which may fail alone). */
 	ret = shmx_msg_send_all(ctx, "to all 4", 9, 0, st, 8, &n);
@@ -293,6 +310,7 @@ static int order_child(int index, void *arg)
 
 	if (client_open(arg, "order", WAIT_MS, &c))
 		return 1;
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	for (uint64_t i = 0; i < SIGNALS; i++) {
 		CHECK(shmx_signal_wait(c, WAIT_MS, &si) == 0);
 		CHECK(si.src == (shmx_node_t)index);
@@ -307,7 +325,7 @@ static int order_child(int index, void *arg)
 static void test_signals_in_order(void **state)
 {
 	pid_t kid = kid_start(order_child, (int)shmx_self(ctx));
-	shmx_node_t order = member_id("order");
+	shmx_node_t order = kid_ready(ctx);
 
 	(void)state;
 	for (uint64_t i = 0; i < SIGNALS; i++)
@@ -335,7 +353,7 @@ static int slow_child(int index, void *arg)
 	if (client_open(arg, "slow", WAIT_MS, &c))
 		return 1;
 	/* The mailbox opens (and takes messages in) before the sleep. */
-	CHECK(shmx_event_fd(c) >= 0);
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	shmx__sleep_us(1500000);
 	while (next_a < SLOW_MSGS || next_b < SLOW_WINDOW) {
 		uint64_t v;
@@ -374,7 +392,7 @@ static void test_slow_receiver(void **state)
 {
 	struct shmx_open_attr attr = { 0 };
 	pid_t kid = kid_start(slow_child, (int)shmx_self(ctx));
-	shmx_node_t slow = member_id("slow");
+	shmx_node_t slow = kid_ready(ctx);
 	struct shmx_ctx *b;
 	uint64_t t0, held;
 
@@ -419,6 +437,7 @@ static int region_child(int index, void *arg)
 
 	if (client_open(arg, "region", WAIT_MS, &c))
 		return 1;
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
 	CHECK(m->src == (shmx_node_t)index);
 	CHECK(m->flags == (SHMX_MSG_REGION | SHMX_MSG_MOVE));
@@ -436,7 +455,7 @@ static int region_child(int index, void *arg)
 static void test_region_move(void **state)
 {
 	pid_t kid = kid_start(region_child, (int)shmx_self(ctx));
-	shmx_node_t to = member_id("region");
+	shmx_node_t to = kid_ready(ctx);
 	struct shmx_pool *p;
 	uint8_t buf[4096];
 	shmx_gaddr_t g;
@@ -467,10 +486,10 @@ static int victim_child(int index, void *arg)
 	struct shmx_message *m;
 	struct shmx_ctx *c;
 
-	(void)index;
 	setenv("SHMEXT_MSG_WINDOW", "4", 1);
 	if (client_open(arg, "victim", WAIT_MS, &c))
 		return 1;
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	for (int i = 0; i < 3; i++) {
 		CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
 		shmx_msg_free(m);
@@ -493,7 +512,7 @@ static void test_receiver_killed(void **state)
 	/* The sender waits longer than the node takes to drop the dead. */
 	assert_int_equal(client_open(&node, "streamer", LONG_WAIT_MS, &s), 0);
 	kid = kid_start(victim_child, (int)shmx_self(s));
-	to = member_id("victim");
+	to = kid_ready(s);
 	/* A stream: 3 taken, then the window fills. */
 	for (; k < 3 + SLOW_WINDOW; k++)
 		assert_int_equal(slow_send(s, to, k, 0), 0);
