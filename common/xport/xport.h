@@ -81,8 +81,10 @@
 #define XPORT_ADDR_MAX 128
 /* Most descriptors xport_wait_arm() hands out. */
 #define XPORT_WAIT_FDS 2
-/* A send to a mailbox that is gone completes (with an error) within this. */
-#define XPORT_GONE_MS 10000
+/* A send to a mailbox that is gone completes (with an error) within this.
+ * Generous: between emulated VMs making a connection over verbs;ofi_rxm
+ * took longer than 5 s (XPORT_GONE_MS / 2, when it was 10 s). */
+#define XPORT_GONE_MS 30000
 
 typedef uint64_t xport_peer_t;
 #define XPORT_PEER_NONE ((xport_peer_t)UINT64_MAX)

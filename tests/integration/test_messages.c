@@ -223,7 +223,7 @@ static void test_ping_pong(void **state)
 	}
 	free(buf);
 	assert_int_equal(shmx_msg_send(pp, echo, NULL, 0, 0), 0);
-	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(kid_reap(kid, LONG_WAIT_MS), 0);
 	shmx_close(pp);
 }
 
@@ -238,14 +238,14 @@ static int broadcast_child(int index, void *arg)
 	char name[32];
 
 	snprintf(name, sizeof(name), "bc-%d", index & 0xff);
-	if (client_open(arg, name, WAIT_MS, &c))
+	if (client_open(arg, name, LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(child_ready(c, (shmx_node_t)(index >> 8)) == 0);
-	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+	CHECK(shmx_msg_recv(c, LONG_WAIT_MS, &m) == 0);
 	CHECK(m->src == (shmx_node_t)(index >> 8));
 	CHECK(m->len == 9 && !memcmp(m->data, "to all 4", 9));
 	shmx_msg_free(m);
-	CHECK(shmx_signal_wait(c, WAIT_MS, &si) == 0);
+	CHECK(shmx_signal_wait(c, LONG_WAIT_MS, &si) == 0);
 	CHECK(si.src == (shmx_node_t)(index >> 8));
 	CHECK(si.signo == 12 && si.value == 0xfeed);
 	shmx_close(c);
@@ -298,7 +298,7 @@ static void test_broadcast(void **state)
 	ret = shmx_signal_all(ctx, 12, 0xfeed, st, 8, &n);
 	assert_int_equal(broadcast_check(ret, st, n, ids), 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(kid_reap(kid[i], WAIT_MS), 0);
+		assert_int_equal(kid_reap(kid[i], LONG_WAIT_MS), 0);
 }
 
 /* --- signals in order -------------------------------------------------- */
@@ -308,7 +308,7 @@ static int order_child(int index, void *arg)
 	struct shmx_signal_info si;
 	struct shmx_ctx *c;
 
-	if (client_open(arg, "order", WAIT_MS, &c))
+	if (client_open(arg, "order", LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	for (uint64_t i = 0; i < SIGNALS; i++) {
@@ -350,7 +350,7 @@ static int slow_child(int index, void *arg)
 	struct shmx_ctx *c;
 
 	setenv("SHMEXT_MSG_WINDOW", "4", 1);
-	if (client_open(arg, "slow", WAIT_MS, &c))
+	if (client_open(arg, "slow", LONG_WAIT_MS, &c))
 		return 1;
 	/* The mailbox opens (and takes messages in) before the sleep. */
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
@@ -435,7 +435,7 @@ static int region_child(int index, void *arg)
 	struct shmx_ctx *c;
 	uint8_t buf[4096];
 
-	if (client_open(arg, "region", WAIT_MS, &c))
+	if (client_open(arg, "region", LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
@@ -472,7 +472,7 @@ static void test_region_move(void **state)
 		0);
 	/* Not this member's any more: the fabric refuses its writes. */
 	assert_int_equal(shmx_write(ctx, g, buf, 8), -EACCES);
-	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(kid_reap(kid, LONG_WAIT_MS), 0);
 	assert_int_equal(shmx_release(ctx, g), -ENOENT); /* freed there */
 	assert_int_equal(shmx_pool_close(p), 0);
 }
@@ -487,7 +487,7 @@ static int victim_child(int index, void *arg)
 	struct shmx_ctx *c;
 
 	setenv("SHMEXT_MSG_WINDOW", "4", 1);
-	if (client_open(arg, "victim", WAIT_MS, &c))
+	if (client_open(arg, "victim", LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
 	for (int i = 0; i < 3; i++) {
@@ -537,7 +537,7 @@ static int notify_child(int index, void *arg)
 {
 	struct shmx_ctx *c;
 
-	if (client_open(arg, "notify", WAIT_MS, &c))
+	if (client_open(arg, "notify", LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(shmx_signal(c, (shmx_node_t)index, 7, 99) == 0);
 	CHECK(shmx_msg_send(c, (shmx_node_t)index, "hi", 2, 0) == 0);
@@ -609,7 +609,7 @@ static void test_event_fd(void **state)
 	assert_int_equal(m->len, 2);
 	assert_memory_equal(m->data, "hi", 2);
 	shmx_msg_free(m);
-	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(kid_reap(kid, LONG_WAIT_MS), 0);
 	/* Its join and its leave come as events too; then nothing waits. */
 	assert_int_equal(event_wait(SHMX_EVENT_LEAVE, kid_id, NULL), 0);
 	events_drain();
@@ -630,7 +630,7 @@ static int brief_child(int index, void *arg)
 	struct shmx_ctx *c;
 
 	(void)index;
-	if (client_open(arg, "brief", WAIT_MS, &c))
+	if (client_open(arg, "brief", LONG_WAIT_MS, &c))
 		return 1;
 	shmx__sleep_us(200000);
 	shmx_close(c);
@@ -651,7 +651,7 @@ static void test_membership_events(void **state)
 	kid = kid_start(brief_child, 0);
 	id = member_id("brief");
 	assert_int_equal(event_wait(SHMX_EVENT_JOIN, id, &other), 0);
-	assert_int_equal(kid_reap(kid, WAIT_MS), 0);
+	assert_int_equal(kid_reap(kid, LONG_WAIT_MS), 0);
 	assert_int_equal(event_wait(SHMX_EVENT_LEAVE, id, &other), 0);
 	print_message("%d other events on the way\n", other);
 }
