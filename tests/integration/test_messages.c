@@ -126,6 +126,12 @@ static shmx_node_t member_id(const char *name)
 	return id;
 }
 
+/* Across VMs (tests/rxe): the node and its clients on other hosts. */
+static int remote(void)
+{
+	return getenv("SHMX_TEST_AGENT") != NULL;
+}
+
 /* A client tells the test (node @to) it is ready: its mailbox is open
  * (a send opens it), so the test can send to it at once. */
 #define SIG_READY 999
@@ -262,7 +268,7 @@ static int bc_kids(void)
 {
 	const char *p = getenv("SHMEXT_PROVIDER");
 
-	return p && strstr(p, "verbs") && getenv("SHMX_TEST_AGENT") ? 2 : 4;
+	return p && strstr(p, "verbs") && remote() ? 2 : 4;
 }
 
 /* Every one of @ids got it; any other destination got it or had left.
@@ -352,6 +358,22 @@ static void test_signals_in_order(void **state)
 /* --- a slow receiver --------------------------------------------------- */
 
 /*
+ * How long the slow receiver sleeps, and the timeout of the sender that
+ * gives up meanwhile: between emulated VMs (tests/rxe) a context's first
+ * sends (its mailbox, a connection) and its heartbeat need more than the
+ * 300 ms that do on loopback.
+ */
+static uint64_t slow_sleep_ms(void)
+{
+	return remote() ? 12000 : 1500;
+}
+
+static int short_timeout_ms(void)
+{
+	return remote() ? 3000 : 300;
+}
+
+/*
  * Window SLOW_WINDOW; sleep, then take slowly: SLOW_MSGS messages from the
  * test's context (node @index) and SLOW_WINDOW from its second, each
  * source's in order (the first 8 bytes are the number).
@@ -367,7 +389,7 @@ static int slow_child(int index, void *arg)
 		return 1;
 	/* The mailbox opens (and takes messages in) before the sleep. */
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
-	shmx__sleep_us(1500000);
+	shmx__sleep_us(slow_sleep_ms() * 1000ull);
 	while (next_a < SLOW_MSGS || next_b < SLOW_WINDOW) {
 		uint64_t v;
 
@@ -419,13 +441,13 @@ static void test_slow_receiver(void **state)
 	 * timeout gives up while the receiver sleeps. */
 	attr.comp_mask = SHMX_OPEN_ATTR_NODE | SHMX_OPEN_ATTR_TIMEOUT;
 	attr.node = node.addr;
-	attr.timeout_ms = 300;
+	attr.timeout_ms = short_timeout_ms();
 	assert_int_equal(shmx_open(&attr, &b), 0);
 	for (uint64_t k = 0; k < SLOW_WINDOW; k++)
 		assert_int_equal(slow_send(b, slow, k, 0), 0);
 	t0 = shmx__now_ms();
 	assert_int_equal(slow_send(b, slow, SLOW_WINDOW, 0), -ETIMEDOUT);
-	assert_true(shmx__now_ms() - t0 >= 250);
+	assert_true(shmx__now_ms() - t0 >= (uint64_t)attr.timeout_ms - 50);
 	/* The rest waits its turn: held while the receiver sleeps. */
 	t0 = shmx__now_ms();
 	assert_int_equal(slow_send(ctx, slow, SLOW_WINDOW, 0), 0);
