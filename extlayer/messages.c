@@ -85,16 +85,20 @@ static int msg_alloc(struct shmx_ctx *ctx, uint64_t len, int nonblock,
 {
 	struct shmx_pool_stat st;
 	struct shmx_pool *p;
-	int ret = msg_pool(ctx, &p);
+	int ret = msg_pool(ctx, &p), full = 0;
 
 	if (ret)
 		return ret;
-	ret = shmx_pool_stat(p, &st);
-	if (ret)
-		return ret;
-	if (len > st.total)
-		return -ENOSPC; /* it would never fit */
 	while ((ret = shmx_alloc(p, len, 0, gaddr)) == -ENOMEM) {
+		/* The pool's size is asked only when it is full, off the
+		 * path of every long message. */
+		if (!full++) {
+			ret = shmx_pool_stat(p, &st);
+			if (ret)
+				return ret;
+			if (len > st.total)
+				return -ENOSPC; /* it would never fit */
+		}
 		if (nonblock)
 			return -EAGAIN;
 		if (shmx__now_ns() >= deadline)
