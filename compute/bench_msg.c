@@ -27,47 +27,82 @@
 #define STREAM_SIG 2
 #define STREAM_DONE 3
 #define QUIT_SIG 4
+/* The echo waits this long in the call for more of what came last. */
+#define ECHO_HOT_MS 2
 /* The echo leaves after this long without anything to do. */
 #define ECHO_IDLE_MS 60000
 
-/* Take and answer what waits.  1 while it goes on, 0 to leave, -errno. */
-static int echo_round(struct shmx_ctx *c, uint64_t *stream_left)
+/* What came last: the echo waits for more of it in the call. */
+enum { SEEN_NONE, SEEN_SIGNAL, SEEN_MESSAGE };
+
+/* Answer signal @si.  1 while it goes on, 0 to leave, -errno. */
+static int echo_signal(struct shmx_ctx *c, const struct shmx_signal_info *si,
+		       uint64_t *stream_left)
+{
+	int ret;
+
+	if (si->signo == QUIT_SIG)
+		return 0;
+	if (si->signo == STREAM_SIG)
+		*stream_left = si->value;
+	else if (si->signo == ECHO_SIG &&
+		 (ret = shmx_signal(c, si->src, ECHO_SIG, si->value)))
+		return ret;
+	return 1;
+}
+
+/*
+ * Take and answer one signal or message, waiting up to ECHO_HOT_MS for
+ * the kind that came last (*@seen): a peer measuring round trips sends
+ * the next at once, and a wait in the call, which polls the endpoint
+ * itself, answers sooner than one on the event fd.  1 when one was
+ * answered, 0 to leave, -EAGAIN when none came, or -errno.
+ */
+static int echo_round(struct shmx_ctx *c, uint64_t *stream_left, int *seen)
 {
 	struct shmx_signal_info si;
 	struct shmx_message *m;
-	int ret, did = 0;
+	int ret;
 
-	while (!(ret = shmx_signal_wait(c, 0, &si))) {
-		did = 1;
-		if (si.signo == QUIT_SIG)
-			return 0;
-		if (si.signo == STREAM_SIG)
-			*stream_left = si.value;
-		else if (si.signo == ECHO_SIG &&
-			 (ret = shmx_signal(c, si.src, ECHO_SIG, si.value)))
-			return ret;
+	ret = shmx_signal_wait(c, *seen == SEEN_SIGNAL ? ECHO_HOT_MS : 0, &si);
+	if (!ret) {
+		*seen = SEEN_SIGNAL;
+		return echo_signal(c, &si, stream_left);
 	}
 	if (ret != -ETIMEDOUT)
 		return ret;
-	ret = shmx_msg_recv(c, 0, &m);
-	if (ret == -ETIMEDOUT)
-		return did ? 1 : -EAGAIN;
+	ret = shmx_msg_recv(c, *seen == SEEN_MESSAGE ? ECHO_HOT_MS : 0, &m);
+	if (ret == -ETIMEDOUT) {
+		*seen = SEEN_NONE;
+		return -EAGAIN;
+	}
 	if (ret)
 		return ret;
-	if (*stream_left) {
-		if (!--*stream_left)
-			ret = shmx_signal(c, m->src, STREAM_DONE, 0);
-	} else {
-		ret = shmx_msg_send(c, m->src, m->data, m->len, 0);
+	*seen = SEEN_MESSAGE;
+	/* A signal that waits now was sent before the message (the bench
+	 * never signals while it waits for an echo): a STREAM_SIG says
+	 * what the message is for. */
+	while (!(ret = shmx_signal_wait(c, 0, &si)) &&
+	       (ret = echo_signal(c, &si, stream_left)) > 0)
+		;
+	if (ret == -ETIMEDOUT) {
+		if (*stream_left) {
+			ret = --*stream_left
+				      ? 0
+				      : shmx_signal(c, m->src, STREAM_DONE, 0);
+		} else {
+			ret = shmx_msg_send(c, m->src, m->data, m->len, 0);
+		}
+		ret = ret ? ret : 1;
 	}
 	shmx_msg_free(m);
-	return ret ? ret : 1;
+	return ret;
 }
 
 int bench_echo_serve(struct shmx_ctx *c, int idle_ms)
 {
 	uint64_t stream_left = 0, idle_since = shmx__now_ms();
-	int ret;
+	int ret, seen = SEEN_NONE;
 
 	for (;;) {
 		struct pollfd p = { .fd = shmx_event_fd(c), .events = POLLIN };
@@ -75,7 +110,7 @@ int bench_echo_serve(struct shmx_ctx *c, int idle_ms)
 
 		while (shmx_event_next(c, &ev) == 0)
 			; /* joins and leaves: not the echo's business */
-		ret = echo_round(c, &stream_left);
+		ret = echo_round(c, &stream_left, &seen);
 		if (ret == 0 || (ret < 0 && ret != -EAGAIN))
 			return ret;
 		if (ret > 0) {

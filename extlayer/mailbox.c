@@ -8,12 +8,18 @@
  * the destination's entry, connects to its mailbox on first use and sends
  * peer messages (proto/peer.h) straight to it.
  *
- * A thread per mailbox receives: it waits on the endpoint's wait object,
- * decodes what came, queues signals and messages, keeps the event fd
- * readable while something waits, and wakes the callers that wait.
- * Callers also poll the endpoint themselves for a short while before they
- * sleep, so that a reply that comes quickly is not delayed by a thread
- * switch.
+ * Who receives.  A caller that waits (for a signal, a message, or room in
+ * a window) polls the endpoint itself: it spins for MBOX_SPIN_NS, then
+ * sleeps on the endpoint's wait object as the mailbox's poller (one poller
+ * at a time; other waiters sleep on the condition variable and are woken
+ * by what the poller takes).  A thread per mailbox receives for a context
+ * that is not waiting in a call (one that uses the event fd, say): it
+ * decodes what came, queues signals and messages and keeps the event fd
+ * readable while something waits.  While callers wait, and for
+ * MBOX_LINGER_NS after the last of them, the thread keeps off the
+ * endpoint: on a small machine its wake-ups took the cores from the
+ * callers and the peers, and a reply it took first cost the caller one
+ * thread switch more.
  *
  * Flow control counts messages: a sender may have window messages sent
  * and not yet taken by the receiver's application; the receiver reports
@@ -22,7 +28,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +40,20 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/relax.h"
 
 _Static_assert(SHMX_PEER_MSG_MAX <= XPORT_MSG_MAX,
 	       "a peer message fits in one transport message");
 _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 	       "the public inline limit is the wire's");
 
-/* A caller polls the endpoint itself this long before it sleeps. */
+/* A caller polls the endpoint this long before it sleeps.  It spins
+ * without sched_yield: a spin that yielded let the mailbox thread take
+ * what came first, and a signal's round trip on loopback took 61 us
+ * instead of 14. */
 #define MBOX_SPIN_NS 50000ull
+/* The thread keeps off the endpoint this long after a caller waited. */
+#define MBOX_LINGER_NS 1000000ull
 /* A sender at the window looks this often whether its destination left. */
 #define MBOX_RECHECK_NS 100000000ull
 /* A member that joined (MBOX_JOIN_GRACE_S ago at most) and has not
@@ -50,15 +61,21 @@ _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 #define MBOX_JOIN_GRACE_S 2
 #define MBOX_JOIN_GRACE_NS 2000000000ull
 #define MBOX_JOIN_PAUSE_US 2000
-/* The thread's pause when the endpoint keeps saying progress is due. */
-#define MBOX_DUE_PAUSE_US 50
-/* Without a wait object, the thread's longest nap between polls. */
-#define MBOX_NAP_MAX_MS 16
+/* The pause when the endpoint keeps saying progress is due. */
+#define MBOX_DUE_PAUSE_NS 50000ull
+/* Without a wait object the poller naps between polls: from
+ * MBOX_NAP_MIN_NS, doubling while nothing comes, up to the caller's or
+ * the thread's longest nap. */
+#define MBOX_NAP_MIN_NS 50000ull
+#define MBOX_NAP_CALLER_NS 1000000ull
+#define MBOX_NAP_THREAD_NS 16000000ull
 /* The thread's longest sleep when nothing wakes it. */
-#define MBOX_IDLE_MS 100
+#define MBOX_IDLE_NS 100000000ull
 #define MBOX_POLL_BATCH 16
 /* Queues: signals, and messages of any kind. */
 enum { Q_SIGNALS, Q_MESSAGES, Q_NR };
+/* Who sleeps on the endpoint's wait object. */
+enum { POLLER_NONE, POLLER_CALLER, POLLER_THREAD };
 
 /* Sending to one destination. */
 struct mbox_out {
@@ -85,7 +102,9 @@ struct mbox_send {
 struct shmx_mbox {
 	struct shmx_ctx *ctx;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* something came, or a send ended */
+	pthread_cond_t cond; /* something came, a send ended, or the poller
+			      * woke (its role may be taken) */
+	pthread_cond_t park; /* the thread's, while callers wait */
 	struct xport *xp;
 	uint64_t tag;
 	uint32_t window;
@@ -93,7 +112,12 @@ struct shmx_mbox {
 	struct mbox_out *out; /* [max + 1] */
 	struct mbox_in *in;   /* [max + 1] */
 	struct shmx__mbox_item *head[Q_NR], **tail[Q_NR];
-	int wake_fd; /* stops the thread's sleep */
+	int wake_fd;	   /* stops the poller's sleep */
+	int kicked;	   /* wake_fd written and not read yet */
+	int poller;	   /* POLLER_* */
+	unsigned waiting;  /* callers waiting for signals, messages or room */
+	uint64_t waited;   /* when the last of them stopped (ns) */
+	unsigned sleepers; /* callers asleep on cond */
 	pthread_t thread;
 	int started, stop;
 	int err; /* the endpoint failed: -errno */
@@ -242,43 +266,139 @@ static int poll_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb)
 	return n;
 }
 
+/* Stop the poller's sleep.  mb->lock held. */
+static void kick(struct shmx_mbox *mb)
+{
+	uint64_t one = 1;
+
+	if (mb->kicked)
+		return;
+	mb->kicked = 1;
+	(void)!write(mb->wake_fd, &one, sizeof(one));
+}
+
 /*
- * Wait until @ready(@arg), polling the endpoint meanwhile: first by
- * itself, then asleep while the mailbox thread polls.  mb->lock held.
- * 0, -ETIMEDOUT at @deadline (or at @recheck, where the caller looks at
- * something else: 1 then), or the endpoint's -errno.
+ * Sleep on the endpoint as the poller (@who) until it may have something,
+ * the poller is kicked, or @until (monotonic ns).  mb->lock held, let go
+ * while asleep.  *@due counts the times in a row the endpoint said
+ * progress was due (and the poll before found nothing): the first time
+ * it is polled again at once, after that following a short pause (a
+ * connection being made), or the poller would spin a core.  Without a
+ * wait object (verbs;ofi_rxm) or when arming fails: a nap of *@nap_ns,
+ * doubled each time up to @nap_max.
+ */
+static void endpoint_sleep(struct shmx_mbox *mb, int who, uint64_t until,
+			   int *due, uint64_t *nap_ns, uint64_t nap_max)
+{
+	struct pollfd pfd[1 + XPORT_WAIT_FDS];
+	int fds[XPORT_WAIT_FDS], nfds = 0, armed;
+	uint64_t now, span;
+	struct timespec ts;
+
+	armed = xport_wait_arm(mb->xp, fds, &nfds);
+	if (armed == 1 && !(*due)++)
+		return;
+	if (armed == 1) {
+		span = MBOX_DUE_PAUSE_NS;
+		nfds = 0;
+	} else if (armed == 0 && nfds) {
+		span = UINT64_MAX;
+		*due = 0;
+	} else {
+		span = *nap_ns;
+		*nap_ns = 2 * *nap_ns < nap_max ? 2 * *nap_ns : nap_max;
+		nfds = 0;
+		*due = 0;
+	}
+	now = shmx__now_ns();
+	if (until <= now)
+		span = 0;
+	else if (until - now < span)
+		span = until - now;
+	ts.tv_sec = (time_t)(span / 1000000000ull);
+	ts.tv_nsec = (long)(span % 1000000000ull);
+	pfd[0].fd = mb->wake_fd;
+	pfd[0].events = POLLIN;
+	for (int i = 0; i < nfds; i++) {
+		pfd[1 + i].fd = fds[i];
+		pfd[1 + i].events = POLLIN;
+	}
+	mb->poller = who;
+	pthread_mutex_unlock(&mb->lock);
+	(void)ppoll(pfd, 1 + (nfds_t)nfds, &ts, NULL);
+	pthread_mutex_lock(&mb->lock);
+	mb->poller = POLLER_NONE;
+	if (mb->kicked) {
+		uint64_t v;
+
+		(void)!read(mb->wake_fd, &v, sizeof(v));
+		mb->kicked = 0;
+	}
+	if (mb->sleepers) /* the role is free: one of them may take it */
+		pthread_cond_broadcast(&mb->cond);
+}
+
+/*
+ * Wait until @ready(@arg), polling the endpoint meanwhile: spinning
+ * first, then asleep on the endpoint as the poller, or on the condition
+ * variable while another thread is.  @parks: a wait for signals, messages
+ * or room, that keeps the thread off the endpoint (not one for a send to
+ * end, which is short, nor a mere look with a deadline already past).  mb->lock held.  0, -ETIMEDOUT at @deadline (or
+ * at @recheck, where the caller looks at something else: 1 then), or the
+ * endpoint's -errno.
  */
 static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		       int (*ready)(void *arg), void *arg, uint64_t deadline,
-		       uint64_t recheck)
+		       uint64_t recheck, int parks)
 {
-	uint64_t start = shmx__now_ns(), now;
+	uint64_t start = shmx__now_ns(), now, until, nap = MBOX_NAP_MIN_NS;
 	struct timespec ts;
-	int n;
+	int n, due = 0, ret = 0;
 
+	parks = parks && deadline > start; /* a poll (timeout 0) does not */
+	mb->waiting += !!parks;
 	while (!ready(arg)) {
 		n = poll_locked(ctx, mb);
-		if (n < 0)
-			return n;
-		if (n > 0)
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		if (n > 0) {
+			due = 0;
 			continue;
+		}
 		now = shmx__now_ns();
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		if (recheck && now >= recheck)
-			return 1;
+		if (now >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (recheck && now >= recheck) {
+			ret = 1;
+			break;
+		}
+		until = recheck && recheck < deadline ? recheck : deadline;
 		if (now - start < MBOX_SPIN_NS) {
+			/* Let the process's other threads in. */
 			pthread_mutex_unlock(&mb->lock);
-			sched_yield();
+			shmx__cpu_relax();
 			pthread_mutex_lock(&mb->lock);
 			continue;
 		}
-		shmx__mono_timespec(recheck && recheck < deadline ? recheck
-								  : deadline,
-				    &ts);
+		if (mb->poller == POLLER_NONE) {
+			endpoint_sleep(mb, POLLER_CALLER, until, &due, &nap,
+				       MBOX_NAP_CALLER_NS);
+			continue;
+		}
+		if (mb->poller == POLLER_THREAD && parks)
+			kick(mb); /* it leaves the endpoint to the callers */
+		mb->sleepers++;
+		shmx__mono_timespec(until, &ts);
 		pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+		mb->sleepers--;
 	}
-	return 0;
+	if (parks && !--mb->waiting)
+		mb->waited = shmx__now_ns();
+	return ret;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -412,7 +532,7 @@ static int post_and_wait(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		return ret == -EAGAIN || !ret ? -ETIMEDOUT : ret;
 	}
 	o->sent++;
-	ret = wait_locked(ctx, mb, send_ended, s, deadline, 0);
+	ret = wait_locked(ctx, mb, send_ended, s, deadline, 0, 0);
 	if (ret) {
 		s->abandoned = 1; /* freed when it ends */
 		return ret;
@@ -455,7 +575,7 @@ int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
 			break;
 		}
 		ret = wait_locked(ctx, mb, has_room, &room, deadline_ns,
-				  recheck);
+				  recheck, 1);
 		if (ret == 1) { /* a while at the window: still there? */
 			ret = out_still_there(ctx, dest, o);
 			recheck = shmx__now_ns() + MBOX_RECHECK_NS;
@@ -551,7 +671,7 @@ int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 	if (!mb)
 		return ctx->mbox_err;
 	pthread_mutex_lock(&mb->lock);
-	ret = wait_locked(ctx, mb, has_item, &t, deadline_ns, 0);
+	ret = wait_locked(ctx, mb, has_item, &t, deadline_ns, 0, 1);
 	it = ret ? NULL : dequeue(ctx, mb, t.q);
 	if (!it) {
 		pthread_mutex_unlock(&mb->lock);
@@ -576,50 +696,32 @@ static void *mbox_main(void *arg)
 {
 	struct shmx_mbox *mb = arg;
 	struct shmx_ctx *ctx = mb->ctx;
-
-	int due = 0;	/* the endpoint said "poll now" and had nothing */
-	int nap_ms = 1; /* without a wait object: grows while idle */
+	uint64_t nap = MBOX_NAP_MIN_NS, now;
+	struct timespec ts;
+	int due = 0, n;
 
 	pthread_mutex_lock(&mb->lock);
 	while (!mb->stop && !mb->err) {
-		struct pollfd pfd[3];
-		int fds[2], nfds = 0, n;
-
+		now = shmx__now_ns();
+		if (mb->waiting || mb->poller != POLLER_NONE ||
+		    now - mb->waited < MBOX_LINGER_NS) {
+			/* Callers poll for themselves: keep out of their
+			 * way, and look again a while after the last. */
+			shmx__mono_timespec(
+				(mb->waiting || mb->poller ? now : mb->waited) +
+					MBOX_LINGER_NS,
+				&ts);
+			pthread_cond_timedwait(&mb->park, &mb->lock, &ts);
+			continue;
+		}
 		n = poll_locked(ctx, mb);
 		if (n) {
 			due = 0;
-			nap_ms = 1;
+			nap = MBOX_NAP_MIN_NS;
 			continue;
 		}
-		n = xport_wait_arm(mb->xp, fds, &nfds);
-		if (n == 1 && !due++)
-			continue;
-		if (n == 1) {
-			/* Progress due but nothing to show for it (a
-			 * connection being made): a short pause, or this
-			 * thread would spin a core. */
-			pthread_mutex_unlock(&mb->lock);
-			shmx__sleep_us(MBOX_DUE_PAUSE_US);
-			pthread_mutex_lock(&mb->lock);
-			continue;
-		}
-		due = 0;
-		pthread_mutex_unlock(&mb->lock);
-		pfd[0].fd = mb->wake_fd;
-		pfd[0].events = POLLIN;
-		for (int i = 0; n == 0 && i < nfds; i++) {
-			pfd[1 + i].fd = fds[i];
-			pfd[1 + i].events = POLLIN;
-		}
-		/* No wait object (verbs;ofi_rxm), or arming failed: a nap
-		 * that grows while nothing comes, so that idle mailboxes do
-		 * not take a small machine's CPU (callers that wait poll
-		 * for themselves meanwhile). */
-		(void)poll(pfd, n == 0 && nfds ? 1 + (nfds_t)nfds : 1,
-			   n == 0 && nfds ? MBOX_IDLE_MS : nap_ms);
-		if (!(n == 0 && nfds) && nap_ms < MBOX_NAP_MAX_MS)
-			nap_ms *= 2;
-		pthread_mutex_lock(&mb->lock);
+		endpoint_sleep(mb, POLLER_THREAD, now + MBOX_IDLE_NS, &due,
+			       &nap, MBOX_NAP_THREAD_NS);
 	}
 	pthread_mutex_unlock(&mb->lock);
 	return NULL;
@@ -665,6 +767,7 @@ static void mbox_free(struct shmx_mbox *mb)
 	if (mb->wake_fd >= 0)
 		close(mb->wake_fd);
 	pthread_cond_destroy(&mb->cond);
+	pthread_cond_destroy(&mb->park);
 	pthread_mutex_destroy(&mb->lock);
 	free(mb->out);
 	free(mb->in);
@@ -727,6 +830,7 @@ static void mbox_open(struct shmx_ctx *ctx)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&mb->cond, &ca);
+	pthread_cond_init(&mb->park, &ca);
 	pthread_condattr_destroy(&ca);
 	for (int q = 0; q < Q_NR; q++)
 		mb->tail[q] = &mb->head[q];
@@ -775,13 +879,13 @@ struct shmx_mbox *shmx__mbox_get(struct shmx_ctx *ctx)
 void shmx__mbox_close(struct shmx_ctx *ctx)
 {
 	struct shmx_mbox *mb = ctx->mbox;
-	uint64_t one = 1;
 
 	if (!mb)
 		return;
 	pthread_mutex_lock(&mb->lock);
 	mb->stop = 1;
-	(void)!write(mb->wake_fd, &one, sizeof(one));
+	kick(mb);
+	pthread_cond_signal(&mb->park);
 	pthread_mutex_unlock(&mb->lock);
 	if (mb->started)
 		pthread_join(mb->thread, NULL);
