@@ -4,11 +4,11 @@
  * against: a forked process with a context of its own that echoes, or a
  * member elsewhere running shmext echo (bench --peer).
  *
- * What the echo does with what it takes (signals first, so that one sent
- * before a run of messages is seen before them):
+ * What the echo does with what it takes:
  *  - signal ECHO_SIG (value v): signal ECHO_SIG v back;
- *  - signal STREAM_SIG (value n): the next n messages are only counted,
- *    and after the last it signals STREAM_DONE back;
+ *  - signal STREAM_SIG (value n): signal STREAM_SIG n back; the next n
+ *    messages are only counted, and after the last it signals STREAM_DONE
+ *    back;
  *  - signal QUIT_SIG: leave;
  *  - any other message: sent back as it came.
  */
@@ -39,23 +39,41 @@ enum { SEEN_NONE, SEEN_SIGNAL, SEEN_MESSAGE };
 static int echo_signal(struct shmx_ctx *c, const struct shmx_signal_info *si,
 		       uint64_t *stream_left)
 {
-	int ret;
+	int ret = 0;
 
 	if (si->signo == QUIT_SIG)
 		return 0;
-	if (si->signo == STREAM_SIG)
+	if (si->signo == STREAM_SIG) {
 		*stream_left = si->value;
-	else if (si->signo == ECHO_SIG &&
-		 (ret = shmx_signal(c, si->src, ECHO_SIG, si->value)))
-		return ret;
-	return 1;
+		ret = shmx_signal(c, si->src, STREAM_SIG, si->value);
+	} else if (si->signo == ECHO_SIG) {
+		ret = shmx_signal(c, si->src, ECHO_SIG, si->value);
+	}
+	return ret ? ret : 1;
+}
+
+/* Answer message @m (counted while a stream goes on).  1 or -errno. */
+static int echo_message(struct shmx_ctx *c, struct shmx_message *m,
+			uint64_t *stream_left)
+{
+	int ret;
+
+	if (*stream_left)
+		ret = --*stream_left ? 0
+				     : shmx_signal(c, m->src, STREAM_DONE, 0);
+	else
+		ret = shmx_msg_send(c, m->src, m->data, m->len, 0);
+	shmx_msg_free(m);
+	return ret ? ret : 1;
 }
 
 /*
  * Take and answer one signal or message, waiting up to ECHO_HOT_MS for
- * the kind that came last (*@seen): a peer measuring round trips sends
- * the next at once, and a wait in the call, which polls the endpoint
- * itself, answers sooner than one on the event fd.  1 when one was
+ * the kind that came last (*@seen) before looking at the other: a peer
+ * measuring round trips sends the next at once, and a wait in the call,
+ * which polls the endpoint itself, answers sooner than one on the event
+ * fd.  (A signal that comes during a run of messages is seen when the run
+ * pauses; the bench waits for the echo's answer to each.)  1 when one was
  * answered, 0 to leave, -EAGAIN when none came, or -errno.
  */
 static int echo_round(struct shmx_ctx *c, uint64_t *stream_left, int *seen)
@@ -64,39 +82,24 @@ static int echo_round(struct shmx_ctx *c, uint64_t *stream_left, int *seen)
 	struct shmx_message *m;
 	int ret;
 
-	ret = shmx_signal_wait(c, *seen == SEEN_SIGNAL ? ECHO_HOT_MS : 0, &si);
-	if (!ret) {
-		*seen = SEEN_SIGNAL;
-		return echo_signal(c, &si, stream_left);
+	for (int kind = *seen == SEEN_MESSAGE ? SEEN_MESSAGE : SEEN_SIGNAL,
+		 tries = 0;
+	     tries < 2;
+	     tries++, kind = kind == SEEN_SIGNAL ? SEEN_MESSAGE : SEEN_SIGNAL) {
+		int ms = kind == *seen ? ECHO_HOT_MS : 0;
+
+		ret = kind == SEEN_SIGNAL ? shmx_signal_wait(c, ms, &si)
+					  : shmx_msg_recv(c, ms, &m);
+		if (ret == -ETIMEDOUT)
+			continue;
+		if (ret)
+			return ret;
+		*seen = kind;
+		return kind == SEEN_SIGNAL ? echo_signal(c, &si, stream_left)
+					   : echo_message(c, m, stream_left);
 	}
-	if (ret != -ETIMEDOUT)
-		return ret;
-	ret = shmx_msg_recv(c, *seen == SEEN_MESSAGE ? ECHO_HOT_MS : 0, &m);
-	if (ret == -ETIMEDOUT) {
-		*seen = SEEN_NONE;
-		return -EAGAIN;
-	}
-	if (ret)
-		return ret;
-	*seen = SEEN_MESSAGE;
-	/* A signal that waits now was sent before the message (the bench
-	 * never signals while it waits for an echo): a STREAM_SIG says
-	 * what the message is for. */
-	while (!(ret = shmx_signal_wait(c, 0, &si)) &&
-	       (ret = echo_signal(c, &si, stream_left)) > 0)
-		;
-	if (ret == -ETIMEDOUT) {
-		if (*stream_left) {
-			ret = --*stream_left
-				      ? 0
-				      : shmx_signal(c, m->src, STREAM_DONE, 0);
-		} else {
-			ret = shmx_msg_send(c, m->src, m->data, m->len, 0);
-		}
-		ret = ret ? ret : 1;
-	}
-	shmx_msg_free(m);
-	return ret;
+	*seen = SEEN_NONE;
+	return -EAGAIN;
 }
 
 int bench_echo_serve(struct shmx_ctx *c, int idle_ms)
@@ -231,6 +234,11 @@ int bench_msg_stream(struct shmx_ctx *ctx, const struct bench_echo *e,
 	struct shmx_signal_info si;
 	int ret = shmx_signal(ctx, e->id, STREAM_SIG, n);
 
+	/* The echo says it counts from now on. */
+	if (!ret)
+		ret = shmx_signal_wait(ctx, -1, &si);
+	if (!ret && (si.src != e->id || si.signo != STREAM_SIG))
+		ret = -EBADMSG;
 	for (unsigned i = 0; !ret && i < n; i++)
 		ret = shmx_msg_send(ctx, e->id, buf, len, 0);
 	if (!ret)
