@@ -97,7 +97,12 @@ node)
 *)
 	var=SCEN_$SHMX_NAME
 	scen=${!var:-}
-	[ -n "$scen" ] || { echo "no scenarios for $SHMX_NAME"; exit 0; }
+	if [ -z "$scen" ]; then
+		# The agent waits for every client's quit, this one's too.
+		echo "no scenarios for $SHMX_NAME"
+		wait_agent && agent_call quit >/dev/null
+		exit 0
+	fi
 	wait_agent || exit 1
 	export SHMX_TEST_AGENT=$agent SHMX_TEST_KEY_FILE=$KEY SHMEXT_KEY_FILE=$KEY
 	status=0
