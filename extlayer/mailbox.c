@@ -9,7 +9,7 @@
  * peer messages (proto/peer.h) straight to it.
  *
  * Who receives.  A caller that waits (for a signal, a message, or room in
- * a window) polls the endpoint itself: it spins for MBOX_SPIN_NS, then
+ * a window) polls the endpoint itself: it spins for a while, then
  * sleeps on the endpoint's wait object as the mailbox's poller (one poller
  * at a time; other waiters sleep on the condition variable and are woken
  * by what the poller takes).  A thread per mailbox receives for a context
@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +41,22 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/parse.h"
-#include "util/relax.h"
 
 _Static_assert(SHMX_PEER_MSG_MAX <= XPORT_MSG_MAX,
 	       "a peer message fits in one transport message");
 _Static_assert(SHMX_MSG_INLINE_MAX == SHMX_PEER_INLINE_MAX,
 	       "the public inline limit is the wire's");
 
-/* A caller polls the endpoint this long before it sleeps.  It spins
- * without sched_yield: a spin that yielded let the mailbox thread take
- * what came first, and a signal's round trip on loopback took 61 us
- * instead of 14. */
+/* A caller polls the endpoint before it sleeps, for twice as long as its
+ * waits that ended took lately (a moving average), at least MBOX_SPIN_NS
+ * and at most MBOX_SPIN_MAX_NS: the round trip is 14 us on loopback and
+ * 400 us between emulated VMs, where a sleep and a wake-up cost more
+ * than the spin.  It yields the CPU between polls.  The mailbox thread
+ * keeps off the endpoint meanwhile (below); when it did not, the yield
+ * let it take the reply first, and a signal's round trip on loopback took
+ * 61 us instead of 14. */
 #define MBOX_SPIN_NS 50000ull
+#define MBOX_SPIN_MAX_NS 1000000ull
 /* The thread keeps off the endpoint this long after a caller waited. */
 #define MBOX_LINGER_NS 1000000ull
 /* A sender at the window looks this often whether its destination left. */
@@ -118,6 +123,7 @@ struct shmx_mbox {
 	unsigned waiting;  /* callers waiting for signals, messages or room */
 	uint64_t waited;   /* when the last of them stopped (ns) */
 	unsigned sleepers; /* callers asleep on cond */
+	uint64_t wait_avg; /* how long waits that ended took (ns) */
 	pthread_t thread;
 	int started, stop;
 	int err; /* the endpoint failed: -errno */
@@ -352,8 +358,13 @@ static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		       uint64_t recheck, int parks)
 {
 	uint64_t start = shmx__now_ns(), now, until, nap = MBOX_NAP_MIN_NS;
+	uint64_t spin = 2 * mb->wait_avg;
 	struct timespec ts;
-	int n, due = 0, ret = 0;
+	int n, due = 0, ret = 0, waited = 0;
+
+	spin = spin < MBOX_SPIN_NS	 ? MBOX_SPIN_NS
+	       : spin > MBOX_SPIN_MAX_NS ? MBOX_SPIN_MAX_NS
+					 : spin;
 
 	parks = parks && deadline > start; /* a poll (timeout 0) does not */
 	mb->waiting += !!parks;
@@ -377,10 +388,11 @@ static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 			break;
 		}
 		until = recheck && recheck < deadline ? recheck : deadline;
-		if (now - start < MBOX_SPIN_NS) {
+		waited = 1;
+		if (now - start < spin) {
 			/* Let the process's other threads in. */
 			pthread_mutex_unlock(&mb->lock);
-			shmx__cpu_relax();
+			sched_yield();
 			pthread_mutex_lock(&mb->lock);
 			continue;
 		}
@@ -396,8 +408,12 @@ static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
 		mb->sleepers--;
 	}
+	now = shmx__now_ns();
 	if (parks && !--mb->waiting)
-		mb->waited = shmx__now_ns();
+		mb->waited = now;
+	if (!ret && waited) /* an average of 8, in integers */
+		mb->wait_avg +=
+			((int64_t)(now - start) - (int64_t)mb->wait_avg) / 8;
 	return ret;
 }
 
@@ -644,6 +660,10 @@ static void credit(struct shmx_ctx *ctx, struct shmx_mbox *mb, uint32_t src,
 		return;
 	}
 	in->credited = in->taken;
+	/* Nothing waits for it to complete: move it on now (a provider with
+	 * manual progress may hold it until the endpoint is polled, and the
+	 * thread keeps off while callers wait). */
+	(void)poll_locked(ctx, mb);
 }
 
 struct take_arg {
