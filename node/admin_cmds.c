@@ -42,9 +42,10 @@ static void status(struct server *srv, char *out, size_t len)
 	    (unsigned long long)x->total, x->nr,
 	    (unsigned long long)x->generation);
 	for (uint32_t i = 0; i < x->nr; i++)
-		put(out, len, &at, "extent %u base %#llx len %llu\n", i,
+		put(out, len, &at, "extent %u base %#llx len %llu%s\n", i,
 		    (unsigned long long)x->ext[i].base,
-		    (unsigned long long)x->ext[i].len);
+		    (unsigned long long)x->ext[i].len,
+		    x->ext[i].huge ? " huge pages" : "");
 	put(out, len, &at, "header %llu bytes\n",
 	    (unsigned long long)srv->hdr_size);
 	put(out, len, &at, "free %llu bytes, largest free block %llu\n",

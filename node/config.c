@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "extents.h"
 #include "proto/proto.h"
 #include "shmext/shmext.h"
 #include "util/log.h"
@@ -71,6 +72,21 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		}
 		return set_str(cfg->listen, sizeof(cfg->listen), key, value,
 			       err, errlen);
+	}
+	if (!strcmp(key, "hugepages")) {
+		if (!strcmp(value, "no"))
+			cfg->hugepages = NODE_HUGE_NO;
+		else if (!strcmp(value, "try"))
+			cfg->hugepages = NODE_HUGE_TRY;
+		else if (!strcmp(value, "require"))
+			cfg->hugepages = NODE_HUGE_REQUIRE;
+		else {
+			snprintf(err, errlen,
+				 "hugepages: '%s' is not no, try or require",
+				 value);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (!strcmp(key, "size")) {
 		if (shmx__parse_size(value, &cfg->size) || cfg->size < 4096) {

@@ -36,6 +36,7 @@ struct node_config {
 	uint32_t max_locks;	    /* lock-table slots */
 	uint32_t lock_lease_ms;	    /* lease of a lock created without one */
 	int log_level;		    /* enum shmx_log_level */
+	int hugepages;		    /* NODE_HUGE_* (extents.h) */
 	/* "" = admin_default_path(listen), "none" = no admin socket */
 	char admin_socket[ADMIN_PATH_MAX];
 };

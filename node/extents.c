@@ -4,35 +4,120 @@
  * added above the last, trimmed from the top (extents.h).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "extents.h"
+#include "util/log.h"
 
-static int map_anon(uint64_t len, uint8_t **mem)
+/* The system's default huge page size ("Hugepagesize:" in /proc/meminfo),
+ * and how many are free; 0 when it has none. */
+static uint64_t huge_pages(uint64_t *free_pages)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	uint64_t kb = 0, n;
 
+	*free_pages = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Hugepagesize: %" SCNu64, &n) == 1)
+			kb = n;
+		else if (sscanf(line, "HugePages_Free: %" SCNu64, &n) == 1)
+			*free_pages = n;
+	}
+	fclose(f);
+	return kb * 1024;
+}
+
+/* Map @len bytes: a hugetlb mapping when the mode asks for huge pages and
+ * there are enough (else, with NODE_HUGE_TRY, an ordinary one that asks
+ * for transparent huge pages, and a warning).  0 or -errno. */
+static int map_extent(const struct node_extents *x, uint64_t len,
+		      struct node_extent *e)
+{
+	uint64_t free_pages;
+	void *p;
+	int err;
+
+	e->huge = 0;
+	if (x->huge_mode != NODE_HUGE_NO && x->huge_size) {
+		/* No MAP_NORESERVE: the pages are reserved now, or mmap
+		 * fails (rather than a fault failing later). */
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (p != MAP_FAILED) {
+			e->mem = p;
+			e->huge = 1;
+			return 0;
+		}
+		err = -errno;
+		(void)huge_pages(&free_pages);
+		if (x->huge_mode == NODE_HUGE_REQUIRE) {
+			log_error("huge pages: cannot map %" PRIu64
+				  " bytes in pages of %" PRIu64 " kB (%" PRIu64
+				  " needed, %" PRIu64
+				  " free; see /proc/sys/vm/nr_hugepages): %s",
+				  len, x->huge_size / 1024, len / x->huge_size,
+				  free_pages, strerror(-err));
+			return err;
+		}
+		log_warn("huge pages: %" PRIu64 " needed, %" PRIu64
+			 " free (%s): %" PRIu64
+			 " bytes in ordinary pages, transparent huge pages "
+			 "asked for",
+			 len / x->huge_size, free_pages, strerror(-err), len);
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	*mem = p;
+	if (x->huge_mode != NODE_HUGE_NO)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	e->mem = p;
 	return 0;
 }
 
-static int grain_ok(uint64_t len)
+static int grain_ok(const struct node_extents *x, uint64_t len)
 {
-	return len && !(len % NODE_EXTENT_GRAIN);
+	return len && !(len % x->grain);
 }
 
-int extents_init(struct node_extents *x, uint64_t size)
+uint64_t extents_round(const struct node_extents *x, uint64_t len)
 {
+	if (len > UINT64_MAX - x->grain)
+		return 0;
+	return (len + x->grain - 1) / x->grain * x->grain;
+}
+
+int extents_init(struct node_extents *x, uint64_t size, int huge_mode)
+{
+	uint64_t free_pages;
 	int ret;
 
 	memset(x, 0, sizeof(*x));
-	if (!grain_ok(size))
+	x->huge_mode = huge_mode;
+	x->grain = NODE_EXTENT_GRAIN;
+	if (size % NODE_EXTENT_GRAIN || !size)
 		return -EINVAL;
-	ret = map_anon(size, &x->ext[0].mem);
+	if (huge_mode != NODE_HUGE_NO) {
+		x->huge_size = huge_pages(&free_pages);
+		if (!x->huge_size && huge_mode == NODE_HUGE_REQUIRE) {
+			log_error("huge pages: this system has none "
+				  "(no Hugepagesize in /proc/meminfo)");
+			return -ENOTSUP;
+		}
+		if (!x->huge_size)
+			log_warn("huge pages: this system has none; ordinary "
+				 "pages");
+		else
+			x->grain = x->huge_size;
+		size = extents_round(x, size);
+	}
+	ret = map_extent(x, size, &x->ext[0]);
 	if (ret)
 		return ret;
 	x->ext[0].len = size;
@@ -79,7 +164,7 @@ int extents_add(struct node_extents *x, uint64_t len, uint64_t *base)
 	uint64_t b;
 	int ret;
 
-	if (!grain_ok(len) || !x->nr)
+	if (!x->nr || !grain_ok(x, len))
 		return -EINVAL;
 	if (x->nr >= SHMX_EXTENTS_MAX)
 		return -ENOSPC;
@@ -88,7 +173,7 @@ int extents_add(struct node_extents *x, uint64_t len, uint64_t *base)
 	if (b > ((uint64_t)1 << 63) || len > ((uint64_t)1 << 63) - b)
 		return -EFBIG;
 	e = &x->ext[x->nr];
-	ret = map_anon(len, &e->mem);
+	ret = map_extent(x, len, e);
 	if (ret)
 		return ret;
 	e->base = b;
@@ -105,8 +190,11 @@ int extents_trim_plan(const struct node_extents *x, uint64_t len,
 {
 	int n = 0;
 
-	if (!grain_ok(len))
+	if (!grain_ok(x, len))
 		return -EINVAL;
+	/* The header's floor, rounded up: a piece cut off is a multiple of
+	 * the grain (a hugetlb mapping is unmapped in whole pages). */
+	floor = extents_round(x, floor);
 	for (uint32_t i = x->nr; i-- > 0 && len;) {
 		const struct node_extent *e = &x->ext[i];
 		uint64_t room = e->len - (i		   ? 0

@@ -7,6 +7,11 @@
  * them never merges two (no object spans two mappings).  A shrink trims
  * memory from the top, dropping extents it empties.
  *
+ * With huge pages (--hugepages) an extent is a hugetlb mapping when the
+ * system has enough free huge pages, and the grain of every size is the
+ * huge page size; otherwise (mode try) an ordinary mapping that asks for
+ * transparent huge pages, with a warning that says why.
+ *
  * Pure bookkeeping over mmap: no transport, no allocator; server.c keeps
  * the region allocator and the header in step.
  */
@@ -19,13 +24,18 @@
 
 /* Unmapped global addresses between two extents. */
 #define NODE_EXTENT_GAP ((uint64_t)2 << 20)
-/* Grow and shrink sizes are multiples of this (a page). */
+/* Grow and shrink sizes are multiples of this (a page), or of the huge
+ * page size with huge pages (node_extents.grain). */
 #define NODE_EXTENT_GRAIN ((uint64_t)4096)
+
+/* Huge pages: none, where there are (else ordinary pages), or only. */
+enum { NODE_HUGE_NO, NODE_HUGE_TRY, NODE_HUGE_REQUIRE };
 
 struct node_extent {
 	uint64_t base; /* global address of its first byte */
 	uint64_t len;  /* bytes, a multiple of NODE_EXTENT_GRAIN */
 	uint8_t *mem;  /* local mapping */
+	int huge;      /* a hugetlb mapping */
 };
 
 struct node_extents {
@@ -33,14 +43,21 @@ struct node_extents {
 	uint32_t nr;
 	uint64_t total;	     /* sum of the lengths */
 	uint64_t generation; /* grows with every add and trim */
+	int huge_mode;	     /* NODE_HUGE_* */
+	uint64_t huge_size;  /* the system's huge page size; 0: none */
+	uint64_t grain;	     /* every length is a multiple of it */
 };
 
 /*
- * Map extent 0: @size bytes (a multiple of NODE_EXTENT_GRAIN) at global
- * address 0.  Returns 0, -EINVAL (size 0 or not a multiple) or the -errno
- * of mmap (e.g. -ENOMEM).
+ * Map extent 0: @size bytes (a multiple of NODE_EXTENT_GRAIN, rounded up
+ * to the huge page size with huge pages) at global address 0, with huge
+ * pages per @huge_mode.  Returns 0, -EINVAL (size 0 or not a multiple),
+ * -ENOTSUP (NODE_HUGE_REQUIRE on a system without huge pages) or the
+ * -errno of mmap (-ENOMEM: not enough free huge pages, when required).
  */
-int extents_init(struct node_extents *x, uint64_t size);
+int extents_init(struct node_extents *x, uint64_t size, int huge_mode);
+/* @len rounded up to the grain; 0 when it would wrap. */
+uint64_t extents_round(const struct node_extents *x, uint64_t len);
 /* Unmap everything.  Harmless on a zeroed struct. */
 void extents_fini(struct node_extents *x);
 

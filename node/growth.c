@@ -17,13 +17,6 @@
 _Static_assert(SHMX_MAP_EXTENTS_MAX == SHMX_EXTENTS_MAX,
 	       "a MAP event carries the whole header map");
 
-static uint64_t round_grain(uint64_t len)
-{
-	if (len > UINT64_MAX - NODE_EXTENT_GRAIN)
-		return 0;
-	return (len + NODE_EXTENT_GRAIN - 1) & ~(NODE_EXTENT_GRAIN - 1);
-}
-
 /* The new map in the header and to every live member. */
 static void announce(struct server *srv)
 {
@@ -61,7 +54,7 @@ int growth_grow(struct server *srv, uint64_t len, uint64_t *base)
 	uint64_t b, max = max_memory(srv);
 	int ret;
 
-	len = round_grain(len);
+	len = extents_round(&srv->mem, len);
 	if (!len)
 		return -EINVAL;
 	if (len > max || srv->mem.total > max - len)
@@ -89,7 +82,7 @@ int growth_shrink(struct server *srv, uint64_t len)
 	struct shmx_extent plan[SHMX_EXTENTS_MAX];
 	int n, i, ret = 0;
 
-	len = round_grain(len);
+	len = extents_round(&srv->mem, len);
 	if (!len)
 		return -EINVAL;
 	n = extents_trim_plan(&srv->mem, len, srv->hdr_size, plan);

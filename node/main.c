@@ -76,6 +76,14 @@ static void usage(FILE *out)
 		"      --lock-lease MS        lease of a lock whose creator "
 		"sets none\n"
 		"                             (default %d)\n"
+		"      --hugepages[=MODE]     the memory in huge pages: try "
+		"(MODE left out:\n"
+		"                             ordinary pages when there are "
+		"too few free,\n"
+		"                             with a warning), require (refuse "
+		"to start\n"
+		"                             or grow without them) or no "
+		"(default)\n"
 		"      --admin-socket PATH    local socket for 'shmnode admin' "
 		"('none': no\n"
 		"                             socket; default "
@@ -121,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "max-memory", required_argument, NULL, 8 },
 	{ "max-locks", required_argument, NULL, 9 },
 	{ "lock-lease", required_argument, NULL, 10 },
+	{ "hugepages", optional_argument, NULL, 11 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
@@ -315,7 +324,9 @@ int main(int argc, char **argv)
 	       -1) {
 		if (c == 'c')
 			continue;
-		if (node_config_set(&cfg, opt_key(c), optarg, err,
+		/* --hugepages alone: where there are. */
+		if (node_config_set(&cfg, opt_key(c),
+				    c == 11 && !optarg ? "try" : optarg, err,
 				    sizeof(err))) {
 			fprintf(stderr, "shmnode: --%s\n", err);
 			return 2;

@@ -536,12 +536,19 @@ int server_init(struct server *srv, const struct node_config *cfg,
 		goto out_registry;
 	}
 
-	ret = extents_init(&srv->mem, cfg->size);
+	ret = extents_init(&srv->mem, cfg->size, cfg->hugepages);
 	if (ret) {
-		log_error("cannot map a region of %llu bytes: %s",
-			  (unsigned long long)cfg->size, shmx__strerror(ret));
+		log_error("cannot map a region of %llu bytes%s: %s",
+			  (unsigned long long)cfg->size,
+			  cfg->hugepages == NODE_HUGE_REQUIRE
+				  ? " in huge pages (hugepages = require)"
+				  : "",
+			  shmx__strerror(ret));
 		goto out_close_xport;
 	}
+	if (srv->mem.ext[0].huge)
+		log_info("region in huge pages of %llu kB",
+			 (unsigned long long)srv->mem.huge_size / 1024);
 	/* No registration covers the whole region: each object gets its
 	 * own, with exact rights, when it is made (regkeys.c). */
 	ret = memory_init(srv);
