@@ -367,7 +367,7 @@ static int wait_turn(struct shmx_lock *l, const struct shmx_lock_ticket *t,
 {
 	uint64_t progress = shmx__lock_progress(w), seen = shmx__now_ns();
 	uint64_t waiting_since = issued; /* the last look that said wait */
-	uint64_t elapsed;
+	uint64_t elapsed = 0;
 	unsigned ahead = shmx__lock_ahead(t, w);
 	int ret;
 
