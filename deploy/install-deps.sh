@@ -6,9 +6,11 @@ set -euo pipefail
 # Build and run: compiler, CMake, libfabric, rdma-core, OpenSSL's libcrypto.
 pkgs=(build-essential cmake pkg-config libfabric-dev libfabric-bin libssl-dev
 	libibverbs-dev librdmacm-dev)
-# Tests: cmocka; clang with its sanitizer and libFuzzer runtimes.
+# Tests: cmocka; clang with its sanitizer and libFuzzer runtimes; pandoc
+# for the man pages (a build without it has none, and the test of the
+# man pages fails).
 if [ "${1:-}" = "--test" ]; then
-	pkgs+=(libcmocka-dev clang libclang-rt-14-dev)
+	pkgs+=(libcmocka-dev clang libclang-rt-14-dev pandoc)
 fi
 
 missing=()

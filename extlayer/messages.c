@@ -243,9 +243,11 @@ SHMX_EXPORT int shmx_msg_send_region(struct shmx_ctx *ctx, shmx_node_t dest,
 	struct shmx_peer_msg m = { .type = SHMX_PEER_MSG_REF };
 	int ret = 0;
 
-	if (!ctx || !len || len > SHMX_MSG_MAX || gaddr > UINT64_MAX - len ||
+	if (!ctx || !len || gaddr > UINT64_MAX - len ||
 	    (flags & ~(SHMX_MSG_NONBLOCK | SHMX_MSG_MOVE)))
 		return -EINVAL;
+	if (len > SHMX_MSG_MAX)
+		return -EMSGSIZE;
 	if (flags & SHMX_MSG_MOVE) {
 		ret = shmx_own(ctx, gaddr, &dest, 1, NULL);
 		if (ret == -EBUSY) /* owned already: pass it on */

@@ -716,6 +716,9 @@ static void test_misuse(void **state)
 			 -EINVAL);
 	assert_int_equal(shmx_msg_send_region(ctx, shmx_self(ctx), 0, 0, 0),
 			 -EINVAL);
+	assert_int_equal(shmx_msg_send_region(ctx, shmx_self(ctx), 4096,
+					      SHMX_MSG_MAX + 1, 0),
+			 -EMSGSIZE);
 	assert_int_equal(shmx_signal_wait(ctx, 0, &si), -ETIMEDOUT);
 	assert_int_equal(shmx_signal_wait(ctx, 0, NULL), -EINVAL);
 	assert_int_equal(shmx_msg_recv(ctx, 0, &m), -ETIMEDOUT);

@@ -70,6 +70,11 @@ contents "$dev" | grep -q '/libshmext\.so$' || fail "libshmext-dev lacks libshme
 contents "$dev" | grep -q '/pkgconfig/shmext\.pc$' || fail "libshmext-dev lacks shmext.pc"
 contents "$dev" | grep -q '/cmake/shmext/shmextConfig\.cmake$' || fail "libshmext-dev lacks shmextConfig.cmake"
 has_file "$cli" /usr/bin/shmext
+# The manual, each page with its program or the development files.
+has_file "$node" /usr/share/man/man8/shmnode.8
+has_file "$cli" /usr/share/man/man1/shmext.1
+has_file "$dev" /usr/share/man/man3/shmx_open.3
+has_file "$dev" /usr/share/man/man3/shmx_msg_send.3
 dpkg-deb -e "$node" "$tmp/control"
 grep -qx /etc/shmext/shmnode.conf "$tmp/control/conffiles" ||
 	fail "/etc/shmext/shmnode.conf is not a conffile"
