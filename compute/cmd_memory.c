@@ -137,8 +137,8 @@ static const char *resize_hint(const struct cli *cli, int err, uint64_t bytes,
 		return "the new extent would end past the node's highest "
 		       "address (8 EiB); try a smaller SIZE.";
 	case EINVAL:
-		return "the node takes SIZE rounded up to 4 KiB, which must "
-		       "fit in 64 bits.";
+		return "the node takes SIZE rounded up to 4 KiB (or to whole "
+		       "huge pages), which must fit in 64 bits.";
 	case ENOSPC:
 		if (!strcmp(cli->cmd, "grow"))
 			return "the node has 128 extents, the most it keeps; "
@@ -194,7 +194,7 @@ static int resize_fail(struct cli *cli, struct shmx_ctx *ctx, int err,
  * (said).
  */
 static int resize(struct cli *cli, int argc, char **argv, uint64_t *bytes,
-		  shmx_gaddr_t *base, struct cli_extents *e)
+		  shmx_gaddr_t *base, struct cli_extents *e, uint64_t *before)
 {
 	struct shmx_ctx *ctx;
 	int ret;
@@ -204,6 +204,10 @@ static int resize(struct cli *cli, int argc, char **argv, uint64_t *bytes,
 	ctx = cli_open(cli);
 	if (!ctx)
 		return CLI_FAIL;
+	/* The total before a shrink: what went is the difference (the node
+	 * rounds SIZE up to its grain, 4 KiB or a huge page). */
+	if (before)
+		*before = cli_extents_get(ctx, e) ? 0 : e->total;
 	ret = base ? shmx_grow(ctx, *bytes, base) : shmx_shrink(ctx, *bytes);
 	if (ret)
 		return resize_fail(cli, ctx, ret, *bytes);
@@ -228,7 +232,7 @@ int cmd_grow(struct cli *cli, int argc, char **argv)
 	struct jw w;
 	int ret;
 
-	ret = resize(cli, argc, argv, &bytes, &base, &e);
+	ret = resize(cli, argc, argv, &bytes, &base, &e, NULL);
 	if (ret != CLI_OK)
 		return ret;
 	/* The new extent's length: @bytes rounded up, as the node keeps it
@@ -258,16 +262,17 @@ int cmd_shrink(struct cli *cli, int argc, char **argv)
 {
 	char gone[32], total[32];
 	struct cli_extents e;
-	uint64_t bytes;
+	uint64_t bytes, before = 0;
 	struct jw w;
 	int ret;
 
-	ret = resize(cli, argc, argv, &bytes, NULL, &e);
+	ret = resize(cli, argc, argv, &bytes, NULL, &e, &before);
 	if (ret != CLI_OK)
 		return ret;
-	/* The node takes @bytes rounded up to 4 KiB (it took all of them). */
-	if (bytes <= UINT64_MAX - 4095)
-		bytes = (bytes + 4095) & ~(uint64_t)4095;
+	/* The node took @bytes rounded up to its grain, all of them (unless
+	 * another member grew or shrank the memory meanwhile). */
+	if (before > e.total)
+		bytes = before - e.total;
 	if (cli->json) {
 		jw_init(&w, stdout);
 		jw_obj(&w, NULL);

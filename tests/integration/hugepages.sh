@@ -5,7 +5,8 @@
 #  - with huge pages reserved for it (as root: nr_hugepages raised for the
 #    test and put back after): "require" rounds the region up to whole
 #    huge pages, maps it and a grown extent in them (the admin status and
-#    the process's smaps say so), and clients read and write there.
+#    the process's smaps say so), a shrink takes whole huge pages (and
+#    shmext says how much), and clients read and write there.
 # Exits 77 (skipped) when it can neither empty nor fill the pool of huge
 # pages (not root, or none on this kernel).
 # Usage: hugepages.sh SHMNODE SHMEXT
@@ -65,6 +66,8 @@ if [ $writable = 1 ]; then
 			fail "the grown extent is not 8M of huge pages"
 		grep -q "KernelPageSize: *2048 kB" "/proc/$pid/smaps" ||
 			fail "no 2M pages in shmnode's mappings"
+		# A shrink takes whole huge pages, and shmext says how much.
+		expect 0 "took 2 MiB off the top" -- shrink 1M
 		expect 0 "" -- pool create hp 32M
 		a=$("$shmext" alloc hp 4096)
 		expect 0 "wrote 15 bytes" -- write "$a" "in a huge page!"
