@@ -266,8 +266,10 @@ SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,
 			     size_t max, size_t *count, uint64_t *generation);
 
 /*
- * shmx_grow - ask the node to add @bytes (rounded up to 4 KiB) of memory
- * as a new extent, registered with the fabric.  Every connected member is
+ * shmx_grow - ask the node to add @bytes (rounded up to 4 KiB, or to whole
+ * huge pages on a node run with --hugepages) of memory as a new extent.
+ * Nothing is registered with the fabric until pools and segments are made
+ * there (registrations are per object).  Every connected member is
  * sent the new map before this returns, and this context holds it when it
  * returns: pools and segments can be made in the new memory at once.
  * Allowed to a member whose uid is 0 or the node's own (shmnode's admin
@@ -283,8 +285,8 @@ SHMX_EXPORT int shmx_grow(struct shmx_ctx *ctx, uint64_t bytes,
 			  shmx_gaddr_t *base);
 
 /*
- * shmx_shrink - ask the node to take @bytes (rounded up to 4 KiB) off the
- * top of the memory: the newest extents first, an extent emptied is
+ * shmx_shrink - ask the node to take @bytes (rounded up as by shmx_grow)
+ * off the top of the memory: the newest extents first, an extent emptied is
  * unmapped, extent 0 keeps at least its header.  Only memory no object
  * uses can go: all of @bytes or nothing.  Same permission as shmx_grow.
  * Returns 0, -EINVAL, -EPERM, -EBUSY (a pool or segment lies there),
@@ -431,8 +433,8 @@ struct shmx_pool;
  *  -EINVAL   bad name, flags, or @size 0 with SHMX_CREAT
  *  -ENOENT   no such pool and no SHMX_CREAT
  *  -EEXIST   SHMX_CREAT | SHMX_EXCL and it exists
- *  -ENOSPC   the node has no room for a pool of that size (or the size is
- *            over the node's maximum pool size: -EFBIG)
+ *  -ENOSPC   the node has no room for a pool of that size
+ *  -EFBIG    the size is over the node's maximum pool size
  *  -ETIMEDOUT, -ENOTCONN, -ENOMEM
  * Thread safety: safe; the handle may be used by every thread of @ctx.
  */
@@ -441,13 +443,17 @@ SHMX_EXPORT int shmx_pool_open(struct shmx_ctx *ctx, const char *name,
 			       struct shmx_pool **pool);
 
 /* shmx_pool_close - forget the handle (the pool and its blocks stay).
- * Returns 0, -ETIMEDOUT or -ENOTCONN (the handle is freed all the same). */
+ * Returns 0, -EINVAL (NULL), -ETIMEDOUT or -ENOTCONN (the handle is freed
+ * all the same). */
 SHMX_EXPORT int shmx_pool_close(struct shmx_pool *pool);
 
 /*
  * shmx_pool_destroy - give the pool's memory back to the node and free the
- * handle.  Returns 0, -EBUSY (blocks are still allocated in it: release
- * them first; the handle stays valid), -ETIMEDOUT, -ENOTCONN.
+ * handle.  Returns 0, -EINVAL (NULL), -EBUSY (blocks are still allocated
+ * in it: release them first), -EPERM (the node does not count this member
+ * among the pool's openers), -ENOENT (another member destroyed it; the
+ * handle is freed), -ETIMEDOUT, -ENOTCONN.  The handle stays valid after
+ * -EBUSY and -EPERM.
  */
 SHMX_EXPORT int shmx_pool_destroy(struct shmx_pool *pool);
 
@@ -483,8 +489,9 @@ SHMX_EXPORT int shmx_alloc(struct shmx_pool *pool, uint64_t size,
 			   uint64_t align, shmx_gaddr_t *gaddr);
 
 /*
- * shmx_release - give back the block that starts at @gaddr.  Allowed to the
- * member that allocated it or, while it is owned, to its owners.
+ * shmx_release - give back the block that starts at @gaddr.  While the
+ * block is owned, only its owners may; otherwise the member that allocated
+ * it, or any member once that one has left.
  * Returns 0, or
  *  -ENOENT   no block there: never allocated, or already released
  *  -EINVAL   @gaddr is inside a block but not its start
