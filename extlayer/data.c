@@ -363,6 +363,10 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 		shmx__ctx_fail(ctx, ret);
 	if (!ret)
 		ret = req->status;
+	/* A transfer the fabric itself gave up on: not -ETIMEDOUT, which
+	 * tells a non-blocking caller that the request is still running. */
+	if (!fatal && ret == -ETIMEDOUT)
+		ret = -EIO;
 	if (result)
 		*result = req->result;
 	/* Ops still in flight keep pointing at req: detach them first. */

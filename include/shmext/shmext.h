@@ -362,9 +362,10 @@ SHMX_EXPORT int shmx_write_nb(struct shmx_ctx *ctx, shmx_gaddr_t gaddr,
 /*
  * shmx_wait - wait up to @timeout_ms (negative: the context's timeout) for
  * @req to finish.  On completion frees @req and returns the transfer's
- * status (0 or an error of shmx_read / shmx_write).  Returns -ETIMEDOUT
- * without freeing @req when it is still running; wait again or close the
- * context.  -EINVAL for a NULL request.
+ * status (0 or an error of shmx_read / shmx_write, except that a transfer
+ * the fabric itself timed out returns -EIO).  Returns -ETIMEDOUT, and
+ * only then, without freeing @req when it is still running; wait again or
+ * close the context.  -EINVAL for a NULL request.
  */
 SHMX_EXPORT int shmx_wait(struct shmx_req *req, int timeout_ms);
 
@@ -377,8 +378,10 @@ SHMX_EXPORT int shmx_test(struct shmx_req *req);
 /*
  * shmx_flush - wait until every read and write this context started before
  * the call has finished, and every write is visible at the node.
- * Returns 0, or the first error among those transfers, -ETIMEDOUT or
- * -ENOTCONN.  Requests still need shmx_wait / shmx_test to be freed.
+ * Returns 0, or the first error among those transfers, -EINVAL (NULL),
+ * -ENOMEM, -ETIMEDOUT (the transfers did not finish within the context's
+ * timeout: the context is lost, and every later call returns -ENOTCONN)
+ * or -ENOTCONN.  Requests still need shmx_wait / shmx_test to be freed.
  */
 SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx);
 
@@ -520,7 +523,8 @@ SHMX_EXPORT int shmx_release(struct shmx_ctx *ctx, shmx_gaddr_t gaddr);
  * *@owner, may be NULL); -EFAULT when no block holds @gaddr.
  * Returns 0, or
  *  -ENOENT   no block starts at @gaddr (-EINVAL: inside a block)
- *  -EINVAL   @n is 0 or over 64, a node id repeats, NULL argument
+ *  -EINVAL   @n is 0 or over 64, a node id is 0 or repeats, NULL
+ *            argument (shmx_own_epoch: @epoch NULL)
  *  -EBUSY    shmx_own on a block that is already owned (use transfer)
  *  -EPERM    transfer or disown by a member that is not an owner
  *  -ESRCH    a node id in @nodes is not a live member
