@@ -5,12 +5,10 @@
 # Usage: run.sh BUILD_DIR SRC_DIR CC "C_FLAGS"
 set -euo pipefail
 build=$1 src=$2 cc=$3 flags=$4
+# shellcheck source=../integration/cli_lib.sh
+. "$src/tests/integration/cli_lib.sh"
 tmp=$(mktemp -d /tmp/shmx-install.XXXXXX)
-node_pid=
-cleanup() {
-	[ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
+on_cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -36,18 +34,8 @@ cmake -S "$tmp/proj" -B "$tmp/proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
 cmake --build "$tmp/proj/build" >/dev/null
 
 # A node from the installed prefix on a free loopback port.
-port=$((20000 + RANDOM % 30000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	port=$((20000 + RANDOM % 30000))
-done
-export SHMEXT_NODE=127.0.0.1:$port
-"$prefix/sbin/shmnode" --listen "$SHMEXT_NODE" --size 4M 2>"$tmp/node.log" &
-node_pid=$!
-for _ in $(seq 100); do
-	LD_LIBRARY_PATH=$libdir "$prefix/bin/shmext" info >/dev/null 2>&1 && break
-	kill -0 "$node_pid" || { cat "$tmp/node.log"; exit 1; }
-	sleep 0.1
-done
+export LD_LIBRARY_PATH=$libdir
+start_node "$prefix/sbin/shmnode" "$prefix/bin/shmext" --size 4M
 "$tmp/consumer-pc"
 "$tmp/proj/build/consumer"
 echo "install test: ok"

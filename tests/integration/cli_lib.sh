@@ -3,10 +3,14 @@
 #   start_node SHMNODE SHMEXT [SHMNODE ARGS...]  start it (SHMEXT_NODE is
 #       exported, $shmext set), wait until it answers; removed at exit
 #   stop_node   SIGTERM it; fails when it does not shut down cleanly
+#   cleanup     (at exit) stop it, remove the scratch files, then call the
+#       script's on_cleanup when it defines one; a script that has work to
+#       undo before start_node sets `trap cleanup EXIT` itself
 #   expect STATUS TEXT -- ARGS...  shmext ARGS exits STATUS and says TEXT
 #   fail MESSAGE  report (with the last output) and exit 1
 # $out holds the last output of expect; $dir is a scratch directory.
 
+scratch=()
 start_node() {
 	local shmnode=$1 port
 	shmext=$2
@@ -19,6 +23,7 @@ start_node() {
 	log=$(mktemp /tmp/shmx-cli.XXXXXX)
 	out=$(mktemp /tmp/shmx-cli-out.XXXXXX)
 	dir=$(mktemp -d /tmp/shmx-cli-dir.XXXXXX)
+	scratch+=("$log" "$out" "$dir") # every start's, removed at exit
 	"$shmnode" --listen "$SHMEXT_NODE" "$@" 2>"$log" &
 	pid=$!
 	trap cleanup EXIT
@@ -30,8 +35,9 @@ start_node() {
 }
 
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$log" "$out" "$dir"
+	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "${scratch[@]}"
+	if declare -F on_cleanup >/dev/null; then on_cleanup; fi
 	return 0
 }
 

@@ -23,12 +23,9 @@ if [ -n "$orig" ] && [ -w "$sys" ] && grep -q '^Hugepagesize:' /proc/meminfo; th
 	writable=1
 fi
 free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-# cli_lib's cleanup (run at exit, however the test ends) also puts the
-# pool of huge pages back as it was.
-eval "lib_$(declare -f cleanup)"
-cleanup() {
+# At exit, however the test ends: the pool of huge pages as it was.
+on_cleanup() {
 	if [ $writable = 1 ]; then echo "$orig" >"$sys"; fi
-	lib_cleanup
 }
 trap cleanup EXIT
 sock=$(mktemp -u /tmp/shmx-huge.XXXXXX.sock)

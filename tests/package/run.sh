@@ -8,12 +8,10 @@
 # Usage: run.sh SRC_DIR
 set -euo pipefail
 src=$1
+# shellcheck source=../integration/cli_lib.sh
+. "$src/tests/integration/cli_lib.sh"
 tmp=$(mktemp -d /tmp/shmx-pkg.XXXXXX)
-node_pid=
-cleanup() {
-	[ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
+on_cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -85,20 +83,10 @@ for p in "$node" "$lib" "$dev" "$cli"; do
 	dpkg-deb -x "$p" "$root"
 done
 libdir=$(dirname "$(find "$root" -name 'libshmext.so.0')")
-port=$((20000 + RANDOM % 30000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	port=$((20000 + RANDOM % 30000))
-done
-export SHMEXT_NODE=127.0.0.1:$port
-"$root/usr/sbin/shmnode" --config "$root/etc/shmext/shmnode.conf" \
-	--listen "$SHMEXT_NODE" --size 64M --admin-socket none 2>"$tmp/node.log" &
-node_pid=$!
-for _ in $(seq 100); do
-	LD_LIBRARY_PATH=$libdir "$root/usr/bin/shmext" info >/dev/null 2>&1 && break
-	kill -0 "$node_pid" || { cat "$tmp/node.log"; fail "shmnode did not start"; }
-	sleep 0.1
-done
-LD_LIBRARY_PATH=$libdir "$root/usr/bin/shmext" demo >"$tmp/demo.log" 2>&1 ||
+export LD_LIBRARY_PATH=$libdir
+start_node "$root/usr/sbin/shmnode" "$root/usr/bin/shmext" \
+	--config "$root/etc/shmext/shmnode.conf" --size 64M --admin-socket none
+"$shmext" demo >"$tmp/demo.log" 2>&1 ||
 	{ cat "$tmp/demo.log"; fail "the demo"; }
 grep -q PASS "$tmp/demo.log" || { cat "$tmp/demo.log"; fail "the demo did not pass"; }
 # shellcheck disable=SC2046
