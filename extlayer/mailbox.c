@@ -349,9 +349,9 @@ static void endpoint_sleep(struct shmx_mbox *mb, int who, uint64_t until,
  * first, then asleep on the endpoint as the poller, or on the condition
  * variable while another thread is.  @parks: a wait for signals, messages
  * or room, that keeps the thread off the endpoint (not one for a send to
- * end, which is short, nor a mere look with a deadline already past).  mb->lock held.  0, -ETIMEDOUT at @deadline (or
- * at @recheck, where the caller looks at something else: 1 then), or the
- * endpoint's -errno.
+ * end, which is short, nor a mere look with a deadline already past).
+ * mb->lock held.  0, -ETIMEDOUT at @deadline (or at @recheck, where the
+ * caller looks at something else: 1 then), or the endpoint's -errno.
  */
 static int wait_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		       int (*ready)(void *arg), void *arg, uint64_t deadline,

@@ -13,20 +13,22 @@
 #include "util/log.h"
 
 /* The system's default huge page size ("Hugepagesize:" in /proc/meminfo),
- * and how many are free; 0 when it has none. */
+ * 0 when it has none; how many are free in *@free_pages (may be NULL). */
 static uint64_t huge_pages(uint64_t *free_pages)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	char line[128];
 	uint64_t kb = 0, n;
 
-	*free_pages = 0;
+	if (free_pages)
+		*free_pages = 0;
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "Hugepagesize: %" SCNu64, &n) == 1)
 			kb = n;
-		else if (sscanf(line, "HugePages_Free: %" SCNu64, &n) == 1)
+		else if (free_pages &&
+			 sscanf(line, "HugePages_Free: %" SCNu64, &n) == 1)
 			*free_pages = n;
 	}
 	fclose(f);
@@ -95,16 +97,15 @@ uint64_t extents_round(const struct node_extents *x, uint64_t len)
 
 int extents_init(struct node_extents *x, uint64_t size, int huge_mode)
 {
-	uint64_t free_pages;
 	int ret;
 
 	memset(x, 0, sizeof(*x));
 	x->huge_mode = huge_mode;
 	x->grain = NODE_EXTENT_GRAIN;
-	if (size % NODE_EXTENT_GRAIN || !size)
+	if (!grain_ok(x, size))
 		return -EINVAL;
 	if (huge_mode != NODE_HUGE_NO) {
-		x->huge_size = huge_pages(&free_pages);
+		x->huge_size = huge_pages(NULL);
 		if (!x->huge_size && huge_mode == NODE_HUGE_REQUIRE) {
 			log_error("huge pages: this system has none "
 				  "(no Hugepagesize in /proc/meminfo)");

@@ -176,12 +176,9 @@ static void op_seg(struct soak *s)
 
 static void op_lock(struct soak *s)
 {
-	struct shmx_lock *l = s->lock[rnd(s, LOCKS)];
-	shmx_gaddr_t at = shmx_seg_addr(s->counters) +
-			  8 * (uint64_t)(l == s->lock[0]   ? 0
-					 : l == s->lock[1] ? 1
-					 : l == s->lock[2] ? 2
-							   : 3);
+	unsigned k = rnd(s, LOCKS); /* lock k guards counter k */
+	struct shmx_lock *l = s->lock[k];
+	shmx_gaddr_t at = shmx_seg_addr(s->counters) + 8 * (uint64_t)k;
 	uint64_t fence, v;
 	int ret = shmx_lock_acquire(l, SHMX_LOCK_EXCLUSIVE, 5000, &fence);
 
