@@ -113,6 +113,7 @@ enum shmx_status handshake_auth(struct server *srv, struct member *m,
 	 * keys come with grants. */
 	w->hdr_key = srv->hdr_key;
 	w->hdr_size = srv->hdr_size;
+	w->boot = srv->boot;
 	if (regkeys_rbase(&srv->keys, srv->hdr_key, 0, &w->hdr_base))
 		return SHMX_ST_INTERNAL;
 	header_member(srv, m);
@@ -136,11 +137,23 @@ enum shmx_status handshake_resume(struct server *srv, struct member *m,
 				  struct shmx_msg *rep)
 {
 	const struct shmx_resume *r = &req->u.resume;
+	struct shmx_resumed *d = &rep->u.resumed;
 	xport_peer_t peer;
 	int ret;
 
-	/* The same endpoint: its transport reconnected by itself. */
-	if (r->addr_len == m->addr_len &&
+	d->boot = srv->boot;
+	d->region_size = srv->mem.total;
+	d->hdr_key = srv->hdr_key;
+	d->hdr_size = srv->hdr_size;
+	if (regkeys_rbase(&srv->keys, srv->hdr_key, 0, &d->hdr_base))
+		return SHMX_ST_INTERNAL;
+	if (srv->lock_mr) {
+		d->lock_key = srv->lock_mr->key;
+		d->lock_base = srv->lock_mr->base;
+	}
+	/* The same endpoint: its transport reconnected by itself (a member
+	 * restored from the backing file has no peer yet). */
+	if (m->peer != XPORT_PEER_NONE && r->addr_len == m->addr_len &&
 	    !memcmp(r->addr, m->addr, r->addr_len))
 		return SHMX_ST_OK;
 	if (!srv->have_key &&
@@ -152,9 +165,8 @@ enum shmx_status handshake_resume(struct server *srv, struct member *m,
 			 m->info.id, m->info.name, shmx__strerror(ret));
 		return SHMX_ST_INVAL;
 	}
-	if (peer != m->peer)
+	if (m->peer != XPORT_PEER_NONE && peer != m->peer)
 		server_peer_forget(srv, m->peer);
-	m->peer = XPORT_PEER_NONE;
 	m->peer = peer;
 	m->addr_len = r->addr_len;
 	memset(m->addr, 0, sizeof(m->addr));

@@ -503,6 +503,9 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	srv->stop = stop;
 	srv->root = SHMX_GADDR_NULL;
 	srv->outq_tail = &srv->outq;
+	ret = shmx__random(&srv->boot, sizeof(srv->boot));
+	if (ret)
+		return ret;
 
 	if (cfg->key_file[0]) {
 		ret = shmx__key_load(cfg->key_file, &srv->key, &loose);

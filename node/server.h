@@ -45,6 +45,7 @@ struct server {
 	struct registry reg;
 	struct shmx_key key;
 	int have_key;
+	uint64_t boot; /* random, new at every start (WELCOME, RESUME) */
 
 	/* The exported memory, and its header area (the first hdr_size
 	 * bytes of extent 0: header.c), read-only to every member. */

@@ -277,6 +277,7 @@ static void enc_welcome(struct wcur *w, const struct shmx_msg *m)
 	put_u64(w, v->hdr_key);
 	put_u64(w, v->hdr_base);
 	put_u64(w, v->hdr_size);
+	put_u64(w, v->boot);
 	put_bytes(w, v->mac, SHMX_MAC_LEN);
 	put_str(w, v->version, SHMX_VERSION_STR_MAX, 1);
 }
@@ -293,6 +294,7 @@ static void dec_welcome(struct rcur *r, struct shmx_msg *m)
 	v->hdr_key = get_u64(r);
 	v->hdr_base = get_u64(r);
 	v->hdr_size = get_u64(r);
+	v->boot = get_u64(r);
 	get_bytes(r, v->mac, SHMX_MAC_LEN);
 	get_str(r, v->version, SHMX_VERSION_STR_MAX, 1);
 	if (!v->node_id || v->authenticated > 1 || !v->hdr_size ||
@@ -912,6 +914,34 @@ static void dec_resume(struct rcur *r, struct shmx_msg *m)
 		get_blob(r, m->u.resume.addr, SHMX_WIRE_ADDR_MAX);
 }
 
+static void enc_resumed(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_resumed *v = &m->u.resumed;
+
+	put_u64(w, v->boot);
+	put_u64(w, v->region_size);
+	put_u64(w, v->hdr_key);
+	put_u64(w, v->hdr_base);
+	put_u64(w, v->hdr_size);
+	put_u64(w, v->lock_key);
+	put_u64(w, v->lock_base);
+}
+
+static void dec_resumed(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_resumed *v = &m->u.resumed;
+
+	v->boot = get_u64(r);
+	v->region_size = get_u64(r);
+	v->hdr_key = get_u64(r);
+	v->hdr_base = get_u64(r);
+	v->hdr_size = get_u64(r);
+	v->lock_key = get_u64(r);
+	v->lock_base = get_u64(r);
+	if (!v->hdr_size || v->hdr_size > v->region_size)
+		r->bad = 1;
+}
+
 /* ---- global locks (docs/locks.md) -------------------------------------- */
 
 /* A lease on the wire: 1..SHMX_LOCK_LEASE_MAX_MS, or 0 where @zero_ok. */
@@ -1158,8 +1188,8 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 			     { enc_resize, enc_resize_rep },
 			     { dec_resize, dec_resize_rep } },
 	[SHMX_OP_RESUME] = { "resume",
-			     { enc_resume, NULL },
-			     { dec_resume, NULL } },
+			     { enc_resume, enc_resumed },
+			     { dec_resume, dec_resumed } },
 	[SHMX_OP_LOCK_RESERVE] = { "lock_reserve",
 				   { enc_lock_reserve, enc_lock },
 				   { dec_lock_reserve, dec_lock } },

@@ -56,7 +56,7 @@
 #include "shmext/shmext.h"
 
 #define SHMX_WIRE_MAGIC 0x584d4853u /* 'S' 'H' 'M' 'X' little-endian */
-#define SHMX_PROTO_VERSION 2
+#define SHMX_PROTO_VERSION 3
 #define SHMX_HDR_LEN 40
 #define SHMX_WIRE_MAX 4096
 #define SHMX_HDR_REPLY 0x1u
@@ -190,6 +190,7 @@ struct shmx_welcome {
 	uint64_t hdr_key;	    /* u64: read-only key of the header area */
 	uint64_t hdr_base;	    /* u64: its remote address of gaddr 0 */
 	uint64_t hdr_size;	    /* u64: header bytes, gaddr 0.. */
+	uint64_t boot;		    /* u64: this start of shmnode (random) */
 	uint8_t mac[SHMX_MAC_LEN];  /* node's proof (zeros if no key) */
 	char version[SHMX_VERSION_STR_MAX]; /* str: shmnode version */
 };
@@ -456,6 +457,23 @@ struct shmx_resume {
 };
 
 /*
+ * RESUME reply: which start of shmnode serves the session.  A @boot other
+ * than the WELCOME's (or the last RESUME's) means shmnode restarted from
+ * its backing file (--backing): every key the member held is gone, and
+ * the header area has a new key (the fields as in WELCOME), and so has the
+ * lock table (a lock's slot, and so its offset from @lock_base, stays).
+ */
+struct shmx_resumed {
+	uint64_t boot;	      /* u64: this start of shmnode */
+	uint64_t region_size; /* u64 */
+	uint64_t hdr_key;     /* u64 */
+	uint64_t hdr_base;    /* u64 */
+	uint64_t hdr_size;    /* u64 */
+	uint64_t lock_key;    /* u64: the lock table's key now */
+	uint64_t lock_base;   /* u64: remote address of its slot 0 now */
+};
+
+/*
  * LOCK_RESERVE request: one more reservation of a lock, by id (nonzero
  * @id, empty name: the lock must exist), by name (@id 0: found or
  * created), or a new anonymous lock (@id 0, empty name).  @lease_ms
@@ -553,6 +571,7 @@ struct shmx_msg {
 		struct shmx_resize resize;
 		struct shmx_resize_rep resize_rep;
 		struct shmx_resume resume;
+		struct shmx_resumed resumed;
 		struct shmx_lock_reserve lock_reserve;
 		struct shmx_lock_rep lock;
 		struct shmx_lock_info_rep lock_info;

@@ -63,6 +63,7 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.welcome.hdr_key = 0x1234;
 		m->u.welcome.hdr_base = 0x7f0000000000ull;
 		m->u.welcome.hdr_size = 320 << 10;
+		m->u.welcome.boot = 0x0123456789abcdefull;
 		memset(m->u.welcome.mac, 0xc3, SHMX_MAC_LEN);
 		strcpy(m->u.welcome.version, "0.1.0");
 		break;
@@ -214,6 +215,15 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.resume.addr_len = 16;
 		for (int i = 0; i < 16; i++)
 			m->u.resume.addr[i] = (uint8_t)(0xa0 + i);
+		break;
+	case SHMX_OP_RESUME * 2 + 1:
+		m->u.resumed.boot = 0xfedcba9876543210ull;
+		m->u.resumed.region_size = 1ull << 30;
+		m->u.resumed.hdr_key = 0x77;
+		m->u.resumed.hdr_base = 0x7f0000000000ull;
+		m->u.resumed.hdr_size = 320 << 10;
+		m->u.resumed.lock_key = 0x99;
+		m->u.resumed.lock_base = 0x7f1000000000ull;
 		break;
 	case SHMX_OP_GROW * 2:
 	case SHMX_OP_SHRINK * 2:
@@ -377,7 +387,7 @@ static void test_header_layout_is_pinned(void **state)
 {
 	static const uint8_t want[SHMX_HDR_LEN] = {
 		'S',  'H',  'M',  'X',	/* magic */
-		0x02, 0x00,		/* version 2 */
+		0x03, 0x00,		/* version 3 */
 		0x04, 0x00,		/* opcode PING */
 		0x28, 0x00, 0x00, 0x00, /* length 40 */
 		0x00, 0x00, 0x00, 0x00, /* status */
@@ -460,9 +470,9 @@ static void test_bad_headers(void **state)
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_BAD_MSG);
 
 	len = encoded(SHMX_OP_HELLO, 0);
-	buf[4] = 3; /* a version this build does not speak */
+	buf[4] = 4; /* a version this build does not speak */
 	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_VERSION);
-	assert_int_equal(d.hdr.version, 3);
+	assert_int_equal(d.hdr.version, 4);
 	assert_int_equal(d.hdr.opcode, SHMX_OP_HELLO);
 	assert_int_equal(d.hdr.req_id, 0x1122334455667788ull);
 
