@@ -326,25 +326,16 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 	return 0;
 }
 
-int node_start(struct node_proc *n, const char *const *args)
+/* Fork and exec shmnode with @args at n->addr; its stderr goes to n->log
+ * (@flags: O_TRUNC for a new log, O_APPEND to go on).  0 or -errno. */
+static int node_exec(struct node_proc *n, const char *const *args, int flags)
 {
 	const char *bin = getenv("SHMX_SHMNODE");
 	const char *argv[64];
-	int argc = 0, fd, ret;
+	int argc = 0, fd;
 
-	memset(n, 0, sizeof(*n));
-	if (agent_addr()) {
-		ret = node_start_remote(n, args);
-		return ret ? ret : node_wait_ready(n);
-	}
 	if (!bin)
 		bin = "shmnode";
-	n->port = free_port();
-	if (!n->port)
-		return -EADDRNOTAVAIL;
-	snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%u", n->port);
-	snprintf(n->log, sizeof(n->log), "/tmp/shmx-test-node-%d-%u.log",
-		 (int)getpid(), n->port);
 	argv[argc++] = bin;
 	argv[argc++] = "--listen";
 	argv[argc++] = n->addr;
@@ -364,7 +355,7 @@ int node_start(struct node_proc *n, const char *const *args)
 	if (n->pid < 0)
 		return -errno;
 	if (n->pid == 0) {
-		fd = open(n->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		fd = open(n->log, O_WRONLY | O_CREAT | flags, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
 			close(fd);
@@ -373,7 +364,38 @@ int node_start(struct node_proc *n, const char *const *args)
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
-	return node_wait_ready(n);
+	return 0;
+}
+
+int node_start(struct node_proc *n, const char *const *args)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	if (agent_addr()) {
+		ret = node_start_remote(n, args);
+		return ret ? ret : node_wait_ready(n);
+	}
+	n->port = free_port();
+	if (!n->port)
+		return -EADDRNOTAVAIL;
+	snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%u", n->port);
+	snprintf(n->log, sizeof(n->log), "/tmp/shmx-test-node-%d-%u.log",
+		 (int)getpid(), n->port);
+	ret = node_exec(n, args, O_TRUNC);
+	return ret ? ret : node_wait_ready(n);
+}
+
+int node_restart(struct node_proc *n, const char *const *args)
+{
+	int ret;
+
+	if (agent_addr())
+		return -ENOTSUP;
+	if (n->pid > 0)
+		return -EBUSY;
+	ret = node_exec(n, args, O_APPEND);
+	return ret ? ret : node_wait_ready(n);
 }
 
 int reap(pid_t pid, int timeout_s)

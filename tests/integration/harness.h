@@ -36,6 +36,13 @@ struct node_proc {
  * join.  Returns 0 or -errno; on failure the node's log is printed.
  */
 int node_start(struct node_proc *n, const char *const *args);
+/*
+ * Start shmnode again at the same address, with @args, after it was
+ * stopped or killed (n->pid 0); its log goes on in the same file.  Local
+ * mode only.  Returns 0, -EBUSY (still running), -ENOTSUP (remote mode)
+ * or -errno.
+ */
+int node_restart(struct node_proc *n, const char *const *args);
 /* SIGTERM, wait up to 5 s, then SIGKILL.  Returns the exit status or -1. */
 int node_stop(struct node_proc *n);
 /* SIGKILL and reap. */
