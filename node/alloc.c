@@ -276,24 +276,16 @@ void shmx__alloc_fini(struct shmx__alloc *a)
 	memset(a, 0, sizeof(*a));
 }
 
-int shmx__alloc_get(struct shmx__alloc *a, uint64_t size, uint64_t align,
-		    uint64_t *off)
+/*
+ * Allocate [@b->start + @pad, + @size) of the free block @b: what is left
+ * before and after stays free.  Returns 0 or -ENOMEM (nothing changes).
+ */
+static int carve(struct shmx__alloc *a, struct block *b, uint64_t pad,
+		 uint64_t size)
 {
-	struct block *b, *head = NULL, *tail = NULL;
-	uint64_t pad, rest;
+	struct block *head = NULL, *tail = NULL;
+	uint64_t rest = b->len - pad - size;
 
-	if (!size || align < SHMX_ALLOC_GRAIN || align > SHMX_ALLOC_ALIGN_MAX ||
-	    (align & (align - 1)))
-		return -EINVAL;
-	if (size > UINT64_MAX - (SHMX_ALLOC_GRAIN - 1))
-		return -ENOMEM;
-	size = (size + SHMX_ALLOC_GRAIN - 1) &
-	       ~(uint64_t)(SHMX_ALLOC_GRAIN - 1);
-	b = find_fit(a, size, align);
-	if (!b)
-		return -ENOMEM;
-	pad = align_pad(b->start, align);
-	rest = b->len - pad - size;
 	/* Get every record first, so a failure changes nothing. */
 	if (pad && !(head = malloc(sizeof(*head))))
 		return -ENOMEM;
@@ -316,8 +308,46 @@ int shmx__alloc_get(struct shmx__alloc *a, uint64_t size, uint64_t align,
 	b->len = size;
 	addr_insert(&a->used_by_addr, b);
 	a->nr_used++;
-	*off = b->start;
 	return 0;
+}
+
+int shmx__alloc_get(struct shmx__alloc *a, uint64_t size, uint64_t align,
+		    uint64_t *off)
+{
+	struct block *b;
+	uint64_t start;
+	int ret;
+
+	if (!size || align < SHMX_ALLOC_GRAIN || align > SHMX_ALLOC_ALIGN_MAX ||
+	    (align & (align - 1)))
+		return -EINVAL;
+	if (size > UINT64_MAX - (SHMX_ALLOC_GRAIN - 1))
+		return -ENOMEM;
+	size = (size + SHMX_ALLOC_GRAIN - 1) &
+	       ~(uint64_t)(SHMX_ALLOC_GRAIN - 1);
+	b = find_fit(a, size, align);
+	if (!b)
+		return -ENOMEM;
+	start = b->start + align_pad(b->start, align);
+	ret = carve(a, b, start - b->start, size);
+	if (!ret)
+		*off = start;
+	return ret;
+}
+
+int shmx__alloc_take(struct shmx__alloc *a, uint64_t start, uint64_t len)
+{
+	struct block *b;
+
+	if (range_invalid(start, len))
+		return -EINVAL;
+	if (addr_overlaps(&a->used_by_addr, start, start + len))
+		return -EBUSY;
+	/* Free blocks never touch, so a free range lies in one block. */
+	b = addr_floor(&a->free_by_addr, start);
+	if (!b || block_end(b) < start + len)
+		return -ENOENT;
+	return carve(a, b, start - b->start, len);
 }
 
 int shmx__alloc_put(struct shmx__alloc *a, uint64_t off)

@@ -94,6 +94,15 @@ int shmx__alloc_get(struct shmx__alloc *a, uint64_t size, uint64_t align,
 		    uint64_t *off);
 
 /*
+ * Allocate exactly [@start, @start + @len), which must be free: a block
+ * restored from the backing file (persist.c).  Returns 0; -EINVAL as for
+ * shmx__alloc_add(); -EBUSY when an allocated block overlaps it; -ENOENT
+ * when part of it is not managed or not free; -ENOMEM.  On error nothing
+ * changes.
+ */
+int shmx__alloc_take(struct shmx__alloc *a, uint64_t start, uint64_t len);
+
+/*
  * Release the allocated block that starts at @off, coalescing it with the
  * free blocks on either side.  Returns 0; -ENOENT when no allocated block
  * contains @off (never allocated, already released, in free space or

@@ -465,3 +465,129 @@ free_seen:
 	free(seen);
 	return ret;
 }
+
+/* ---- persistence (persist.c) ----------------------------------------- */
+
+size_t node_lock_save(const struct node_locks *lt, uint64_t id, void *buf,
+		      size_t cap)
+{
+	const struct lock *l = lock_by_id(lt, id);
+	struct node_lock_rec r;
+	size_t len;
+
+	if (!l)
+		return 0;
+	len = sizeof(r) + l->nr_res * sizeof(struct node_lock_res_rec);
+	if (len > cap)
+		return len;
+	memset(&r, 0, sizeof(r));
+	r.id = l->id;
+	r.slot = l->slot;
+	r.lease_ms = l->lease_ms;
+	r.creator = l->creator;
+	r.nr_res = l->nr_res;
+	memcpy(r.name, l->name, sizeof(r.name));
+	memcpy(buf, &r, sizeof(r));
+	for (uint32_t i = 0; i < l->nr_res; i++) {
+		struct node_lock_res_rec e = { .member = l->res[i].member,
+					       .count = l->res[i].count };
+
+		memcpy((uint8_t *)buf + sizeof(r) + i * sizeof(e), &e,
+		       sizeof(e));
+	}
+	return len;
+}
+
+int node_lock_load(struct node_locks *lt, const void *buf, size_t len)
+{
+	struct node_lock_rec r;
+	struct lock *l;
+	uint64_t total = 0;
+	int ret = -EBADMSG;
+
+	if (len < sizeof(r))
+		return -EBADMSG;
+	memcpy(&r, buf, sizeof(r));
+	if (len != sizeof(r) + r.nr_res * sizeof(struct node_lock_res_rec) ||
+	    !r.id || r.slot >= lt->nr_slots || !r.lease_ms ||
+	    r.lease_ms > SHMX_LOCK_LEASE_MAX_MS || !r.nr_res ||
+	    !memchr(r.name, 0, sizeof(r.name)) ||
+	    (r.name[0] && !shmx__name_valid(r.name)))
+		return -EBADMSG;
+	if (lock_by_id(lt, r.id) || (r.name[0] && lock_by_name(lt, r.name)))
+		return -EEXIST;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r.nr_res; i++) {
+		struct node_lock_res_rec e;
+
+		memcpy(&e, (const uint8_t *)buf + sizeof(r) + i * sizeof(e),
+		       sizeof(e));
+		ret = -EBADMSG;
+		if (!e.member || !e.count || res_find(l, e.member))
+			goto out_free;
+		ret = res_room(l);
+		if (ret)
+			goto out_free;
+		l->res[l->nr_res].member = e.member;
+		l->res[l->nr_res].count = e.count;
+		l->nr_res++;
+		total += e.count;
+	}
+	ret = -EBADMSG;
+	if (total > UINT32_MAX)
+		goto out_free;
+	l->id = r.id;
+	l->slot = r.slot;
+	l->lease_ms = r.lease_ms;
+	l->creator = r.creator;
+	l->total = (uint32_t)total;
+	memcpy(l->name, r.name, sizeof(l->name));
+	if (lt->next_id <= l->id)
+		lt->next_id = l->id + 1;
+	shmx__rb_insert_key(&lt->by_id, &l->id_node, lock_id_key);
+	if (l->name[0])
+		shmx__rb_insert_name(&lt->by_name, &l->name_node, lock_name);
+	lt->nr_locks++;
+	lt->nr_reservations += total;
+	return 0;
+
+out_free:
+	free(l->res);
+	free(l);
+	return ret;
+}
+
+int node_locks_loaded(struct node_locks *lt)
+{
+	uint8_t *used = calloc(lt->nr_slots, 1);
+	int ret = 0;
+
+	if (!used)
+		return -ENOMEM;
+	for (struct shmx__rb_node *n = shmx__rb_first(&lt->by_id); n;
+	     n = shmx__rb_next(n))
+		if (used[id_lock(n)->slot]++)
+			ret = -EUCLEAN;
+	if (!ret) {
+		lt->free_head = 0;
+		lt->nr_free = 0;
+		for (uint32_t s = 0; s < lt->nr_slots; s++)
+			if (!used[s])
+				ring_push(lt, s);
+	}
+	free(used);
+	return ret;
+}
+
+uint64_t node_locks_next_id(const struct node_locks *lt)
+{
+	return lt->next_id;
+}
+
+void node_locks_set_next_id(struct node_locks *lt, uint64_t next)
+{
+	if (next > lt->next_id)
+		lt->next_id = next;
+}

@@ -150,4 +150,34 @@ int node_locks_count(const struct node_locks *lt, uint32_t *locks,
  */
 int node_locks_check(const struct node_locks *lt);
 
+/*
+ * Persistence (persist.c): a lock as a flat record of this machine's byte
+ * order (struct node_lock_rec, then nr_res reservation records), and back.
+ * node_lock_save returns the record's length (larger than @cap: nothing
+ * written) or 0 when there is no lock @id.  node_lock_load puts a saved
+ * lock back in its slot (the slot's words are not touched: they are in
+ * the backing file) and returns 0, -EBADMSG, -EEXIST (its id or name is
+ * there) or -ENOMEM, nothing changed on error.  Once every lock is back,
+ * node_locks_loaded makes the free ring of the slots no lock has: 0,
+ * -EUCLEAN (two locks in one slot) or -ENOMEM.
+ */
+struct node_lock_res_rec {
+	uint32_t member, count;
+};
+
+struct node_lock_rec {
+	uint64_t id;
+	uint32_t slot, lease_ms, creator;
+	uint32_t nr_res;
+	char name[SHMX_NAME_MAX];
+};
+
+size_t node_lock_save(const struct node_locks *lt, uint64_t id, void *buf,
+		      size_t cap);
+int node_lock_load(struct node_locks *lt, const void *buf, size_t len);
+int node_locks_loaded(struct node_locks *lt);
+/* The id the next lock gets; raise it to @next. */
+uint64_t node_locks_next_id(const struct node_locks *lt);
+void node_locks_set_next_id(struct node_locks *lt, uint64_t next);
+
 #endif /* SHMX_NODE_LOCKS_H */

@@ -1047,3 +1047,211 @@ int node_pools_check(const struct node_pools *pp)
 	}
 	return charged ? -EUCLEAN : 0;
 }
+
+/* ---- persistence (persist.c) ----------------------------------------- */
+
+size_t node_pool_save(const struct node_pools *pp, uint64_t id, void *buf,
+		      size_t cap)
+{
+	const struct pool *p = pool_by_id(pp, id);
+	struct node_pool_rec r;
+	size_t len;
+
+	if (!p)
+		return 0;
+	len = sizeof(r) + p->nr_openers * sizeof(struct node_opener_rec);
+	if (len > cap)
+		return len;
+	memset(&r, 0, sizeof(r));
+	r.id = p->id;
+	r.base = p->base;
+	r.size = p->size;
+	r.creator = p->creator;
+	r.nr_openers = p->nr_openers;
+	memcpy(r.name, p->name, sizeof(r.name));
+	memcpy(buf, &r, sizeof(r));
+	for (uint32_t i = 0; i < p->nr_openers; i++) {
+		struct node_opener_rec o = { .member = p->openers[i].member,
+					     .count = p->openers[i].count };
+
+		memcpy((uint8_t *)buf + sizeof(r) + i * sizeof(o), &o,
+		       sizeof(o));
+	}
+	return len;
+}
+
+size_t node_block_save(const struct node_pools *pp, uint64_t start, void *buf,
+		       size_t cap)
+{
+	const struct block *b;
+	struct node_block_rec r;
+	size_t len;
+
+	if (block_lookup(pp, start, (struct block **)&b))
+		return 0;
+	len = sizeof(r) + b->nr_owners * sizeof(uint32_t);
+	if (len > cap)
+		return len;
+	memset(&r, 0, sizeof(r));
+	r.pool = b->pool->id;
+	r.start = b->start;
+	r.len = b->len;
+	r.epoch = b->epoch;
+	r.creator = b->creator;
+	r.holder = b->holder;
+	r.nr_owners = b->nr_owners;
+	memcpy(buf, &r, sizeof(r));
+	if (b->nr_owners)
+		memcpy((uint8_t *)buf + sizeof(r), b->owners,
+		       b->nr_owners * sizeof(uint32_t));
+	return len;
+}
+
+int node_pool_load(struct node_pools *pp, const void *buf, size_t len)
+{
+	const struct node_opener_rec *o;
+	struct node_pool_rec r;
+	struct pool *p;
+	int ret;
+
+	if (len < sizeof(r))
+		return -EBADMSG;
+	memcpy(&r, buf, sizeof(r));
+	if (len != sizeof(r) + r.nr_openers * sizeof(*o) || !r.id || !r.size ||
+	    r.base % NODE_POOL_ALIGN ||
+	    memchr(r.name, 0, sizeof(r.name)) == NULL ||
+	    !shmx__name_valid(r.name))
+		return -EBADMSG;
+	if (pool_by_id(pp, r.id) || pool_by_name(pp, r.name))
+		return -EEXIST;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r.nr_openers; i++) {
+		struct node_opener_rec e;
+
+		memcpy(&e, (const uint8_t *)buf + sizeof(r) + i * sizeof(e),
+		       sizeof(e));
+		ret = -EBADMSG;
+		if (!e.member || !e.count || opener_find(p, e.member))
+			goto out_free;
+		ret = opener_add(p, e.member);
+		if (ret)
+			goto out_free;
+		p->openers[p->nr_openers - 1].count = e.count;
+	}
+	ret = shmx__alloc_take(pp->region, r.base, r.size);
+	if (ret)
+		goto out_free;
+	ret = shmx__alloc_init(&p->alloc, r.base, r.size);
+	if (ret)
+		goto out_put;
+	if (pp->keys->reg(pp->keys->arg, r.base, r.size, NODE_KEY_READ,
+			  &p->ro_handle, &p->ro_key)) {
+		ret = -ENOMEM;
+		goto out_fini;
+	}
+	p->id = r.id;
+	p->base = r.base;
+	p->size = r.size;
+	p->creator = r.creator;
+	memcpy(p->name, r.name, sizeof(p->name));
+	if (pp->next_id <= p->id)
+		pp->next_id = p->id + 1;
+	shmx__rb_insert_key(&pp->by_id, &p->id_node, pool_id_key);
+	shmx__rb_insert_key(&pp->by_addr, &p->addr_node, pool_addr_key);
+	shmx__rb_insert_name(&pp->by_name, &p->name_node, pool_name);
+	pp->nr_pools++;
+	return 0;
+
+out_fini:
+	shmx__alloc_fini(&p->alloc);
+out_put:
+	shmx__alloc_put(pp->region, r.base);
+out_free:
+	free(p->openers);
+	free(p);
+	return ret;
+}
+
+int node_block_load(struct node_pools *pp, const void *buf, size_t len)
+{
+	struct node_block_rec r;
+	struct charge *c = NULL;
+	struct block *b;
+	struct pool *p;
+	int ret;
+
+	if (len < sizeof(r))
+		return -EBADMSG;
+	memcpy(&r, buf, sizeof(r));
+	if (len != sizeof(r) + r.nr_owners * sizeof(uint32_t) || !r.epoch ||
+	    !r.creator || (r.holder && r.holder != r.creator))
+		return -EBADMSG;
+	p = pool_by_id(pp, r.pool);
+	if (!p)
+		return -ENOENT;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	if (r.nr_owners) {
+		b->owners = malloc(r.nr_owners * sizeof(uint32_t));
+		ret = -ENOMEM;
+		if (!b->owners)
+			goto out_free;
+		memcpy(b->owners, (const uint8_t *)buf + sizeof(r),
+		       r.nr_owners * sizeof(uint32_t));
+		b->nr_owners = r.nr_owners;
+		ret = -EBADMSG;
+		if (!owners_ok(b))
+			goto out_free;
+	}
+	if (r.holder && !(c = charge_find(pp, r.holder))) {
+		ret = -ENOMEM;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			goto out_free;
+		c->member = r.holder;
+		shmx__rb_insert_key(&pp->charges, &c->node, charge_key);
+	}
+	ret = shmx__alloc_take(&p->alloc, r.start, r.len);
+	if (ret)
+		goto out_free;
+	if (pp->keys->reg(pp->keys->arg, r.start, r.len, NODE_KEY_RW,
+			  &b->key_handle, &b->key)) {
+		shmx__alloc_put(&p->alloc, r.start);
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	b->pool = p;
+	b->start = r.start;
+	b->len = r.len;
+	b->creator = r.creator;
+	b->holder = r.holder;
+	b->epoch = r.epoch;
+	shmx__rb_insert_key(&p->blocks, &b->node, block_key);
+	if (c)
+		c->held += r.len;
+	return 0;
+
+out_free:
+	/* A charge made here and left at 0 goes, as uncharge would. */
+	if (c && !c->held) {
+		shmx__rb_erase(&c->node, &pp->charges);
+		free(c);
+	}
+	free(b->owners);
+	free(b);
+	return ret;
+}
+
+uint64_t node_pools_next_id(const struct node_pools *pp)
+{
+	return pp->next_id;
+}
+
+void node_pools_set_next_id(struct node_pools *pp, uint64_t next)
+{
+	if (next > pp->next_id)
+		pp->next_id = next;
+}

@@ -312,4 +312,52 @@ int node_blocks_foreach(const struct node_pools *pp, uint64_t pool_id,
  */
 int node_pools_check(const struct node_pools *pp);
 
+/*
+ * Persistence (persist.c, docs/operations.md): a pool or a block as a flat
+ * record of this machine's byte order, and back.  A record is a struct
+ * below followed by its array (openers; owner node ids, ascending).
+ */
+struct node_opener_rec {
+	uint32_t member;
+	uint32_t pad;
+	uint64_t count;
+};
+
+struct node_pool_rec {
+	uint64_t id, base, size;
+	uint32_t creator;
+	uint32_t nr_openers; /* struct node_opener_rec that follow */
+	char name[SHMX_NAME_MAX];
+};
+
+struct node_block_rec {
+	uint64_t pool, start, len, epoch;
+	uint32_t creator, holder;
+	uint32_t nr_owners; /* uint32_t that follow */
+	uint32_t pad;
+};
+
+/*
+ * Write the record of pool @id (of the block that starts at @start) into
+ * @buf when it fits in @cap bytes.  Returns its length (larger than @cap:
+ * nothing written, call again with room), or 0 when there is none.
+ */
+size_t node_pool_save(const struct node_pools *pp, uint64_t id, void *buf,
+		      size_t cap);
+size_t node_block_save(const struct node_pools *pp, uint64_t start, void *buf,
+		       size_t cap);
+/*
+ * Put back a pool (its range taken from the region, its key registered,
+ * its opens counted) or a block of a pool put back before (its range taken
+ * from the pool, its key registered, its holder charged), as saved.
+ * Returns 0, -EBADMSG (not a valid record), -EEXIST (the id or name is
+ * there), -ENOENT (a block's pool is not), the errors of shmx__alloc_take
+ * (the range is not free), or -ENOMEM; nothing changes on error.
+ */
+int node_pool_load(struct node_pools *pp, const void *buf, size_t len);
+int node_block_load(struct node_pools *pp, const void *buf, size_t len);
+/* The id the next pool gets; raise it to @next (ids are never reused). */
+uint64_t node_pools_next_id(const struct node_pools *pp);
+void node_pools_set_next_id(struct node_pools *pp, uint64_t next);
+
 #endif /* SHMX_NODE_POOLS_H */

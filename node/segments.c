@@ -743,3 +743,136 @@ int node_segs_check(const struct node_segs *st)
 	}
 	return 0;
 }
+
+/* ---- persistence (persist.c) ----------------------------------------- */
+
+size_t node_seg_save(const struct node_segs *st, uint64_t id, void *buf,
+		     size_t cap)
+{
+	const struct seg *s = seg_by_id(st, id);
+	struct node_seg_rec r;
+	size_t len;
+
+	if (!s)
+		return 0;
+	len = sizeof(r) + s->nr_att * sizeof(struct node_seg_att_rec);
+	if (len > cap)
+		return len;
+	memset(&r, 0, sizeof(r));
+	seg_info(s, &r.info);
+	r.nr_att = s->nr_att;
+	memcpy(buf, &r, sizeof(r));
+	for (uint32_t i = 0; i < s->nr_att; i++) {
+		struct node_seg_att_rec a = { .member = s->att[i].member,
+					      .nr_rw = s->att[i].nr_rw,
+					      .nr_ro = s->att[i].nr_ro };
+
+		memcpy((uint8_t *)buf + sizeof(r) + i * sizeof(a), &a,
+		       sizeof(a));
+	}
+	return len;
+}
+
+int node_seg_load(struct node_segs *st, const void *buf, size_t len)
+{
+	const struct node_seg_info *i;
+	struct node_seg_rec r;
+	uint64_t nattch = 0;
+	struct seg *s;
+	int ret;
+
+	if (len < sizeof(r))
+		return -EBADMSG;
+	memcpy(&r, buf, sizeof(r));
+	i = &r.info;
+	if (len != sizeof(r) + r.nr_att * sizeof(struct node_seg_att_rec) ||
+	    !i->id || !i->size || i->size % SHMX_ALLOC_GRAIN ||
+	    i->gaddr % NODE_SEG_ALIGN || i->mode & ~NODE_SEG_MODE_MASK ||
+	    !memchr(i->name, 0, sizeof(i->name)) || !shmx__name_valid(i->name))
+		return -EBADMSG;
+	if (seg_by_id(st, i->id) || (!i->removed && seg_by_name(st, i->name)))
+		return -EEXIST;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < r.nr_att; k++) {
+		struct node_seg_att_rec a;
+
+		memcpy(&a, (const uint8_t *)buf + sizeof(r) + k * sizeof(a),
+		       sizeof(a));
+		ret = -EBADMSG;
+		if (!a.member || !(a.nr_rw || a.nr_ro) || att_find(s, a.member))
+			goto out_free;
+		ret = att_reserve(s);
+		if (ret)
+			goto out_free;
+		s->att[s->nr_att].member = a.member;
+		s->att[s->nr_att].nr_rw = a.nr_rw;
+		s->att[s->nr_att].nr_ro = a.nr_ro;
+		s->nr_att++;
+		nattch += (uint64_t)a.nr_rw + a.nr_ro;
+	}
+	ret = -EBADMSG;
+	if (nattch != i->nattch || (i->removed && !nattch))
+		goto out_free;
+	ret = shmx__alloc_take(st->region, i->gaddr, i->size);
+	if (ret)
+		goto out_free;
+	ret = st->keys->reg(st->keys->arg, i->gaddr, i->size, NODE_KEY_READ,
+			    &s->ro_handle, &s->ro_key);
+	if (ret)
+		goto out_put;
+	if (!i->frozen &&
+	    st->keys->reg(st->keys->arg, i->gaddr, i->size, NODE_KEY_RW,
+			  &s->rw_handle, &s->rw_key)) {
+		st->keys->unreg(st->keys->arg, s->ro_handle);
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	s->id = i->id;
+	memcpy(s->name, i->name, sizeof(s->name));
+	s->gaddr = i->gaddr;
+	s->size = i->size;
+	s->uid = i->uid;
+	s->gid = i->gid;
+	s->mode = i->mode;
+	s->cuid = i->cuid;
+	s->cgid = i->cgid;
+	s->creator_node = i->creator_node;
+	s->last_attach_node = i->last_attach_node;
+	s->last_detach_node = i->last_detach_node;
+	s->nattch = i->nattch;
+	s->atime = i->atime;
+	s->dtime = i->dtime;
+	s->ctime = i->ctime;
+	s->removed = i->removed;
+	s->frozen = i->frozen;
+	s->frozen_by = i->frozen_by;
+	if (st->next_id <= s->id)
+		st->next_id = s->id + 1;
+	shmx__rb_insert_key(&st->by_id, &s->id_node, seg_id_key);
+	shmx__rb_insert_key(&st->by_addr, &s->addr_node, seg_addr_key);
+	if (!s->removed)
+		shmx__rb_insert_name(&st->by_name, &s->name_node, seg_name);
+	st->nr_segs++;
+	return 0;
+
+out_put:
+	ret = ret ? ret : -ENOMEM;
+	(void)shmx__alloc_put(st->region, i->gaddr);
+out_free:
+	free(s->att);
+	free(s);
+	return ret;
+}
+
+uint64_t node_segs_next_id(const struct node_segs *st)
+{
+	return st->next_id;
+}
+
+void node_segs_set_next_id(struct node_segs *st, uint64_t next)
+{
+	if (next > st->next_id)
+		st->next_id = next;
+}

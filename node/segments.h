@@ -326,4 +326,31 @@ uint64_t node_segs_count(const struct node_segs *st);
  */
 int node_segs_check(const struct node_segs *st);
 
+/*
+ * Persistence (persist.c): a segment as a flat record of this machine's
+ * byte order (struct node_seg_rec, then nr_att attachment records), and
+ * back.  node_seg_save returns the record's length (larger than @cap:
+ * nothing written) or 0 when there is no segment @id.  node_seg_load puts
+ * a saved segment back (range taken from the region, keys registered: the
+ * read/write one unless frozen) and returns 0, -EBADMSG (not a valid
+ * record), -EEXIST (its id, or its name while not removed, is there), the
+ * errors of shmx__alloc_take, or -ENOMEM; nothing changes on error.
+ */
+struct node_seg_att_rec {
+	uint32_t member, nr_rw, nr_ro;
+};
+
+struct node_seg_rec {
+	struct node_seg_info info;
+	uint32_t nr_att;
+	uint32_t pad;
+};
+
+size_t node_seg_save(const struct node_segs *st, uint64_t id, void *buf,
+		     size_t cap);
+int node_seg_load(struct node_segs *st, const void *buf, size_t len);
+/* The id the next segment gets; raise it to @next. */
+uint64_t node_segs_next_id(const struct node_segs *st);
+void node_segs_set_next_id(struct node_segs *st, uint64_t next);
+
 #endif /* SHMX_NODE_SEGMENTS_H */
