@@ -1095,6 +1095,111 @@ static void dec_member_ev(struct rcur *r, struct shmx_msg *m)
 		r->bad = 1;
 }
 
+/* ---- the node's counters and figures (STATS) --------------------------- */
+
+/* The fixed u64 and u32 fields of a STATS reply, in wire order. */
+#define STATS_U64(s)                                                           \
+	&(s)->uptime_ms, &(s)->msgs_received, &(s)->bytes_received,            \
+		&(s)->msgs_sent, &(s)->bytes_sent, &(s)->allocs,               \
+		&(s)->alloc_bytes, &(s)->releases, &(s)->release_bytes,        \
+		&(s)->segs_created, &(s)->seg_bytes_created,                   \
+		&(s)->members_joined, &(s)->members_left,                      \
+		&(s)->members_expired
+
+static int stats_ok(const struct shmx_stats_rep *s)
+{
+	if (s->nr_ops > SHMX_STATS_OPS_MAX ||
+	    s->nr_status > SHMX_STATS_STATUS_MAX ||
+	    s->region_free > s->region_total ||
+	    s->region_largest_free > s->region_free ||
+	    (s->nr_status && s->status_errors[0]) ||
+	    (s->nr_ops && (s->op[0].requests || s->op[0].errors)))
+		return 0;
+	for (uint32_t i = 0; i < s->nr_ops; i++)
+		if (s->op[i].errors > s->op[i].requests)
+			return 0;
+	return 1;
+}
+
+static void enc_stats(struct wcur *w, const struct shmx_msg *m)
+{
+	const struct shmx_stats_rep *s = &m->u.stats;
+	const uint64_t *u64[] = { STATS_U64(s) };
+
+	if (!stats_ok(s)) {
+		if (!w->err)
+			w->err = -EINVAL;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(u64) / sizeof(u64[0]); i++)
+		put_u64(w, *u64[i]);
+	put_u32(w, s->members);
+	put_u32(w, s->max_members);
+	put_u64(w, s->pools);
+	put_u64(w, s->blocks);
+	put_u64(w, s->segments);
+	put_u32(w, s->locks);
+	put_u32(w, s->lock_slots);
+	put_u32(w, s->locks_held);
+	put_u32(w, s->lock_holds);
+	put_u32(w, s->lock_waiters);
+	put_u64(w, s->memory);
+	put_u64(w, s->region_total);
+	put_u64(w, s->region_free);
+	put_u64(w, s->region_largest_free);
+	put_u64(w, s->region_free_blocks);
+	put_u32(w, s->nr_ops);
+	for (uint32_t i = 0; i < s->nr_ops; i++) {
+		put_u64(w, s->op[i].requests);
+		put_u64(w, s->op[i].errors);
+	}
+	put_u32(w, s->nr_status);
+	for (uint32_t i = 0; i < s->nr_status; i++)
+		put_u64(w, s->status_errors[i]);
+}
+
+static void dec_stats(struct rcur *r, struct shmx_msg *m)
+{
+	struct shmx_stats_rep *s = &m->u.stats;
+	uint64_t *u64[] = { STATS_U64(s) };
+
+	for (size_t i = 0; i < sizeof(u64) / sizeof(u64[0]); i++)
+		*u64[i] = get_u64(r);
+	s->members = get_u32(r);
+	s->max_members = get_u32(r);
+	s->pools = get_u64(r);
+	s->blocks = get_u64(r);
+	s->segments = get_u64(r);
+	s->locks = get_u32(r);
+	s->lock_slots = get_u32(r);
+	s->locks_held = get_u32(r);
+	s->lock_holds = get_u32(r);
+	s->lock_waiters = get_u32(r);
+	s->memory = get_u64(r);
+	s->region_total = get_u64(r);
+	s->region_free = get_u64(r);
+	s->region_largest_free = get_u64(r);
+	s->region_free_blocks = get_u64(r);
+	s->nr_ops = get_u32(r);
+	if (s->nr_ops > SHMX_STATS_OPS_MAX) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < s->nr_ops; i++) {
+		s->op[i].requests = get_u64(r);
+		s->op[i].errors = get_u64(r);
+	}
+	s->nr_status = get_u32(r);
+	if (s->nr_status > SHMX_STATS_STATUS_MAX) {
+		r->bad = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < s->nr_status; i++)
+		s->status_errors[i] = get_u64(r);
+	if (!r->bad && !stats_ok(s))
+		r->bad = 1;
+}
+
 static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_HELLO] = { "hello",
 			    { enc_hello, enc_challenge },
@@ -1205,6 +1310,7 @@ static const struct codec codecs[SHMX_OP_MAX] = {
 	[SHMX_OP_MEMBER] = { "member",
 			     { enc_member_ev, NULL },
 			     { dec_member_ev, NULL } },
+	[SHMX_OP_STATS] = { "stats", { NULL, enc_stats }, { NULL, dec_stats } },
 };
 
 _Static_assert(SHMX_HDR_LEN == 40, "header layout is part of the protocol");
@@ -1215,6 +1321,13 @@ _Static_assert(SHMX_WIRE_MAX >=
 	       "a full MEMBERS page fits in one message");
 _Static_assert(SHMX_WIRE_MAX >= SHMX_HDR_LEN + 20 + SHMX_MAP_EXTENTS_MAX * 16,
 	       "a full MAP event fits in one message");
+_Static_assert(SHMX_OP_MAX <= SHMX_STATS_OPS_MAX &&
+		       SHMX_ST_MAX <= SHMX_STATS_STATUS_MAX,
+	       "a STATS reply carries every opcode and status");
+_Static_assert(SHMX_WIRE_MAX >= SHMX_HDR_LEN + 22 * 8 + 9 * 4 +
+					SHMX_STATS_OPS_MAX * 16 +
+					SHMX_STATS_STATUS_MAX * 8,
+	       "a full STATS reply fits in one message");
 
 const char *shmx__op_name(unsigned opcode)
 {

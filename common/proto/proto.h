@@ -45,6 +45,8 @@
  *      Global locks (docs/locks.md): opcodes 35..37.
  *      Messages between members (docs/messages.md): opcode 38; the
  *      MEMBER event (39).
+ *   3  restarts from a backing file: WELCOME's boot, RESUME's reply.
+ *      The node's counters and figures: STATS (40).
  */
 #ifndef SHMX_PROTO_H
 #define SHMX_PROTO_H
@@ -110,6 +112,7 @@ enum shmx_opcode {
 	SHMX_OP_LOCK_NEXT = 37,	     /* next_req -> lock_info_rep */
 	SHMX_OP_MAILBOX = 38,	     /* mailbox -> - */
 	SHMX_OP_MEMBER = 39,	     /* event: a member joined or left */
+	SHMX_OP_STATS = 40,	     /* - -> stats_rep */
 	SHMX_OP_MAX /* first invalid opcode; indexes handler tables */
 };
 
@@ -534,6 +537,57 @@ struct shmx_member_ev {
 	uint32_t what; /* u32: SHMX_MEMBER_JOINED or SHMX_MEMBER_LEFT */
 };
 
+/*
+ * STATS reply: the node's counters since it started and its figures now
+ * (docs/operations.md, "Watching it").  Per opcode, @op[n] is opcode n's
+ * requests answered and those answered with an error status (entry 0 is
+ * zeros); per status, @status_errors[s] counts the error replies of status
+ * s (entry 0, OK, is 0).  A node and a client may know different numbers
+ * of opcodes and statuses: each side sends its own count and reads up to
+ * the maximum.  Checked: errors <= requests, free <= total, largest free
+ * block <= free.
+ */
+#define SHMX_STATS_OPS_MAX 64
+#define SHMX_STATS_STATUS_MAX 32
+struct shmx_stats_rep {
+	uint64_t uptime_ms;	      /* u64: since the node started */
+	uint64_t msgs_received;	      /* u64: control messages, any kind */
+	uint64_t bytes_received;      /* u64: their bytes, headers included */
+	uint64_t msgs_sent;	      /* u64: sends that completed */
+	uint64_t bytes_sent;	      /* u64 */
+	uint64_t allocs;	      /* u64: ALLOC answered OK */
+	uint64_t alloc_bytes;	      /* u64: their blocks' bytes */
+	uint64_t releases;	      /* u64: RELEASE answered OK */
+	uint64_t release_bytes;	      /* u64: their blocks' bytes */
+	uint64_t segs_created;	      /* u64: SEG_OPEN that created one */
+	uint64_t seg_bytes_created;   /* u64: their bytes */
+	uint64_t members_joined;      /* u64: AUTH answered OK */
+	uint64_t members_left;	      /* u64: BYE */
+	uint64_t members_expired;     /* u64: live members timed out */
+	uint32_t members;	      /* u32: live now */
+	uint32_t max_members;	      /* u32 */
+	uint64_t pools;		      /* u64 */
+	uint64_t blocks;	      /* u64: in every pool */
+	uint64_t segments;	      /* u64: removed ones still attached too */
+	uint32_t locks;		      /* u32: locks reserved (in the table) */
+	uint32_t lock_slots;	      /* u32: the table's size */
+	uint32_t locks_held;	      /* u32: locks with a hold granted */
+	uint32_t lock_holds;	      /* u32: holds granted, every lock */
+	uint32_t lock_waiters;	      /* u32: tickets waiting, every lock */
+	uint64_t memory;	      /* u64: bytes in every extent */
+	uint64_t region_total;	      /* u64: bytes the allocator manages */
+	uint64_t region_free;	      /* u64 */
+	uint64_t region_largest_free; /* u64: largest free block */
+	uint64_t region_free_blocks;  /* u64: free fragments */
+	uint32_t nr_ops;	      /* u32: 0..SHMX_STATS_OPS_MAX */
+	struct {
+		uint64_t requests; /* u64 */
+		uint64_t errors;   /* u64, <= requests */
+	} op[SHMX_STATS_OPS_MAX];  /* nr_ops entries */
+	uint32_t nr_status;	   /* u32: 0..SHMX_STATS_STATUS_MAX */
+	uint64_t status_errors[SHMX_STATS_STATUS_MAX]; /* u64 x nr_status */
+};
+
 /* A decoded message: the header and the payload its opcode selects. */
 struct shmx_msg {
 	struct shmx_hdr hdr;
@@ -577,6 +631,7 @@ struct shmx_msg {
 		struct shmx_lock_info_rep lock_info;
 		struct shmx_mailbox mailbox;
 		struct shmx_member_ev member;
+		struct shmx_stats_rep stats;
 	} u;
 };
 

@@ -188,6 +188,20 @@ int main(int argc, char **argv)
 	m.u.mailbox.tag = 77;
 	m.u.mailbox.window = 64;
 	emit(dir, "mailbox", &m);
+	/* The node's statistics. */
+	shmx__msg_init(&m, SHMX_OP_STATS, 16, 3, 99);
+	emit(dir, "stats", &m);
+	req = m;
+	shmx__msg_reply(&m, &req, SHMX_ST_OK);
+	m.u.stats.nr_ops = SHMX_OP_MAX;
+	m.u.stats.op[SHMX_OP_ALLOC].requests = 3;
+	m.u.stats.op[SHMX_OP_ALLOC].errors = 1;
+	m.u.stats.nr_status = SHMX_ST_MAX;
+	m.u.stats.status_errors[SHMX_ST_NO_SPACE] = 1;
+	m.u.stats.region_total = 1 << 20;
+	m.u.stats.region_free = 1 << 19;
+	m.u.stats.region_largest_free = 1 << 18;
+	emit(dir, "stats_rep", &m);
 	peer_seeds(dir);
 	return 0;
 }

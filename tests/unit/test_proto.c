@@ -305,6 +305,30 @@ static void sample(struct shmx_msg *m, uint16_t opcode, int reply)
 		m->u.member.id = 12;
 		m->u.member.what = SHMX_MEMBER_LEFT;
 		break;
+	case SHMX_OP_STATS * 2 + 1:
+		for (unsigned i = 0; i < 14; i++)
+			(&m->u.stats.uptime_ms)[i] = 1000 + i;
+		m->u.stats.members = 3;
+		m->u.stats.max_members = 1024;
+		m->u.stats.pools = 2;
+		m->u.stats.blocks = 9;
+		m->u.stats.segments = 1;
+		m->u.stats.locks = 4;
+		m->u.stats.lock_slots = 65536;
+		m->u.stats.locks_held = 2;
+		m->u.stats.lock_holds = 3;
+		m->u.stats.lock_waiters = 5;
+		m->u.stats.memory = 1 << 24;
+		m->u.stats.region_total = 1000;
+		m->u.stats.region_free = 400;
+		m->u.stats.region_largest_free = 300;
+		m->u.stats.region_free_blocks = 3;
+		m->u.stats.nr_ops = SHMX_OP_MAX;
+		m->u.stats.op[SHMX_OP_ALLOC].requests = 5;
+		m->u.stats.op[SHMX_OP_ALLOC].errors = 2;
+		m->u.stats.nr_status = SHMX_ST_MAX;
+		m->u.stats.status_errors[SHMX_ST_NO_SPACE] = 2;
+		break;
 	case SHMX_OP_MAILBOX * 2:
 		strcpy(m->u.mailbox.addr, "10.77.1.2:40123");
 		m->u.mailbox.tag = 0x0102030405060708ull;
@@ -914,6 +938,65 @@ static void test_mailbox(void **state)
 	assert_int_equal(d.u.mailbox.window, 64);
 }
 
+/* STATS reply: counts within their maxima, errors within requests, free
+ * space within the total. */
+static void test_stats(void **state)
+{
+	/* Offsets in the payload: 14 u64 counters, 2 u32, 3 u64, 5 u32,
+	 * then memory (164), region total (172), free (180), largest
+	 * (188), fragments (196), nr_ops (204) and the ops (208). */
+	static const struct {
+		uint16_t off;
+		uint8_t val, n;
+	} bad[] = {
+		{ 180, 0xff, 8 },	     /* free > total */
+		{ 188, 0xff, 4 },	     /* largest > free */
+		{ 204, 65, 1 },		     /* nr_ops past the maximum */
+		{ 208, 1, 1 },		     /* opcode 0 requested */
+		{ 208 + 16 * 14 + 8, 6, 1 }, /* alloc: errors > requests */
+		{ 208 + 16 * SHMX_OP_MAX, 33, 1 },    /* nr_status */
+		{ 208 + 16 * SHMX_OP_MAX + 4, 1, 1 }, /* errors of OK */
+	};
+	struct shmx_msg m, d;
+	size_t len;
+
+	(void)state;
+	len = encoded(SHMX_OP_STATS, 1);
+	assert_int_equal(len, SHMX_HDR_LEN + 208 + 16 * SHMX_OP_MAX + 4 +
+				      8 * SHMX_ST_MAX);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_OK);
+	assert_int_equal(d.u.stats.op[SHMX_OP_ALLOC].errors, 2);
+	assert_int_equal(d.u.stats.region_free_blocks, 3);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = encoded(SHMX_OP_STATS, 1);
+		memset(buf + SHMX_HDR_LEN + bad[i].off, bad[i].val, bad[i].n);
+		assert_int_equal(shmx__proto_decode(buf, len, &d),
+				 SHMX_ST_BAD_MSG);
+	}
+	/* Fewer opcodes and statuses than this build knows: fine. */
+	sample(&m, SHMX_OP_STATS, 1);
+	m.u.stats.nr_ops = 20;
+	m.u.stats.nr_status = 0;
+	len = (size_t)shmx__proto_encode(&m, buf, SHMX_WIRE_MAX);
+	assert_int_equal(shmx__proto_decode(buf, len, &d), SHMX_ST_OK);
+	assert_int_equal(d.u.stats.nr_ops, 20);
+	/* The encoder refuses what the decoder would. */
+	sample(&m, SHMX_OP_STATS, 1);
+	m.u.stats.nr_ops = SHMX_STATS_OPS_MAX + 1;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_STATS, 1);
+	m.u.stats.op[SHMX_OP_ALLOC].errors = 6;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	sample(&m, SHMX_OP_STATS, 1);
+	m.u.stats.region_largest_free = 401;
+	assert_int_equal(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX), -EINVAL);
+	/* A full reply fits. */
+	sample(&m, SHMX_OP_STATS, 1);
+	m.u.stats.nr_ops = SHMX_STATS_OPS_MAX;
+	m.u.stats.nr_status = SHMX_STATS_STATUS_MAX;
+	assert_true(shmx__proto_encode(&m, buf, SHMX_WIRE_MAX) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_bad_memory_fields),
 		cmocka_unit_test(test_bad_lock_fields),
 		cmocka_unit_test(test_mailbox),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_encoder_errors),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_errno_mapping),
