@@ -162,6 +162,19 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 			 value);
 		return 0;
 	}
+	if (!strcmp(key, "metrics")) {
+		if (*value &&
+		    (strlen(value) >= sizeof(cfg->metrics) ||
+		     metrics_parse_addr(value, host, sizeof(host), &port))) {
+			snprintf(err, errlen,
+				 "metrics: '%s' is not HOST:PORT, :PORT or "
+				 "PORT (\"\" for none)",
+				 value);
+			return -EINVAL;
+		}
+		snprintf(cfg->metrics, sizeof(cfg->metrics), "%s", value);
+		return 0;
+	}
 	if (!strcmp(key, "log-level")) {
 		lvl = shmx__log_parse_level(value);
 		if (lvl < 0) {

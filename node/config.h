@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "admin.h"
+#include "metrics.h"
 
 #define NODE_DEFAULT_SIZE (256ull << 20)
 #define NODE_DEFAULT_MAX_MEMBERS 1024
@@ -39,12 +40,15 @@ struct node_config {
 	int hugepages;		    /* NODE_HUGE_* (extents.h) */
 	/* "" = admin_default_path(listen), "none" = no admin socket */
 	char admin_socket[ADMIN_PATH_MAX];
+	/* "" = no metrics endpoint; else HOST:PORT, :PORT or PORT */
+	char metrics[METRICS_ADDR_MAX];
 };
 
 void node_config_defaults(struct node_config *cfg);
 /*
  * Set @key (a long option name, e.g. "listen", "size", "key-file") to
- * @value.  Only "admin-socket" may be set to "" (its default).  Returns 0, or -EINVAL / -ERANGE / -ENOENT (unknown key) with a
+ * @value.  Only "admin-socket" and "metrics" may be set to "" (their
+ * default).  Returns 0, or -EINVAL / -ERANGE / -ENOENT (unknown key) with a
  * message naming the key in @err.
  */
 int node_config_set(struct node_config *cfg, const char *key, const char *value,

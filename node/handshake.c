@@ -221,6 +221,8 @@ void handshake_sweep(struct server *srv, uint64_t now_ms)
 		    now_ms - m->last_seen_ms <= srv->cfg.client_timeout_ms)
 			continue;
 		server_peer_forget(srv, m->peer);
+		if (m->state == MEMBER_LIVE)
+			stats_expired(&srv->stats);
 		member_end(
 			srv, m,
 			m->state == MEMBER_LIVE

@@ -91,6 +91,11 @@ static void usage(FILE *out)
 		"                             root, else "
 		"$XDG_RUNTIME_DIR/shmnode-PORT.sock\n"
 		"                             or /tmp/shmnode-UID-PORT.sock)\n"
+		"      --metrics HOST:PORT    serve Prometheus metrics over "
+		"HTTP at\n"
+		"                             http://HOST:PORT/metrics (PORT "
+		"or :PORT:\n"
+		"                             on 127.0.0.1; default: none)\n"
 		"  -c, --config PATH          read 'key = value' settings "
 		"first; keys are\n"
 		"                             the long option names\n"
@@ -130,6 +135,7 @@ static const struct option long_opts[] = {
 	{ "max-locks", required_argument, NULL, 9 },
 	{ "lock-lease", required_argument, NULL, 10 },
 	{ "hugepages", optional_argument, NULL, 11 },
+	{ "metrics", required_argument, NULL, 12 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },

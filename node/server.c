@@ -69,6 +69,7 @@ static const handler_fn handlers[SHMX_OP_MAX] = {
 	[SHMX_OP_LOCK_UNRESERVE] = lock_op_unreserve,
 	[SHMX_OP_LOCK_NEXT] = lock_op_next,
 	[SHMX_OP_MAILBOX] = query_mailbox,
+	[SHMX_OP_STATS] = stats_op,
 };
 
 /* Peers a flush may find blocked before it stops for this round. */
@@ -214,6 +215,7 @@ static void send_done(struct server *srv, struct outmsg *o, int status)
 		o->member ? registry_get(&srv->reg, o->member) : NULL;
 
 	flight_del(srv, o);
+	stats_sent(&srv->stats, o->len, status);
 	if (o->close_after) {
 		srv->closing--;
 		server_peer_forget(srv, o->peer);
@@ -338,6 +340,7 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 	struct member *m;
 	int end;
 
+	stats_received(&srv->stats, len);
 	st = shmx__proto_decode(buf, len, &req);
 	if (st == SHMX_ST_VERSION && req.hdr.opcode == SHMX_OP_HELLO) {
 		answer_version(srv, buf, len, req.hdr.version);
@@ -383,6 +386,7 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 				 ? handlers[req.hdr.opcode](srv, m, &req, &rep)
 				 : SHMX_ST_UNKNOWN_OP;
 	srv->asker = 0;
+	stats_request(&srv->stats, &req, &rep);
 	end = req.hdr.opcode == SHMX_OP_BYE ||
 	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
 	server_send_member(srv, m, &rep, end);
@@ -563,8 +567,13 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	ret = admin_init(srv);
 	if (ret)
 		goto out_locks;
+	ret = stats_init(srv);
+	if (ret)
+		goto out_admin;
 	return 0;
 
+out_admin:
+	admin_close(&srv->admin);
 out_locks:
 	lock_table_fini(srv);
 	lock_table_unmap(srv);
@@ -603,6 +612,7 @@ int server_run(struct server *srv)
 			admin_poll(&srv->admin, admin_command, srv);
 			srv->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
 		}
+		metrics_poll(&srv->metrics, stats_metrics_body, srv);
 		if (n > 0)
 			last_busy = shmx__now_ns();
 		else if (shmx__now_ns() - last_busy > BUSY_POLL_NS)
@@ -635,6 +645,7 @@ void server_fini(struct server *srv)
 		free(o);
 	}
 	admin_close(&srv->admin);
+	stats_fini(srv);
 	srv->stopping = 1;
 	lock_table_fini(srv);
 	memory_fini(srv);

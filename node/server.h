@@ -14,12 +14,14 @@
 #include "config.h"
 #include "extents.h"
 #include "locks.h"
+#include "metrics.h"
 #include "pools.h"
 #include "proto/auth.h"
 #include "proto/proto.h"
 #include "regkeys.h"
 #include "registry.h"
 #include "segments.h"
+#include "stats.h"
 #include "xport/xport.h"
 
 /*
@@ -76,6 +78,8 @@ struct server {
 	unsigned closing;	  /* sends that end their peer, in flight */
 	char transport_why[160];  /* how the transport was chosen */
 	struct admin admin;	  /* the local admin socket (admin.c) */
+	struct node_stats stats;  /* counters (stats.c) */
+	struct metrics metrics;	  /* the --metrics endpoint (metrics.c) */
 	uint64_t next_sweep_ms;
 	uint32_t asker;	 /* the member whose request runs, 0 if none */
 	uint32_t ending; /* the member member_end is ending, 0 if none */
