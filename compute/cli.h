@@ -167,6 +167,7 @@ int cli_unhex_arg(const struct cli *cli, const char *s, uint8_t **out,
 /* Subcommands: argc/argv are the subcommand's own operands. */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_read(struct cli *cli, int argc, char **argv);
 int cmd_write(struct cli *cli, int argc, char **argv);
 int cmd_cas(struct cli *cli, int argc, char **argv);

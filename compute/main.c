@@ -25,6 +25,8 @@ static const struct command {
 	{ "info", cmd_info, 0, "",
 	  "the node, this connection and the members" },
 	{ "members", cmd_members, 0, "", "the live members" },
+	{ "stats", cmd_stats, 0, "",
+	  "the node's counters: requests, errors, memory, locks" },
 	{ "extents", cmd_extents, 0, "",
 	  "the memory's extents, total and generation" },
 	{ "grow", cmd_grow, 0, "SIZE",

@@ -1121,6 +1121,94 @@ SHMX_EXPORT int shmx_event_next(struct shmx_ctx *ctx, struct shmx_event *ev);
  */
 SHMX_EXPORT int shmx_event_fd(struct shmx_ctx *ctx);
 
+/* --------------------------------------------------------------------- */
+/* The node's statistics                                                  */
+/* --------------------------------------------------------------------- */
+
+/* Most entries of struct shmx_stats's op[] and errs[]. */
+#define SHMX_STATS_OPS 64
+#define SHMX_STATS_ERRS 32
+
+/* Requests of one kind (a protocol opcode) the node answered. */
+struct shmx_stats_op {
+	char name[24];	   /* the protocol's name: "alloc", "seg_open"... */
+	uint32_t opcode;   /* its number (docs/protocol.md) */
+	uint64_t requests; /* answered */
+	uint64_t errors;   /* answered with an error */
+};
+
+/* Error answers of one kind, every request together. */
+struct shmx_stats_err {
+	char name[40];	/* the node's word for it: "not found"... */
+	int err;	/* what a call returns for it: a negative errno */
+	uint64_t count; /* answers */
+};
+
+/*
+ * What shmx_stats reports: counters since the node started, and figures
+ * as they are now.  The same numbers as shmnode's --metrics endpoint
+ * (docs/operations.md has their Prometheus names).
+ */
+struct shmx_stats {
+	uint64_t uptime_ms; /* since shmnode started */
+	/* Control messages (the data plane never passes the node's CPU). */
+	uint64_t msgs_received;	 /* every message that came in */
+	uint64_t bytes_received; /* their bytes */
+	uint64_t msgs_sent;	 /* sends that completed */
+	uint64_t bytes_sent;
+	/* Memory handed out and taken back. */
+	uint64_t allocs;	    /* blocks allocated (shmx_alloc) */
+	uint64_t alloc_bytes;	    /* their bytes (rounded as allocated) */
+	uint64_t releases;	    /* blocks released (shmx_release) */
+	uint64_t release_bytes;	    /* their bytes */
+	uint64_t segs_created;	    /* named segments created */
+	uint64_t seg_bytes_created; /* their bytes */
+	/* Members. */
+	uint64_t members_joined;  /* contexts opened */
+	uint64_t members_left;	  /* closed, saying goodbye */
+	uint64_t members_expired; /* silent past the client timeout */
+	uint32_t members;	  /* live now */
+	uint32_t max_members;	  /* the node's slots */
+	/* Objects now. */
+	uint64_t pools;
+	uint64_t blocks;   /* in every pool */
+	uint64_t segments; /* removed ones still attached count too */
+	/* Global locks now, as their lock words say. */
+	uint32_t locks;	       /* reserved (in the lock table) */
+	uint32_t lock_slots;   /* the table's size (--max-locks) */
+	uint32_t locks_held;   /* locks with a hold granted */
+	uint32_t lock_holds;   /* holds granted, every lock */
+	uint32_t lock_waiters; /* acquirers waiting, every lock */
+	/* The memory and its allocator (where pools and segments come
+	 * from; the header area is not in it). */
+	uint64_t memory;	      /* bytes in every extent */
+	uint64_t region_total;	      /* bytes the allocator manages */
+	uint64_t region_free;	      /* free bytes */
+	uint64_t region_largest_free; /* the largest free block */
+	uint64_t region_free_blocks;  /* free blocks (fragments) */
+	double fragmentation; /* 1 - largest free / free; 0: none free */
+	/* Requests by kind: every opcode the node counts, by number. */
+	uint32_t nr_ops;
+	struct shmx_stats_op op[SHMX_STATS_OPS];
+	/* Error answers by kind, each error status the node has. */
+	uint32_t nr_errs;
+	struct shmx_stats_err errs[SHMX_STATS_ERRS];
+};
+
+/*
+ * shmx_stats - the node's counters and figures (one request to the node).
+ * The node counts a request once it answers it: HELLO, and requests
+ * refused before they are looked at (malformed, or not allowed in the
+ * sender's state), are in msgs_received only; this call's own request is
+ * not in the numbers it returns.  A name the library does not know (a
+ * newer node) reads "opN" or "status N".
+ * Returns 0, -EINVAL (NULL argument), -EOPNOTSUPP (a node older than this
+ * call), -EBADMSG (an answer that does not add up), -ETIMEDOUT or
+ * -ENOTCONN.
+ * Thread safety: safe.
+ */
+SHMX_EXPORT int shmx_stats(struct shmx_ctx *ctx, struct shmx_stats *st);
+
 #ifdef __cplusplus
 }
 #endif
