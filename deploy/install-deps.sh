@@ -8,9 +8,10 @@ pkgs=(build-essential cmake pkg-config libfabric-dev libfabric-bin libssl-dev
 	libibverbs-dev librdmacm-dev)
 # Tests: cmocka; clang with its sanitizer and libFuzzer runtimes; pandoc
 # for the man pages (a build without it has none, and the test of the
-# man pages fails).
+# man pages fails); curl, the HTTP client that reads shmnode's metrics
+# (cli_stats).
 if [ "${1:-}" = "--test" ]; then
-	pkgs+=(libcmocka-dev clang libclang-rt-14-dev pandoc)
+	pkgs+=(libcmocka-dev clang libclang-rt-14-dev pandoc curl)
 fi
 
 missing=()
