@@ -118,6 +118,18 @@ int node_config_set(struct node_config *cfg, const char *key, const char *value,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "backing"))
+		return set_str(cfg->backing, sizeof(cfg->backing) - 16, key,
+			       value, err, errlen);
+	if (!strcmp(key, "backing-sync")) {
+		if (strcmp(value, "yes") && strcmp(value, "no")) {
+			snprintf(err, errlen,
+				 "backing-sync: '%s' is not yes or no", value);
+			return -EINVAL;
+		}
+		cfg->backing_sync = !strcmp(value, "yes");
+		return 0;
+	}
 	if (!strcmp(key, "key-file"))
 		return set_str(cfg->key_file, sizeof(cfg->key_file), key, value,
 			       err, errlen);

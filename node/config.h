@@ -38,6 +38,8 @@ struct node_config {
 	uint32_t lock_lease_ms;	    /* lease of a lock created without one */
 	int log_level;		    /* enum shmx_log_level */
 	int hugepages;		    /* NODE_HUGE_* (extents.h) */
+	char backing[PATH_MAX];	    /* "" = memory and metadata not kept */
+	int backing_sync;	    /* fdatasync the journal at each change */
 	/* "" = admin_default_path(listen), "none" = no admin socket */
 	char admin_socket[ADMIN_PATH_MAX];
 	/* "" = no metrics endpoint; else HOST:PORT, :PORT or PORT */

@@ -4,10 +4,13 @@
  * added above the last, trimmed from the top (extents.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "extents.h"
 #include "util/log.h"
@@ -35,16 +38,44 @@ static uint64_t huge_pages(uint64_t *free_pages)
 	return kb * 1024;
 }
 
-/* Map @len bytes: a hugetlb mapping when the mode asks for huge pages and
- * there are enough (else, with NODE_HUGE_TRY, an ordinary one that asks
- * for transparent huge pages, and a warning).  0 or -errno. */
-static int map_extent(const struct node_extents *x, uint64_t len,
+/*
+ * Map [@base, @base + @len) of the backing file (x->fd, where global
+ * address 0 is at offset x->file_off), growing the file to hold it.  The
+ * mapping is shared: what clients write is the file's.  0 or -errno.
+ */
+static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
+		    struct node_extent *e)
+{
+	uint64_t end = x->file_off + base + len;
+	struct stat sb;
+	void *p;
+
+	if (fstat(x->fd, &sb))
+		return -errno;
+	if ((uint64_t)sb.st_size < end && ftruncate(x->fd, (off_t)end))
+		return -errno;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, x->fd,
+		 (off_t)(x->file_off + base));
+	if (p == MAP_FAILED)
+		return -errno;
+	e->mem = p;
+	e->huge = 0;
+	return 0;
+}
+
+/* Map @len bytes for global address @base: from the backing file when
+ * there is one; else a hugetlb mapping when the mode asks for huge pages
+ * and there are enough (else, with NODE_HUGE_TRY, an ordinary one that
+ * asks for transparent huge pages, and a warning).  0 or -errno. */
+static int map_extent(const struct node_extents *x, uint64_t base, uint64_t len,
 		      struct node_extent *e)
 {
 	uint64_t free_pages;
 	void *p;
 	int err;
 
+	if (x->fd >= 0)
+		return map_file(x, base, len, e);
 	e->huge = 0;
 	if (x->huge_mode != NODE_HUGE_NO && x->huge_size) {
 		/* No MAP_NORESERVE: the pages are reserved now, or mmap
@@ -95,15 +126,28 @@ uint64_t extents_round(const struct node_extents *x, uint64_t len)
 	return (len + x->grain - 1) / x->grain * x->grain;
 }
 
-int extents_init(struct node_extents *x, uint64_t size, int huge_mode)
+int extents_init(struct node_extents *x, uint64_t size, int huge_mode, int fd,
+		 uint64_t file_off)
 {
 	int ret;
 
 	memset(x, 0, sizeof(*x));
-	x->huge_mode = huge_mode;
+	x->fd = fd;
+	x->file_off = file_off;
 	x->grain = NODE_EXTENT_GRAIN;
-	if (!grain_ok(x, size))
+	if (!grain_ok(x, size) || file_off % NODE_EXTENT_GRAIN)
 		return -EINVAL;
+	if (fd >= 0 && huge_mode == NODE_HUGE_REQUIRE) {
+		log_error("huge pages: not with a backing file (a hugetlbfs "
+			  "mount is not supported)");
+		return -ENOTSUP;
+	}
+	if (fd >= 0 && huge_mode == NODE_HUGE_TRY) {
+		log_warn("huge pages: not with a backing file; ordinary "
+			 "pages");
+		huge_mode = NODE_HUGE_NO;
+	}
+	x->huge_mode = huge_mode;
 	if (huge_mode != NODE_HUGE_NO) {
 		x->huge_size = huge_pages(NULL);
 		if (!x->huge_size && huge_mode == NODE_HUGE_REQUIRE) {
@@ -118,7 +162,7 @@ int extents_init(struct node_extents *x, uint64_t size, int huge_mode)
 			x->grain = x->huge_size;
 		size = extents_round(x, size);
 	}
-	ret = map_extent(x, size, &x->ext[0]);
+	ret = map_extent(x, 0, size, &x->ext[0]);
 	if (ret)
 		return ret;
 	x->ext[0].len = size;
@@ -133,6 +177,19 @@ void extents_fini(struct node_extents *x)
 	for (uint32_t i = 0; i < x->nr; i++)
 		munmap(x->ext[i].mem, x->ext[i].len);
 	memset(x, 0, sizeof(*x));
+	x->fd = -1;
+}
+
+/* The backing file's bytes of [@base, @base + @len) go (a trim): a later
+ * extent there starts zeroed, as an anonymous one does. */
+static void punch(const struct node_extents *x, uint64_t base, uint64_t len)
+{
+	if (x->fd >= 0 &&
+	    fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(x->file_off + base), (off_t)len))
+		log_warn("backing file: cannot free %" PRIu64
+			 " bytes at %#" PRIx64 ": %s",
+			 len, base, strerror(errno));
 }
 
 void *extents_ptr(const struct node_extents *x, uint64_t gaddr, uint64_t len)
@@ -174,7 +231,7 @@ int extents_add(struct node_extents *x, uint64_t len, uint64_t *base)
 	if (b > ((uint64_t)1 << 63) || len > ((uint64_t)1 << 63) - b)
 		return -EFBIG;
 	e = &x->ext[x->nr];
-	ret = map_extent(x, len, e);
+	ret = map_extent(x, b, len, e);
 	if (ret)
 		return ret;
 	e->base = b;
@@ -225,6 +282,7 @@ int extents_trim(struct node_extents *x, uint64_t len, uint64_t floor)
 	for (int i = 0; i < n; i++) {
 		struct node_extent *e = &x->ext[x->nr - 1];
 
+		punch(x, plan[i].base, plan[i].len);
 		if (plan[i].len == e->len) {
 			munmap(e->mem, e->len);
 			memset(e, 0, sizeof(*e));

@@ -46,16 +46,24 @@ struct node_extents {
 	int huge_mode;	     /* NODE_HUGE_* */
 	uint64_t huge_size;  /* the system's huge page size; 0: none */
 	uint64_t grain;	     /* every length is a multiple of it */
+	int fd;		     /* the backing file, or -1: anonymous memory */
+	uint64_t file_off;   /* where global address 0 is in the file */
 };
 
 /*
  * Map extent 0: @size bytes (a multiple of NODE_EXTENT_GRAIN, rounded up
  * to the huge page size with huge pages) at global address 0, with huge
- * pages per @huge_mode.  Returns 0, -EINVAL (size 0 or not a multiple),
- * -ENOTSUP (NODE_HUGE_REQUIRE on a system without huge pages) or the
- * -errno of mmap (-ENOMEM: not enough free huge pages, when required).
+ * pages per @huge_mode.  With a backing file @fd (else -1), every extent
+ * is a shared mapping of it: global address g at offset @file_off + g (a
+ * multiple of NODE_EXTENT_GRAIN; the file grows as needed, a trim punches
+ * a hole), and huge pages are not used (try: a warning; require:
+ * -ENOTSUP).  Returns 0, -EINVAL (size 0 or not a multiple), -ENOTSUP
+ * (NODE_HUGE_REQUIRE on a system without huge pages, or with @fd) or the
+ * -errno of ftruncate or mmap (-ENOMEM: not enough free huge pages, when
+ * required).
  */
-int extents_init(struct node_extents *x, uint64_t size, int huge_mode);
+int extents_init(struct node_extents *x, uint64_t size, int huge_mode, int fd,
+		 uint64_t file_off);
 /* @len rounded up to the grain; 0 when it would wrap. */
 uint64_t extents_round(const struct node_extents *x, uint64_t len);
 /* Unmap everything.  Harmless on a zeroed struct. */

@@ -72,6 +72,8 @@ int growth_grow(struct server *srv, uint64_t len, uint64_t *base)
 		 (unsigned long long)len, (unsigned long long)b,
 		 (unsigned long long)srv->mem.total, srv->mem.nr);
 	announce(srv);
+	persist_node(srv);
+	(void)persist_commit(srv);
 	if (base)
 		*base = b;
 	return 0;
@@ -113,6 +115,8 @@ int growth_shrink(struct server *srv, uint64_t len)
 		 (unsigned long long)len, (unsigned long long)srv->mem.total,
 		 srv->mem.nr);
 	announce(srv);
+	persist_node(srv);
+	(void)persist_commit(srv);
 	return 0;
 }
 

@@ -195,6 +195,10 @@ void member_end(struct server *srv, struct member *m, const char *why)
 	if (live) {
 		header_member(srv, m);
 		member_announce(srv, m->info.id, SHMX_MEMBER_LEFT);
+		/* Its opens, ownerships, attachments and reservations went:
+		 * the journal is written again whole. */
+		persist_everything(srv);
+		(void)persist_commit(srv);
 	}
 }
 

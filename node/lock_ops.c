@@ -25,8 +25,14 @@ int lock_table_init(struct server *srv)
 	int ret;
 
 	len = (len + page - 1) / page * page;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* With a backing file, the slots are its first bytes: the lock
+	 * words outlive the process (persist.h). */
+	if (persist_fd(srv) >= 0)
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   persist_fd(srv), 0);
+	else
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		ret = -errno;
 		log_error("cannot map a lock table of %u slots: %s",

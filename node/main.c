@@ -96,6 +96,16 @@ static void usage(FILE *out)
 		"                             http://HOST:PORT/metrics (PORT "
 		"or :PORT:\n"
 		"                             on 127.0.0.1; default: none)\n"
+		"      --backing PATH         keep the memory in file PATH and "
+		"the metadata\n"
+		"                             in PATH.journal; a restart "
+		"with the same\n"
+		"                             PATH serves the same data "
+		"(default: none)\n"
+		"      --backing-sync[=yes|no] fdatasync the journal before "
+		"every answer\n"
+		"                             (survives a machine crash; "
+		"default no)\n"
 		"  -c, --config PATH          read 'key = value' settings "
 		"first; keys are\n"
 		"                             the long option names\n"
@@ -136,6 +146,8 @@ static const struct option long_opts[] = {
 	{ "lock-lease", required_argument, NULL, 10 },
 	{ "hugepages", optional_argument, NULL, 11 },
 	{ "metrics", required_argument, NULL, 12 },
+	{ "backing", required_argument, NULL, 13 },
+	{ "backing-sync", optional_argument, NULL, 14 },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
@@ -330,10 +342,13 @@ int main(int argc, char **argv)
 	       -1) {
 		if (c == 'c')
 			continue;
-		/* --hugepages alone: where there are. */
+		/* --hugepages alone: where there are; --backing-sync
+		 * alone: yes. */
 		if (node_config_set(&cfg, opt_key(c),
-				    c == 11 && !optarg ? "try" : optarg, err,
-				    sizeof(err))) {
+				    c == 11 && !optarg	 ? "try"
+				    : c == 14 && !optarg ? "yes"
+							 : optarg,
+				    err, sizeof(err))) {
 			fprintf(stderr, "shmnode: --%s\n", err);
 			return 2;
 		}

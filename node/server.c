@@ -389,6 +389,8 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 	stats_request(&srv->stats, &req, &rep);
 	end = req.hdr.opcode == SHMX_OP_BYE ||
 	      (req.hdr.opcode == SHMX_OP_AUTH && rep.hdr.status);
+	/* What the request changed is kept before it is answered. */
+	(void)persist_request(srv, m, &req, &rep);
 	server_send_member(srv, m, &rep, end);
 	if (end)
 		member_end(srv, m,
@@ -501,6 +503,7 @@ int server_init(struct server *srv, const struct node_config *cfg,
 {
 	struct xport_attr xattr = { 0 };
 	int ret, loose = 0;
+	uint64_t size0;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
@@ -527,6 +530,10 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	ret = registry_init(&srv->reg, cfg->max_members);
 	if (ret)
 		goto out_wipe_key;
+	/* The backing files first: a node refused them listens nowhere. */
+	ret = persist_open(srv, &size0);
+	if (ret)
+		goto out_registry;
 
 	xattr.provider = cfg->provider;
 	xattr.bind = cfg->listen;
@@ -540,13 +547,14 @@ int server_init(struct server *srv, const struct node_config *cfg,
 			  strcmp(cfg->transport, "verbs") ? cfg->provider : "",
 			  ret == -EADDRINUSE ? "address already in use"
 					     : shmx__strerror(ret));
-		goto out_registry;
+		goto out_persist;
 	}
 
-	ret = extents_init(&srv->mem, cfg->size, cfg->hugepages);
+	ret = extents_init(&srv->mem, size0, cfg->hugepages, persist_fd(srv),
+			   persist_file_off(srv));
 	if (ret) {
 		log_error("cannot map a region of %llu bytes%s: %s",
-			  (unsigned long long)cfg->size,
+			  (unsigned long long)size0,
 			  cfg->hugepages == NODE_HUGE_REQUIRE
 				  ? " in huge pages (hugepages = require)"
 				  : "",
@@ -564,6 +572,9 @@ int server_init(struct server *srv, const struct node_config *cfg,
 	ret = lock_table_init(srv);
 	if (ret)
 		goto out_memory;
+	ret = persist_restore(srv);
+	if (ret)
+		goto out_locks;
 	ret = admin_init(srv);
 	if (ret)
 		goto out_locks;
@@ -583,6 +594,8 @@ out_unmap:
 	extents_fini(&srv->mem);
 out_close_xport:
 	srv->xp->ops->close(srv->xp);
+out_persist:
+	persist_close(srv);
 out_registry:
 	registry_fini(&srv->reg);
 out_wipe_key:
@@ -657,6 +670,7 @@ void server_fini(struct server *srv)
 	}
 	lock_table_unmap(srv);
 	extents_fini(&srv->mem);
+	persist_close(srv);
 	registry_fini(&srv->reg);
 	shmx__key_wipe(&srv->key);
 }

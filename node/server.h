@@ -14,6 +14,7 @@
 #include "config.h"
 #include "extents.h"
 #include "locks.h"
+#include "persist.h"
 #include "metrics.h"
 #include "pools.h"
 #include "proto/auth.h"
@@ -78,6 +79,7 @@ struct server {
 	unsigned closing;	  /* sends that end their peer, in flight */
 	char transport_why[160];  /* how the transport was chosen */
 	struct admin admin;	  /* the local admin socket (admin.c) */
+	struct persist persist;	  /* --backing: files (persist.c) */
 	struct node_stats stats;  /* counters (stats.c) */
 	struct metrics metrics;	  /* the --metrics endpoint (metrics.c) */
 	uint64_t next_sweep_ms;

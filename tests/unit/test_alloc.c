@@ -479,6 +479,40 @@ static void test_find_and_list(void **state)
 	shmx__alloc_fini(&a);
 }
 
+/* shmx__alloc_take: exactly the range asked for, or an error and no change. */
+static void test_take(void **state)
+{
+	const uint64_t base = 0x10000, size = 4 * KIB;
+	struct shmx__alloc a;
+	uint64_t start, len, off;
+
+	(void)state;
+	assert_int_equal(shmx__alloc_init(&a, base, size), 0);
+	assert_int_equal(shmx__alloc_take(&a, base + 4, 8), -EINVAL);
+	assert_int_equal(shmx__alloc_take(&a, base, 0), -EINVAL);
+	assert_int_equal(shmx__alloc_take(&a, base - 8, 16), -ENOENT);
+	assert_int_equal(shmx__alloc_take(&a, base + size - 8, 16), -ENOENT);
+	/* In the middle: free space stays on both sides. */
+	assert_int_equal(shmx__alloc_take(&a, base + 1024, 512), 0);
+	assert_stat(&a, size, size - 512, 2560, 1, 2);
+	assert_int_equal(shmx__alloc_find(&a, base + 1100, &start, &len), 0);
+	assert_int_equal(start, base + 1024);
+	assert_int_equal(len, 512);
+	/* Overlapping a block, or not all free. */
+	assert_int_equal(shmx__alloc_take(&a, base + 1024 + 504, 16), -EBUSY);
+	assert_int_equal(shmx__alloc_take(&a, base + 1000, 32), -EBUSY);
+	/* At the edges, then everything: the allocator agrees. */
+	assert_int_equal(shmx__alloc_take(&a, base, 1024), 0);
+	assert_int_equal(shmx__alloc_take(&a, base + 1536, size - 1536), 0);
+	assert_stat(&a, size, 0, 0, 3, 0);
+	assert_int_equal(shmx__alloc_get(&a, 8, 8, &off), -ENOMEM);
+	/* Taken blocks are released like any other. */
+	assert_int_equal(shmx__alloc_put(&a, base + 1024), 0);
+	assert_int_equal(shmx__alloc_get(&a, 512, 8, &off), 0);
+	assert_int_equal(off, base + 1024);
+	shmx__alloc_fini(&a);
+}
+
 static void test_add_remove(void **state)
 {
 	const uint64_t base = 0x100000, size = 64 * KIB;
@@ -1072,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_release_errors),
 		cmocka_unit_test(test_find_and_list),
+		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_add_remove),
 		cmocka_unit_test(test_metadata_enomem),
 		cmocka_unit_test(test_check_detects),
