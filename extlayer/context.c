@@ -30,7 +30,12 @@ struct settings {
 	const char *key_file;
 	char name[SHMX_NAME_MAX];
 	int timeout_ms;
+	int reconnect_ms;
 };
+
+/* How long an unreachable node is tried again unless SHMEXT_RECONNECT_MS
+ * says otherwise. */
+#define RECONNECT_MS_DEFAULT 10000
 
 /* attr field if its bit is set and it is non-NULL, else env, else @def. */
 static const char *pick(const struct shmx_open_attr *attr, uint32_t bit,
@@ -46,7 +51,7 @@ static const char *pick(const struct shmx_open_attr *attr, uint32_t bit,
 
 static int settings_get(const struct shmx_open_attr *attr, struct settings *s)
 {
-	const char *name, *tmo;
+	const char *name, *tmo, *rec;
 	int64_t t;
 
 	if (attr && (attr->comp_mask & ~ATTR_KNOWN_MASK))
@@ -85,6 +90,12 @@ static int settings_get(const struct shmx_open_attr *attr, struct settings *s)
 	}
 	if (s->timeout_ms <= 0)
 		return -EINVAL;
+	s->reconnect_ms = RECONNECT_MS_DEFAULT;
+	if ((rec = getenv("SHMEXT_RECONNECT_MS")) && *rec) {
+		if (shmx__parse_i64(rec, &t) || t < 0 || t > INT32_MAX)
+			return -EINVAL;
+		s->reconnect_ms = (int)t;
+	}
 	return 0;
 }
 
@@ -172,6 +183,7 @@ static int handshake(struct shmx_ctx *ctx, const struct shmx_key *key)
 	ctx->map.total = w->region_size;
 	ctx->authenticated = (int)w->authenticated;
 	ctx->heartbeat_ms = w->heartbeat_ms ? w->heartbeat_ms : 500;
+	ctx->boot = w->boot;
 	shmx__strlcpy(ctx->node_version, w->version, sizeof(ctx->node_version));
 	/* The whole current map and the root, from the header. */
 	return shmx__hdr_connect(ctx, w->hdr_key, w->hdr_base, w->hdr_size);
@@ -339,6 +351,11 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 	ret = handshake(ctx, keyp);
 	if (ret)
 		goto out_free_ctx;
+	/* Joined: from now on a node that goes away is waited for. */
+	pthread_mutex_lock(&ctx->lock);
+	ctx->reconnect_ms = s.reconnect_ms;
+	ctx->heard_ns = shmx__now_ns();
+	pthread_mutex_unlock(&ctx->lock);
 	ret = heartbeat_start(ctx);
 	if (ret)
 		goto out_free_ctx;
@@ -366,6 +383,10 @@ SHMX_EXPORT int shmx_close(struct shmx_ctx *ctx)
 		return 0;
 	/* Releases still in flight land before the goodbye. */
 	(void)shmx__lock_settle(ctx);
+	/* A node that went away is not waited for any more. */
+	pthread_mutex_lock(&ctx->lock);
+	ctx->closing = 1;
+	pthread_mutex_unlock(&ctx->lock);
 	shmx__mbox_close(ctx);
 	if (ctx->msg_pool)
 		(void)shmx_pool_close(ctx->msg_pool);

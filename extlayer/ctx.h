@@ -79,6 +79,7 @@ struct shmx_rpc {
 	int done;
 	int sends_busy; /* its sends posted and not complete */
 	int send_err;	/* its send failed: the node never had it */
+	int delivered;	/* a send of it completed: the node may have it */
 	int orphan;
 	size_t len;
 	uint8_t buf[SHMX_WIRE_MAX]; /* the encoded request, to send again */
@@ -97,6 +98,9 @@ struct shmx_ctx {
 	uint32_t max_members; /* entries in the header's registry */
 	int authenticated;
 	int timeout_ms;
+	/* How long an unreachable node is tried again before the context
+	 * is lost (SHMEXT_RECONNECT_MS); 0: at once. */
+	int reconnect_ms;
 	unsigned heartbeat_ms;
 	char node_addr[128];
 	char name[SHMX_NAME_MAX];
@@ -108,6 +112,19 @@ struct shmx_ctx {
 	int failed; /* -errno once the connection is lost */
 	int broken; /* an operation failed: the connection may need making
 		     * again (shmx__reconnect) */
+	/* With a reconnect window: when the connection broke or the node
+	 * stopped answering (monotonic ns, 0 while it answers).  Nothing
+	 * but RESUME goes to the node until it answers again. */
+	uint64_t down_since;
+	uint64_t heard_ns;	  /* when the node last sent something */
+	int reconnecting;	  /* a thread runs shmx__reconnect's rounds */
+	pthread_t reconnector;	  /* ... this one */
+	int closing;		  /* shmx_close began: no more rounds */
+	uint64_t boot;		  /* which start of shmnode serves us */
+	int hdr_stale;		  /* shmnode restarted: read the header again */
+	uint64_t lock_key;	  /* the lock table's key, ... */
+	uint64_t lock_base;	  /* ... the address of its slot 0, ... */
+	int lock_table_known;	  /* ... once a RESUME said them */
 	struct shmx_rpc *orphans; /* calls ended before their send did */
 	uint64_t next_req_id;
 	struct shmx_rpc *rpcs;
@@ -190,14 +207,37 @@ int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 /* Mark the context lost (first reason wins).  Caller holds ctx->lock. */
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err);
 /*
- * After an operation failed (ctx->broken): make sure the connection to
- * the node works, making a new one if the transport lost it (a key the
- * node refused ends a connection on verbs and on libfabric's tcp) and
- * telling the node where this member is now (RESUME); the session goes
- * on.  Caller holds no lock.  0, or -ENOTCONN: the context is lost
- * (ctx->failed says why).
+ * After an operation failed (ctx->broken) or the node stopped answering
+ * (ctx->down_since): make sure the connection to the node works, making
+ * a new one if the transport lost it (a key the node refused ends a
+ * connection on verbs and on libfabric's tcp) and telling the node where
+ * this member is now (RESUME; always, with a reconnect window); the
+ * session goes on.  With a window, rounds are tried again with growing
+ * pauses (20 ms to 1 s) until ctx->reconnect_ms after the break; a
+ * RESUME whose reply names another start of shmnode takes the restart
+ * in (keys, header, lock table).  One thread runs the rounds; another
+ * that comes meanwhile waits for them until @deadline (-ETIMEDOUT).
+ * Caller holds no lock.  0, -ETIMEDOUT, or -ENOTCONN: the context is
+ * lost (ctx->failed says why).
  */
-int shmx__reconnect(struct shmx_ctx *ctx);
+int shmx__reconnect(struct shmx_ctx *ctx, uint64_t deadline);
+/*
+ * Before a call sends anything to the node: while the connection is
+ * being made again (ctx->down_since), wait for it until @deadline, or
+ * make it (shmx__reconnect).  0, -ETIMEDOUT (still unreachable at
+ * @deadline; the context goes on) or -ENOTCONN.  No lock held.
+ */
+int shmx__wait_node(struct shmx_ctx *ctx, uint64_t deadline);
+/*
+ * The connection broke or the node did not answer: with a reconnect
+ * window, note when (ctx->down_since).  Lock held.
+ */
+void shmx__broke_locked(struct shmx_ctx *ctx);
+/*
+ * Learn where the lock table is (ctx->lock_base, with a RESUME at the
+ * address the member has now) if no RESUME said it yet.  0 or -errno.
+ */
+int shmx__lock_table_learn(struct shmx_ctx *ctx);
 /* Free the calls left on ctx->orphans (at close, transport closed). */
 void shmx__rpc_release(struct shmx_ctx *ctx);
 
@@ -295,6 +335,10 @@ int shmx__lock_settle(struct shmx_ctx *ctx);
  * SHMX_LOCK_RECORD_AFTER_NS.  Heartbeat thread, no lock held.  Returns
  * the number of holds. */
 int shmx__lock_records_run(struct shmx_ctx *ctx);
+/* shmnode restarted: the lock table's key is @key and its slot 0 is at
+ * @base now (it was at ctx->lock_base); move every handle and given-up
+ * ticket there.  No lock held. */
+void shmx__locks_rebase(struct shmx_ctx *ctx, uint64_t key, uint64_t base);
 /* Free them all, and every lock handle (close, heartbeat stopped). */
 void shmx__lock_orphans_free(struct shmx_ctx *ctx);
 

@@ -281,6 +281,12 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 		ret = -ENOTCONN;
 		goto out_free;
 	}
+	/* Not with keys that a restarted node may not know: after the
+	 * RESUME (the caller waits for it and starts again). */
+	if (ctx->down_since) {
+		ret = -EAGAIN;
+		goto out_free;
+	}
 	if (ctx->xp->caps.local_mr && len <= SHMX_BOUNCE &&
 	    (kind == DATA_READ || kind == DATA_WRITE)) {
 		req->bounce = 1;
@@ -321,8 +327,15 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 	} while (!ret && off < len);
 	if (ret && !req->pending) {
 		req_free(ctx, req);
-		if (ret == -ETIMEDOUT)
+		/* The queue stayed full: the node does not take anything.
+		 * Nothing started, so with a reconnect window the caller
+		 * waits for the node and starts again. */
+		if (ret == -ETIMEDOUT && ctx->reconnect_ms) {
+			shmx__broke_locked(ctx);
+			ret = -EAGAIN;
+		} else if (ret == -ETIMEDOUT) {
 			shmx__ctx_fail(ctx, ret);
+		}
 		pthread_mutex_unlock(&ctx->lock);
 		return ret;
 	}
@@ -359,8 +372,15 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 		pthread_mutex_unlock(&ctx->lock);
 		return ret;
 	}
-	if (ret == -ETIMEDOUT)
+	/* No completion in time: with a reconnect window the node is
+	 * reached again (below) and the call decides whether to repeat
+	 * the operation, as after a broken connection. */
+	if (ret == -ETIMEDOUT && ctx->reconnect_ms) {
+		shmx__broke_locked(ctx);
+		ret = -ECONNRESET;
+	} else if (ret == -ETIMEDOUT) {
 		shmx__ctx_fail(ctx, ret);
+	}
 	if (!ret)
 		ret = req->status;
 	/* A transfer the fabric itself gave up on: not -ETIMEDOUT, which
@@ -380,9 +400,10 @@ static int req_wait(struct shmx_req *req, uint64_t deadline, int fatal,
 	/* A refused key or a flushed queue pair: the connection is made
 	 * again now, so that the next call finds it working. */
 	if (ret == -ECONNRESET || ret == -EACCES) {
-		int r = shmx__reconnect(ctx);
+		int r = shmx__reconnect(ctx, fatal ? UINT64_MAX : deadline);
 
-		if (r)
+		/* A request is freed: -ETIMEDOUT would say it is not. */
+		if (r && r != -ETIMEDOUT)
 			return r;
 	}
 	return ret;
@@ -410,6 +431,17 @@ static uint64_t key_at(struct shmx_ctx *ctx, enum data_kind kind,
 	return key;
 }
 
+/* Which start of shmnode the context knows now.  Lock free. */
+static uint64_t boot_now(struct shmx_ctx *ctx)
+{
+	uint64_t boot;
+
+	pthread_mutex_lock(&ctx->lock);
+	boot = ctx->boot;
+	pthread_mutex_unlock(&ctx->lock);
+	return boot;
+}
+
 /*
  * Run one operation to completion with the context's timeout.  Keys come
  * first (keys_ensure).  A key the fabric refuses was revoked meanwhile (an
@@ -429,19 +461,28 @@ static int run(struct shmx_ctx *ctx, enum data_kind kind, shmx_gaddr_t gaddr,
 	int atomic = kind == DATA_CAS || kind == DATA_FADD;
 	int ret = 0, prev, tries = 0;
 	struct shmx_req *req;
-	uint64_t used = 0;
+	uint64_t used = 0, used_boot = 0;
 
 	do {
 		prev = ret;
 		if (prev == -EACCES || prev == -ECONNRESET)
 			keys_drop(ctx, gaddr, len);
+		/* The node is being reached again: after that. */
+		ret = shmx__wait_node(ctx, deadline_after(ctx->timeout_ms));
+		if (ret)
+			return ret;
 		ret = keys_ensure(ctx, kind, gaddr, len);
 		if (ret)
 			return ret;
+		/* Broken in flight with a key still good, or across a
+		 * restart of shmnode (the old process may have run it
+		 * before it died): it may have run. */
 		if (atomic && prev == -ECONNRESET && used &&
-		    used == key_at(ctx, kind, gaddr))
+		    (used == key_at(ctx, kind, gaddr) ||
+		     used_boot != boot_now(ctx)))
 			return -ECONNRESET;
 		used = atomic ? key_at(ctx, kind, gaddr) : 0;
+		used_boot = boot_now(ctx);
 		ret = req_start(ctx, kind, gaddr, NULL, buf, len, a, b, 0,
 				&req);
 		if (!ret)
@@ -489,7 +530,9 @@ static int start_nb(struct shmx_ctx *ctx, enum data_kind kind,
 	if (check_range(ctx, gaddr, len))
 		return -EFAULT;
 	do {
-		ret = keys_ensure(ctx, kind, gaddr, len);
+		ret = shmx__wait_node(ctx, deadline_after(ctx->timeout_ms));
+		if (!ret)
+			ret = keys_ensure(ctx, kind, gaddr, len);
 		if (!ret)
 			ret = req_start(ctx, kind, gaddr, NULL, buf, len, 0, 0,
 					1, req);
@@ -588,6 +631,14 @@ SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx)
 				   deadline_after(ctx->timeout_ms));
 	free(f.reqs);
 	pthread_mutex_lock(&ctx->lock);
+	if (ret == -ETIMEDOUT && ctx->reconnect_ms) {
+		/* The node is reached again, within the window, or the
+		 * context is lost; the transfers are the caller's. */
+		shmx__broke_locked(ctx);
+		pthread_mutex_unlock(&ctx->lock);
+		ret = shmx__reconnect(ctx, UINT64_MAX);
+		return ret ? ret : -ETIMEDOUT;
+	}
 	if (ret == -ETIMEDOUT)
 		shmx__ctx_fail(ctx, ret);
 	if (!ret) {
@@ -638,11 +689,16 @@ static int raw_run(struct shmx_ctx *ctx, enum data_kind kind, uint64_t raddr,
 {
 	struct raw_target t = { .raddr = raddr, .key = key };
 	struct shmx_req *req;
-	int ret;
+	int ret, tries = 0;
 
 	if (len > SHMX_BOUNCE)
 		return -EINVAL;
-	ret = req_start(ctx, kind, 0, &t, buf, len, a, b, 0, &req);
+	do {
+		ret = shmx__wait_node(ctx, deadline_after(ctx->timeout_ms));
+		if (!ret)
+			ret = req_start(ctx, kind, 0, &t, buf, len, a, b, 0,
+					&req);
+	} while (ret == -EAGAIN && ++tries < 3);
 	if (ret)
 		return ret;
 	return req_wait(req, deadline_after(ctx->timeout_ms), 1, result);

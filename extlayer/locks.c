@@ -137,6 +137,11 @@ static int reserve(struct shmx_ctx *ctx, uint64_t id, const char *name,
 	     ((attr->comp_mask & SHMX_LOCK_ATTR_LEASE) &&
 	      (!attr->lease_ms || attr->lease_ms > SHMX_LOCK_LEASE_MAX_MS))))
 		return -EINVAL;
+	/* Where the table is, so that a handle can follow it when shmnode
+	 * restarts (shmx__locks_rebase). */
+	ret = shmx__lock_table_learn(ctx);
+	if (ret)
+		return ret;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -929,6 +934,34 @@ int shmx__lock_orphans_run(struct shmx_ctx *ctx)
 	ctx->lock_orphans = list;
 	pthread_mutex_unlock(&ctx->hb_lock);
 	return left;
+}
+
+void shmx__locks_rebase(struct shmx_ctx *ctx, uint64_t key, uint64_t base)
+{
+	uint64_t old_base;
+	int move;
+
+	pthread_mutex_lock(&ctx->lock);
+	old_base = ctx->lock_base;
+	move = ctx->lock_table_known &&
+	       (key != ctx->lock_key || base != old_base);
+	/* A lock keeps its slot: its offset from slot 0 stays. */
+	for (struct shmx_lock *l = move ? ctx->locks : NULL; l; l = l->next) {
+		l->raddr = base + (l->raddr - old_base);
+		l->key = key;
+	}
+	ctx->lock_key = key;
+	ctx->lock_base = base;
+	ctx->lock_table_known = 1;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!move)
+		return;
+	pthread_mutex_lock(&ctx->hb_lock);
+	for (struct shmx__lock_orphan *o = ctx->lock_orphans; o; o = o->next) {
+		o->raddr = base + (o->raddr - old_base);
+		o->key = key;
+	}
+	pthread_mutex_unlock(&ctx->hb_lock);
 }
 
 void shmx__lock_orphans_free(struct shmx_ctx *ctx)

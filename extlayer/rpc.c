@@ -33,6 +33,33 @@
  * connection is asked for again.  Others are sent once (at most once).
  */
 #define RESEND_LATE_MS 250
+/* Pauses between the rounds of a reconnect within the window: from the
+ * first, doubling up to the last. */
+#define RECONNECT_PAUSE_MIN_MS 20
+#define RECONNECT_PAUSE_MAX_MS 1000
+/* A round's RESUME waits at least this long, even at the window's end. */
+#define RESUME_WAIT_MIN_MS 100
+
+/* Percent of a heartbeat without a word from the node after which a call
+ * first makes sure (RESUME) that the node it reaches is the one it knows. */
+#define SILENT_PCT 150
+
+/* Times one call waits for the node to be reached again. */
+#define RPC_WAITS 3
+
+/* rpc_call's flags.  RPC_RESEND: a send that failed is sent again once
+ * the connection is made again (RPC_SENDS sends).  RPC_WAIT: a node that
+ * does not answer is waited for, within the reconnect window. */
+#define RPC_RESEND 0x1
+#define RPC_WAIT 0x2
+
+void shmx__broke_locked(struct shmx_ctx *ctx)
+{
+	ctx->broken = 1;
+	if (ctx->reconnect_ms && !ctx->down_since)
+		__atomic_store_n(&ctx->down_since, shmx__now_ns() | 1,
+				 __ATOMIC_RELAXED);
+}
 
 void shmx__ctx_fail(struct shmx_ctx *ctx, int err)
 {
@@ -102,6 +129,7 @@ static void handle_recv(struct shmx_ctx *ctx, const void *buf, size_t len)
 	/* Decode into the waiter's slot directly: find it by req_id first. */
 	if (len < SHMX_HDR_LEN)
 		return;
+	__atomic_store_n(&ctx->heard_ns, shmx__now_ns(), __ATOMIC_RELAXED);
 	if (((const uint8_t *)buf)[28] & SHMX_HDR_EVENT) {
 		handle_event(ctx, buf, len);
 		return;
@@ -140,7 +168,9 @@ static void send_complete(struct shmx_ctx *ctx, struct shmx_rpc *rpc,
 	rpc->sends_busy--;
 	if (status) {
 		rpc->send_err = status;
-		ctx->broken = 1;
+		shmx__broke_locked(ctx);
+	} else {
+		rpc->delivered = 1;
 	}
 	if (!rpc->orphan || rpc->sends_busy)
 		return;
@@ -172,7 +202,7 @@ static void dispatch(struct shmx_ctx *ctx, struct xport_completion *c)
 		/* A key the fabric refused, or a flushed queue pair: the
 		 * connection may be gone; the next call makes it again. */
 		if (c->status == -ECONNRESET || c->status == -EACCES)
-			ctx->broken = 1;
+			shmx__broke_locked(ctx);
 		break;
 	}
 }
@@ -317,18 +347,40 @@ static int rpc_answered(void *arg)
 	return rpc->done || rpc->send_err;
 }
 
+static int rpc_done(void *arg)
+{
+	return ((const struct shmx_rpc *)arg)->done;
+}
+
 /*
- * Send @req and wait for the reply until @timeout_ms.  A send that fails
- * never reached the node: with @may_reconnect the connection is made
- * again and the request sent again, up to RPC_SENDS times.
+ * Send @req and wait for the reply until @timeout_ms.  With RPC_RESEND,
+ * a send that fails (it never reached the node) is sent again once the
+ * connection is made again, up to RPC_SENDS times.  With RPC_WAIT and a
+ * reconnect window, a node that does not answer in time (or whose
+ * connection keeps failing) is waited for (shmx__reconnect); then the
+ * request is sent again if the node cannot have had it or may answer it
+ * twice; else its reply is waited for once more (the same start of
+ * shmnode), or the call says -ECONNRESET (shmnode restarted: the request
+ * may or may not have been carried out).  Without RPC_RESEND the
+ * caller decides what a failure means (RESUME of a round); otherwise a
+ * request that got no answer loses the context, unless the window let
+ * the connection be made again.
  */
 static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
-		    struct shmx_msg *rep, int timeout_ms, int may_reconnect)
+		    struct shmx_msg *rep, int timeout_ms, unsigned flags)
 {
 	uint64_t deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct shmx_rpc *rpc;
-	int len, ret, sends = 0, late = 0;
+	uint64_t boot;
+	int len, ret, sends = 0, late = 0, waits = 0;
+	int keep = !(flags & RPC_RESEND);
 
+	if (flags & RPC_WAIT) {
+		/* The connection is being made again: after it. */
+		ret = shmx__wait_node(ctx, deadline);
+		if (ret)
+			return ret;
+	}
 	rpc = calloc(1, sizeof(*rpc));
 	if (!rpc)
 		return -ENOMEM;
@@ -337,6 +389,7 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		ret = -ENOTCONN;
 		goto out_unlock;
 	}
+	boot = ctx->boot;
 	rpc->req_id = ++ctx->next_req_id;
 	req->hdr.req_id = rpc->req_id;
 	req->hdr.session = ctx->id;
@@ -378,21 +431,57 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 		}
 		if (!ret && rpc->done)
 			break;
-		if (ret == -ETIMEDOUT || !may_reconnect || ++sends >= RPC_SENDS)
+		if (!(flags & RPC_RESEND) || ctx->failed)
 			break;
-		/* The request never reached the node: again, once the
-		 * connection works. */
-		ctx->broken = 1;
+		if (ret != -ETIMEDOUT && ++sends < RPC_SENDS &&
+		    !ctx->reconnect_ms) {
+			/* The request never reached the node: again, once
+			 * the connection works. */
+			ctx->broken = 1;
+			pthread_mutex_unlock(&ctx->lock);
+			ret = shmx__progress_until(
+				ctx, never, NULL,
+				shmx__now_ns() + ((uint64_t)RESEND_PAUSE_US
+						  << (2 * sends)) *
+							 1000);
+			ret = ret == -ETIMEDOUT ? shmx__reconnect(ctx, deadline)
+						: ret;
+			pthread_mutex_lock(&ctx->lock);
+			if (ret)
+				break;
+			continue;
+		}
+		/* No answer in time, or the connection failed: wait for the
+		 * node within the window, if there is one. */
+		if (!(flags & RPC_WAIT) || !ctx->reconnect_ms)
+			break;
+		if (++waits > RPC_WAITS) {
+			/* It answers RESUME, not this: the context goes on. */
+			keep = 1;
+			break;
+		}
+		shmx__broke_locked(ctx);
 		pthread_mutex_unlock(&ctx->lock);
-		ret = shmx__progress_until(
-			ctx, never, NULL,
-			shmx__now_ns() +
-				((uint64_t)RESEND_PAUSE_US << (2 * sends)) *
-					1000);
-		ret = ret == -ETIMEDOUT ? shmx__reconnect(ctx) : ret;
+		ret = shmx__reconnect(ctx, UINT64_MAX);
 		pthread_mutex_lock(&ctx->lock);
-		if (ret)
+		if (ret || rpc->done)
 			break;
+		deadline = shmx__now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		sends = 0;
+		late = 0;
+		if (idempotent(req->hdr.opcode) ||
+		    (!rpc->delivered && !rpc->sends_busy))
+			continue;
+		/* The node may have had it: not twice. */
+		keep = 1;
+		if (ctx->boot != boot) {
+			ret = -ECONNRESET;
+			break;
+		}
+		pthread_mutex_unlock(&ctx->lock);
+		ret = shmx__progress_until(ctx, rpc_done, rpc, deadline);
+		pthread_mutex_lock(&ctx->lock);
+		break;
 	}
 	if (!rpc->done) {
 		log_debug("%s (request %llu) failed after %d sends: %s",
@@ -400,7 +489,10 @@ static int rpc_call(struct shmx_ctx *ctx, struct shmx_msg *req,
 			  (unsigned long long)rpc->req_id, sends + 1,
 			  shmx_strerror(ret));
 		rpc_unlink(ctx, rpc);
-		shmx__ctx_fail(ctx, ret);
+		if (!ret)
+			ret = -ETIMEDOUT;
+		if (!keep)
+			shmx__ctx_fail(ctx, ret);
 		goto out_unlock;
 	}
 	*rep = rpc->reply;
@@ -424,51 +516,255 @@ out_unlock:
 int shmx__rpc(struct shmx_ctx *ctx, struct shmx_msg *req, struct shmx_msg *rep,
 	      int timeout_ms)
 {
-	return rpc_call(ctx, req, rep, timeout_ms, 1);
+	/* A goodbye does not wait for a node that went away. */
+	return rpc_call(
+		ctx, req, rep, timeout_ms,
+		RPC_RESEND | (req->hdr.opcode == SHMX_OP_BYE ? 0 : RPC_WAIT));
 }
 
-int shmx__reconnect(struct shmx_ctx *ctx)
+/*
+ * The reply to RESUME: which start of shmnode serves the session.
+ * Another one than before restarted from its backing file: every key
+ * the context held was a registration of the old process, so the key
+ * map is emptied (data calls ask again), the lock handles are moved to
+ * the lock table's new key and address, and the header is read again
+ * with its new key.  No lock held.  0 or -errno (the header could not be
+ * read: the next round reads it again).
+ */
+static int resumed(struct shmx_ctx *ctx, const struct shmx_resumed *r)
+{
+	int restarted, ret = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	restarted = ctx->boot && r->boot != ctx->boot;
+	if (restarted) {
+		shmx__km_clear(&ctx->keys);
+		ctx->boot = r->boot;
+		ctx->hdr_stale = 1;
+		/* The restarted node's map, whatever its generation. */
+		ctx->map.generation = 0;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	/* Before anything else may reach the node again. */
+	shmx__locks_rebase(ctx, r->lock_key, r->lock_base);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->broken = 0;
+	__atomic_store_n(&ctx->down_since, 0, __ATOMIC_RELAXED);
+	if (restarted)
+		log_info("shmnode at %s restarted: member %u goes on",
+			 ctx->node_addr, ctx->id);
+	if (ctx->hdr_stale) {
+		pthread_mutex_unlock(&ctx->lock);
+		ret = shmx__hdr_connect(ctx, r->hdr_key, r->hdr_base,
+					r->hdr_size);
+		pthread_mutex_lock(&ctx->lock);
+		if (!ret)
+			ctx->hdr_stale = 0;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* RESUME from the address this endpoint has now, and its reply taken in.
+ * @flags: rpc_call's.  0 or -errno. */
+static int resume(struct shmx_ctx *ctx, int timeout_ms, unsigned flags)
 {
 	uint8_t addr[XPORT_ADDR_MAX];
 	size_t alen = sizeof(addr);
 	struct shmx_msg req, rep;
-	xport_peer_t peer;
-	int ret, resume = 0;
+	int ret;
 
 	pthread_mutex_lock(&ctx->lock);
-	if (ctx->failed || !ctx->broken) {
-		ret = ctx->failed ? -ENOTCONN : 0;
-		pthread_mutex_unlock(&ctx->lock);
-		return ret;
-	}
-	ctx->broken = 0;
-	/* 0: the connection serves as it is; 1: a new one, at a new
-	 * address the node must be told. */
-	ret = xport_reconnect(ctx->xp, ctx->node, &peer);
-	if (ret == 1) {
-		ctx->node = peer;
-		ret = xport_getname(ctx->xp, addr, &alen);
-		if (!ret && alen > SHMX_WIRE_ADDR_MAX)
-			ret = -EPROTO;
-		resume = !ret;
-	}
-	if (ret < 0)
-		shmx__ctx_fail(ctx, ret);
+	ret = xport_getname(ctx->xp, addr, &alen);
 	pthread_mutex_unlock(&ctx->lock);
-	if (!resume)
-		return ret < 0 ? -ENOTCONN : 0;
+	if (!ret && alen > SHMX_WIRE_ADDR_MAX)
+		ret = -EPROTO;
+	if (ret)
+		return ret;
 	shmx__msg_init(&req, SHMX_OP_RESUME, 0, 0, 0);
 	req.u.resume.addr_len = (uint8_t)alen;
 	memcpy(req.u.resume.addr, addr, alen);
-	ret = rpc_call(ctx, &req, &rep, ctx->timeout_ms, 0);
+	ret = rpc_call(ctx, &req, &rep, timeout_ms, flags);
+	return ret ? ret : resumed(ctx, &rep.u.resumed);
+}
+
+/*
+ * One round: a working connection (xport_reconnect) and, when it is new
+ * or a window is set (after the node went away, a restarted shmnode
+ * knows no peer for this member until it hears RESUME), RESUME.  Its
+ * RESUME waits up to @timeout_ms.  0 or -errno.
+ */
+static int reconnect_round(struct shmx_ctx *ctx, int timeout_ms)
+{
+	xport_peer_t peer;
+	int ret;
+
 	pthread_mutex_lock(&ctx->lock);
-	if (ret)
-		shmx__ctx_fail(ctx, ret);
-	else
-		log_info("reconnected to %s as member %u", ctx->node_addr,
-			 ctx->id);
+	ctx->broken = 0;
+	ret = xport_reconnect(ctx->xp, ctx->node, &peer);
+	if (ret == 1)
+		ctx->node = peer;
+	if (!ret && !ctx->reconnect_ms) {
+		pthread_mutex_unlock(&ctx->lock);
+		return 0;
+	}
 	pthread_mutex_unlock(&ctx->lock);
-	return ret ? -ENOTCONN : 0;
+	return ret < 0 ? ret : resume(ctx, timeout_ms, 0);
+}
+
+/*
+ * Rounds until one works or the window (ctx->reconnect_ms after
+ * ctx->down_since) has passed, with pauses from RECONNECT_PAUSE_MIN_MS
+ * doubling up to RECONNECT_PAUSE_MAX_MS in which the transport makes
+ * progress.  Without a window, one round.  The caller is
+ * ctx->reconnector.  0 or -ENOTCONN (the context is lost).
+ */
+static int reconnect_rounds(struct shmx_ctx *ctx)
+{
+	unsigned pause_ms = RECONNECT_PAUSE_MIN_MS;
+	int ret, wait_ms, failures = 0;
+	uint64_t end, now;
+
+	for (;;) {
+		/* A round's RESUME waits no longer than the window lasts. */
+		pthread_mutex_lock(&ctx->lock);
+		end = ctx->down_since +
+		      (uint64_t)ctx->reconnect_ms * 1000000ull;
+		wait_ms = ctx->timeout_ms;
+		if (ctx->down_since) {
+			now = shmx__now_ns();
+			now = end > now ? (end - now) / 1000000ull : 0;
+			if (now < RESUME_WAIT_MIN_MS)
+				now = RESUME_WAIT_MIN_MS;
+			if (now < (uint64_t)wait_ms)
+				wait_ms = (int)now;
+		}
+		pthread_mutex_unlock(&ctx->lock);
+		ret = reconnect_round(ctx, wait_ms);
+		pthread_mutex_lock(&ctx->lock);
+		if (!ret) {
+			if (failures)
+				log_info("%s answers again: member %u goes on",
+					 ctx->node_addr, ctx->id);
+			pthread_mutex_unlock(&ctx->lock);
+			return 0;
+		}
+		if (ctx->failed) /* NO_SESSION: the node ended us */
+			break;
+		if (!ctx->reconnect_ms || ctx->closing) {
+			shmx__ctx_fail(ctx, ret);
+			break;
+		}
+		shmx__broke_locked(ctx);
+		now = shmx__now_ns();
+		end = ctx->down_since +
+		      (uint64_t)ctx->reconnect_ms * 1000000ull;
+		if (!failures++) {
+			log_info("%s does not answer (%s): trying again for "
+				 "%d ms",
+				 ctx->node_addr, shmx_strerror(ret),
+				 ctx->reconnect_ms);
+		}
+		if (now >= end) {
+			log_warn("%s did not answer for %d ms "
+				 "(SHMEXT_RECONNECT_MS)",
+				 ctx->node_addr, ctx->reconnect_ms);
+			shmx__ctx_fail(ctx, ret);
+			break;
+		}
+		pthread_mutex_unlock(&ctx->lock);
+		now += (uint64_t)pause_ms * 1000000ull;
+		ret = shmx__progress_until(ctx, never, NULL,
+					   now < end ? now : end);
+		if (ret != -ETIMEDOUT)
+			return -ENOTCONN;
+		pause_ms = pause_ms * 2 < RECONNECT_PAUSE_MAX_MS
+				   ? pause_ms * 2
+				   : RECONNECT_PAUSE_MAX_MS;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return -ENOTCONN;
+}
+
+int shmx__reconnect(struct shmx_ctx *ctx, uint64_t deadline)
+{
+	int ret;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (;;) {
+		if (ctx->failed) {
+			ret = -ENOTCONN;
+			goto out_unlock;
+		}
+		if (!ctx->broken && !ctx->down_since) {
+			ret = 0;
+			goto out_unlock;
+		}
+		if (!ctx->reconnecting)
+			break;
+		/* Another thread makes the connection again; the one that
+		 * does (reading a restarted node's header) waits for no one. */
+		if (pthread_equal(ctx->reconnector, pthread_self()) ||
+		    !ctx->down_since) {
+			ret = ctx->down_since ? -ECONNRESET : 0;
+			goto out_unlock;
+		}
+		if (shmx__now_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			goto out_unlock;
+		}
+		pthread_mutex_unlock(&ctx->lock);
+		shmx__sleep_us(1000);
+		pthread_mutex_lock(&ctx->lock);
+	}
+	ctx->reconnecting = 1;
+	ctx->reconnector = pthread_self();
+	pthread_mutex_unlock(&ctx->lock);
+	ret = reconnect_rounds(ctx);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->reconnecting = 0;
+out_unlock:
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int shmx__wait_node(struct shmx_ctx *ctx, uint64_t deadline)
+{
+	uint64_t heard = __atomic_load_n(&ctx->heard_ns, __ATOMIC_RELAXED);
+
+	/*
+	 * Silent for longer than the heartbeat allows: it may have gone and
+	 * come back as a new process that answers nothing until RESUME,
+	 * while one-sided operations with the old keys could still reach
+	 * it.  RESUME first, and learn which start of shmnode it is.
+	 */
+	if (ctx->reconnect_ms && heard &&
+	    shmx__now_ns() - heard >
+		    (uint64_t)ctx->heartbeat_ms * SILENT_PCT * 10000ull) {
+		pthread_mutex_lock(&ctx->lock);
+		if (!ctx->down_since && !ctx->failed) {
+			log_debug(
+				"no word from %s for %llu ms: RESUME first",
+				ctx->node_addr,
+				(unsigned long long)((shmx__now_ns() - heard) /
+						     1000000ull));
+			shmx__broke_locked(ctx);
+		}
+		pthread_mutex_unlock(&ctx->lock);
+	}
+	if (!__atomic_load_n(&ctx->down_since, __ATOMIC_RELAXED))
+		return 0;
+	return shmx__reconnect(ctx, deadline);
+}
+
+int shmx__lock_table_learn(struct shmx_ctx *ctx)
+{
+	int known;
+
+	pthread_mutex_lock(&ctx->lock);
+	known = ctx->lock_table_known;
+	pthread_mutex_unlock(&ctx->lock);
+	return known ? 0 : resume(ctx, ctx->timeout_ms, RPC_RESEND | RPC_WAIT);
 }
 
 void shmx__rpc_release(struct shmx_ctx *ctx)

@@ -96,6 +96,8 @@ enum shmx_open_attr_mask {
  *  provider   libfabric provider            SHMEXT_PROVIDER  "tcp;ofi_rxm"
  *  key_file   shared key file               SHMEXT_KEY_FILE  none
  *  timeout_ms blocking-call timeout         SHMEXT_TIMEOUT_MS 5000
+ *  (none)     reconnect window, in ms       SHMEXT_RECONNECT_MS 10000
+ *             (0: a lost node loses the context at once; see shmx_open)
  *
  * Transport "auto" takes verbs (rdma-core, NIC atomics) when this host has
  * an RDMA device with an active port and verbs reaches the node, else ofi
@@ -140,6 +142,37 @@ struct shmx_open_attr {
  * Fork: a context belongs to the process that opened it.  Never use it in a
  * forked child; with the ofi transport a child may open its own context as
  * long as the parent held none open at the fork (a context has threads).
+ *
+ * When the node goes away and comes back.  A context whose node stops
+ * answering (a call or the heartbeat gets no reply within the timeout, a
+ * send or a one-sided operation fails with its connection, or nothing has
+ * come from the node for one and a half heartbeats) does not give up at
+ * once: it connects again and sends RESUME, with pauses from 20 ms
+ * doubling to 1 s, for the reconnect window (SHMEXT_RECONNECT_MS, default
+ * 10000 ms, counted from when the node was found gone; 0 gives up at
+ * once).  Meanwhile:
+ *  - the call that found the node gone waits for it, at most the window
+ *    and one timeout; calls other threads make meanwhile wait no longer
+ *    than their own timeout (-ETIMEDOUT; the context goes on);
+ *  - once the node answers, reads, writes, key requests and requests that
+ *    change nothing are made again and succeed; a request that changes
+ *    something (shmx_alloc, shmx_own, shmx_lock_reserve...) and was on its
+ *    way is not sent twice: it says -ETIMEDOUT (the same shmnode: it may
+ *    still be carried out) or -ECONNRESET (shmnode restarted: it may or
+ *    may not have been); an atomic on its way says -ECONNRESET too (read
+ *    the word to know);
+ *  - shmnode restarted from its backing file (shmnode --backing) keeps
+ *    this member's session: the same node id, blocks, ownerships, segment
+ *    attachments, locks and root.  The library takes the restart in by
+ *    itself (new keys, asked for again; the header; the lock table) and
+ *    logs it at info level; a hold of a lock may pass on if the restart
+ *    lasts past its lease (shmx_lock_release says -ESTALE);
+ *  - when the window passes without an answer (a shmnode started again
+ *    without --backing never answers: it does not know this member), or
+ *    the node answers that it ended this member's session (this process
+ *    was paused past the node's client timeout, or did not come back
+ *    within it after a restart), the context is lost: the call says
+ *    -ENOTCONN and so does every call after it.
  */
 SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 			  struct shmx_ctx **ctx);
@@ -332,9 +365,12 @@ SHMX_EXPORT int shmx_shrink(struct shmx_ctx *ctx, uint64_t bytes);
  *  -ECONNRESET the connection broke under the transfer three times in a
  *              row (each time a key revoked under it, or the fabric); the
  *              context goes on
- *  -ETIMEDOUT  no completion within the context's timeout
+ *  -ETIMEDOUT  no completion within the context's timeout (with a
+ *              reconnect window: another thread was still reaching the
+ *              node again when it passed; the context goes on)
  *  -ENOTCONN   the connection to the node is lost (the node went away, or
- *              could not be reached again after a break)
+ *              could not be reached again after a break, within the
+ *              reconnect window: see shmx_open)
  * Thread safety: safe; concurrent calls proceed in parallel.
  */
 SHMX_EXPORT int shmx_read(struct shmx_ctx *ctx, shmx_gaddr_t gaddr, void *buf,
@@ -380,8 +416,9 @@ SHMX_EXPORT int shmx_test(struct shmx_req *req);
  * the call has finished, and every write is visible at the node.
  * Returns 0, or the first error among those transfers, -EINVAL (NULL),
  * -ENOMEM, -ETIMEDOUT (the transfers did not finish within the context's
- * timeout: the context is lost, and every later call returns -ENOTCONN)
- * or -ENOTCONN.  Requests still need shmx_wait / shmx_test to be freed.
+ * timeout; without a reconnect window the context is lost, and every
+ * later call returns -ENOTCONN, with one it goes on once the node answers
+ * again) or -ENOTCONN.  Requests still need shmx_wait / shmx_test to be freed.
  */
 SHMX_EXPORT int shmx_flush(struct shmx_ctx *ctx);
 
