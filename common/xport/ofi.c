@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -198,6 +199,26 @@ static int local_reg(struct ofi_xport *x, void *buf, size_t len,
 	return ret ? ofi_err(ret) : 0;
 }
 
+/*
+ * The first key this process asks for (without FI_MR_PROV_KEY the keys
+ * are ours): random, below the top of @size bytes' keys by 2^32, so that
+ * a key of an earlier shmnode process, presented by a client that has
+ * not heard of the restart yet (tcp;ofi_rxm connects again by itself on
+ * the next operation), names none of this one's registrations.  With keys
+ * of 4 bytes or less there is not room for that: from 1.
+ */
+static uint64_t first_key(size_t size)
+{
+	uint64_t r;
+
+	if (size <= 4 || getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return 1;
+	if (size < 8)
+		r &= ((uint64_t)1 << (8 * size)) - 1;
+	r &= ~(uint64_t)0xffffffff;
+	return r ? r - ((uint64_t)1 << 32) + 1 : 1;
+}
+
 static int post_recv(struct ofi_xport *x, struct ofi_op *op)
 {
 	int ret;
@@ -332,7 +353,6 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 		return -ENOMEM;
 	x->base.ops = &shmx__xport_ofi_ops;
 	x->wait_fd = -1;
-	x->next_key = 1;
 	x->bound = attr->bind != NULL;
 	x->mailbox = attr->bind && !attr->passive;
 	if (!attr->bind && attr->connect) {
@@ -353,6 +373,7 @@ static int ofi_open(const struct xport_attr *attr, struct xport **xpp)
 		goto out_free;
 	}
 	x->mr_mode = (uint64_t)x->info->domain_attr->mr_mode;
+	x->next_key = first_key(x->info->domain_attr->mr_key_size);
 	snprintf(x->base.caps.provider, sizeof(x->base.caps.provider), "%s",
 		 x->info->fabric_attr->prov_name);
 	x->base.caps.max_rma = x->info->ep_attr->max_msg_size < OFI_MAX_RMA
