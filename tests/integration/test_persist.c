@@ -178,11 +178,39 @@ static const char *const *node_args(const char *backing, const char *locks)
 	return a;
 }
 
+/* Remove the files of @n's node (its backing directory and acks). */
+static void remove_backed(const struct node_proc *n)
+{
+	char dir[128], acks[128], cmd[300];
+
+	paths(n, dir, sizeof(dir), acks, sizeof(acks));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, acks);
+	(void)!system(cmd);
+}
+
+/*
+ * Start shmnode on a new backing file in *@n; @backing and @acks get the
+ * paths (160 and 128 bytes).  The node's port names the files, so it is
+ * started once to learn it, then again on them.
+ */
+static void start_backed(struct node_proc *n, char *backing, char *acks)
+{
+	char dir[128];
+
+	assert_int_equal(node_start(n, NULL), 0);
+	node_kill(n);
+	paths(n, dir, sizeof(dir), acks, 128);
+	snprintf(backing, 160, "%s/mem", dir);
+	remove_backed(n);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(node_restart(n, node_args(backing, "1024")), 0);
+}
+
 static void test_sigkill_keeps_every_acknowledged_change(void **state)
 {
 	static struct ack acks[MAX_OPS];
 	static uint8_t buf[MAX_BLOCK], want[MAX_BLOCK];
-	char dir[128], ackpath[128], backing[160];
+	char ackpath[128], backing[160];
 	struct shmx_block_info bi;
 	struct shmx_pool *pool;
 	struct shmx_ctx *ctx;
@@ -195,14 +223,7 @@ static void test_sigkill_keeps_every_acknowledged_change(void **state)
 	int fd;
 
 	(void)state;
-	/* The node's port names the files: start it once to learn it. */
-	assert_int_equal(node_start(&n, NULL), 0);
-	node_kill(&n);
-	paths(&n, dir, sizeof(dir), ackpath, sizeof(ackpath));
-	snprintf(backing, sizeof(backing), "%s/mem", dir);
-	(void)!system("rm -rf /tmp/shmx-persist-*");
-	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_int_equal(node_restart(&n, node_args(backing, "1024")), 0);
+	start_backed(&n, backing, ackpath);
 
 	pid = spawn_client(streamer, 0, &n);
 	/* Let it run for a while, then kill the node under it. */
@@ -289,7 +310,7 @@ static void test_sigkill_keeps_every_acknowledged_change(void **state)
 	shmx_pool_close(pool);
 	shmx_close(ctx);
 	assert_int_equal(node_stop(&n), 0);
-	(void)!system("rm -rf /tmp/shmx-persist-*");
+	remove_backed(&n);
 }
 
 /* Where other_node's shmnode writes its log. */
@@ -337,7 +358,7 @@ static int other_node(const struct node_proc *n, const char *backing,
 
 static void test_restart_keeps_root_segments_locks_memory(void **state)
 {
-	char dir[128], ackpath[128], backing[160];
+	char ackpath[128], backing[160];
 	struct shmx_lock_info li;
 	struct shmx_seg_info si;
 	struct shmx_extent ext[4];
@@ -350,13 +371,7 @@ static void test_restart_keeps_root_segments_locks_memory(void **state)
 	uint64_t lock_id, v = 0x1122334455667788ull, got = 0;
 
 	(void)state;
-	assert_int_equal(node_start(&n, NULL), 0);
-	node_kill(&n);
-	paths(&n, dir, sizeof(dir), ackpath, sizeof(ackpath));
-	snprintf(backing, sizeof(backing), "%s/mem", dir);
-	(void)!system("rm -rf /tmp/shmx-persist-*");
-	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_int_equal(node_restart(&n, node_args(backing, "1024")), 0);
+	start_backed(&n, backing, ackpath);
 
 	assert_int_equal(client_open(&n, "before", 0, &ctx), 0);
 	assert_int_equal(
@@ -406,7 +421,7 @@ static void test_restart_keeps_root_segments_locks_memory(void **state)
 	assert_int_equal(shmx_seg_close(seg), 0);
 	shmx_close(ctx);
 	assert_int_equal(node_stop(&n), 0);
-	(void)!system("rm -rf /tmp/shmx-persist-*");
+	remove_backed(&n);
 }
 
 int main(void)
