@@ -293,25 +293,33 @@ void server_send_member(struct server *srv, const struct member *m,
 	send_msg(srv, m->peer, m->info.id, msg, close_after);
 }
 
-/* Tell the sender of a request for a dead session that it is gone. */
+/*
+ * Tell the sender of a request for a dead session that it is gone: at
+ * the session's last address, or, for a RESUME (@resume: decoded), at the
+ * address it says it has now (over verbs a new connection: the old one
+ * is gone with the session, and the answer would reach nobody).
+ */
 static void answer_tombstone(struct server *srv, struct member *m,
-			     const struct shmx_msg *req)
+			     const struct shmx_msg *req, int resume)
 {
+	const uint8_t *addr = m->addr;
+	size_t len = m->addr_len;
 	struct shmx_msg rep;
 	xport_peer_t peer;
 
-	if (!m->addr_len ||
-	    xport_peer_insert(srv->xp, m->addr, m->addr_len, &peer))
+	if (resume) {
+		addr = req->u.resume.addr;
+		len = req->u.resume.addr_len;
+		if (!srv->have_key &&
+		    srv->xp->ops->addr_is_local(srv->xp, addr, len) != 1)
+			return;
+	}
+	if (!len || xport_peer_insert(srv->xp, addr, len, &peer))
 		return;
 	shmx__msg_reply(&rep, req, SHMX_ST_NO_SESSION);
 	server_send(srv, peer, &rep, 1);
 }
 
-/*
- * A HELLO of another protocol version.  The HELLO layout is frozen across
- * versions (see proto.h), so its address can still be read: answer
- * SHMX_ST_VERSION there, then forget the peer.
- */
 static void answer_version(struct server *srv, const void *buf, size_t len,
 			   unsigned version)
 {
@@ -362,7 +370,9 @@ static void handle_msg(struct server *srv, const void *buf, size_t len)
 		return;
 	}
 	if (m->state == MEMBER_FREE) {
-		answer_tombstone(srv, m, &req);
+		answer_tombstone(srv, m, &req,
+				 st == SHMX_ST_OK &&
+					 req.hdr.opcode == SHMX_OP_RESUME);
 		return;
 	}
 	if (st == SHMX_ST_OK &&

@@ -137,10 +137,12 @@ static int sleeper(int fd, void *arg)
 	if (client_open(n, "victim", 0, &ctx) || scratch_alloc(ctx, 8, &w))
 		return 1;
 	if (write(fd, &c, 1) != 1)
-		return 1;
+		return 2;
 	/* Parent SIGSTOPs us here and SIGCONTs after the timeout. */
-	if (read(fd, &c, 1) != 1)
-		return 1;
+	if (read(fd, &c, 1) != 1) {
+		fprintf(stderr, "sleeper: read: %s\n", strerror(errno));
+		return 3;
+	}
 	ret = shmx_read(ctx, w, &v, 8);
 	if (ret == 0)
 		ret = shmx_fadd64(ctx, w, 1, NULL);
@@ -160,6 +162,9 @@ static int sleeper(int fd, void *arg)
 		ret = shmx_lookup(ctx, "victim", &id);
 	}
 	shmx_close(ctx);
+	if (ret != -ENOTCONN)
+		fprintf(stderr, "sleeper: the last call said %d (%s)\n", ret,
+			shmx_strerror(ret));
 	return ret == -ENOTCONN ? 0 : 10 + (ret < 0 ? -ret : ret) % 100;
 }
 
