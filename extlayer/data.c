@@ -327,10 +327,14 @@ static int req_start(struct shmx_ctx *ctx, enum data_kind kind,
 	} while (!ret && off < len);
 	if (ret && !req->pending) {
 		req_free(ctx, req);
-		/* The queue stayed full: the node does not take anything.
+		/* The queue stayed full: the node does not take anything;
+		 * or the connection is gone (verbs: the node disconnected,
+		 * and no operation can be posted until it is made again).
 		 * Nothing started, so with a reconnect window the caller
 		 * waits for the node and starts again. */
-		if (ret == -ETIMEDOUT && ctx->reconnect_ms) {
+		if ((ret == -ETIMEDOUT || ret == -ENOTCONN ||
+		     ret == -ECONNRESET) &&
+		    ctx->reconnect_ms) {
 			shmx__broke_locked(ctx);
 			ret = -EAGAIN;
 		} else if (ret == -ETIMEDOUT) {
