@@ -272,7 +272,10 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 {
 	char req[4096], rep[256], host[64], path[256];
 	const char *key = getenv("SHMX_TEST_KEY_FILE");
-	size_t off = (size_t)snprintf(req, sizeof(req), "start");
+	/* A restart asks for the port the node had. */
+	size_t off = n->port ? (size_t)snprintf(req, sizeof(req), "restart %u",
+						n->port)
+			     : (size_t)snprintf(req, sizeof(req), "start");
 	int have_key = 0, port, pid;
 	uint16_t p16;
 	int have_timeout = 0;
@@ -390,11 +393,10 @@ int node_restart(struct node_proc *n, const char *const *args)
 {
 	int ret;
 
-	if (agent_addr())
-		return -ENOTSUP;
-	if (n->pid > 0)
-		return -EBUSY;
-	ret = node_exec(n, args, O_APPEND);
+	if (n->pid > 0 || !n->port)
+		return n->pid > 0 ? -EBUSY : -EINVAL;
+	ret = agent_addr() ? node_start_remote(n, args)
+			   : node_exec(n, args, O_APPEND);
 	return ret ? ret : node_wait_ready(n);
 }
 
@@ -442,6 +444,17 @@ int node_stop(struct node_proc *n)
 		unlink(n->log);
 	n->pid = 0;
 	return status;
+}
+
+int node_signal(const struct node_proc *n, int sig)
+{
+	if (n->pid <= 0)
+		return -ESRCH;
+	if (agent_addr()) {
+		agent_signal(n->pid, sig);
+		return 0;
+	}
+	return kill(n->pid, sig) ? -errno : 0;
 }
 
 void node_kill(struct node_proc *n)

@@ -38,15 +38,19 @@ struct node_proc {
 int node_start(struct node_proc *n, const char *const *args);
 /*
  * Start shmnode again at the same address, with @args, after it was
- * stopped or killed (n->pid 0); its log goes on in the same file.  Local
- * mode only.  Returns 0, -EBUSY (still running), -ENOTSUP (remote mode)
- * or -errno.
+ * stopped or killed (n->pid 0); locally its log goes on in the same file
+ * (in remote mode the agent starts it on the same port, with a log of its
+ * own).  Returns 0, -EBUSY (still running), -EINVAL (never started) or
+ * -errno.
  */
 int node_restart(struct node_proc *n, const char *const *args);
 /* SIGTERM, wait up to 5 s, then SIGKILL.  Returns the exit status or -1. */
 int node_stop(struct node_proc *n);
 /* SIGKILL and reap. */
 void node_kill(struct node_proc *n);
+/* Send @sig to the node (through its host's agent in remote mode): never
+ * kill(n->pid), which is a pid of another host there.  0 or -errno. */
+int node_signal(const struct node_proc *n, int sig);
 /* Does the node's log contain @needle? */
 int node_log_contains(const struct node_proc *n, const char *needle);
 

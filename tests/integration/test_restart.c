@@ -89,7 +89,7 @@ static shmx_node_t registered_id(struct shmx_ctx *ctx, const char *name)
 }
 
 struct cont_arg {
-	pid_t pid;
+	struct node_proc n; /* a copy: the thread may outlive a failed test */
 	int ms;
 };
 
@@ -101,7 +101,7 @@ static void *cont_later(void *arg)
 	struct timespec ts = { c->ms / 1000, (c->ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
-	kill(c->pid, SIGCONT);
+	node_signal(&c->n, SIGCONT);
 	return NULL;
 }
 
@@ -117,7 +117,8 @@ static void test_node_stopped_and_continued(void **state)
 		"--size",	    "16M",   "--heartbeat", "200",
 		"--client-timeout", "15000", NULL
 	};
-	struct cont_arg c = { .ms = 3000 };
+	static struct cont_arg c = { .ms = 3000 };
+	struct shmx_block_info bi;
 	struct shmx_ctx *ctx;
 	struct shmx_lock *lock;
 	struct node_proc n;
@@ -137,13 +138,18 @@ static void test_node_stopped_and_continued(void **state)
 	assert_int_equal(shmx_lock_reserve(ctx, "stopped-lock", &lock), 0);
 	lock_cycle(lock);
 
-	c.pid = n.pid;
-	assert_int_equal(kill(n.pid, SIGSTOP), 0);
+	c.n = n;
+	assert_int_equal(node_signal(&n, SIGSTOP), 0);
 	assert_int_equal(pthread_create(&th, NULL, cont_later, &c), 0);
 	t0 = now_s();
 	/* Blocks until the node runs again: past the context's timeout
-	 * (1 s), within the reconnect window. */
+	 * (1 s), within the reconnect window.  The write waits for the node's
+	 * CPU over libfabric's tcp provider; over verbs the NIC serves it
+	 * (the kernel's rxe on the node's host), so the request after it (a
+	 * listing: the root and the registry are read one-sidedly) is the
+	 * one that waits. */
 	put_pattern(ctx, at, 4096, 0, 1);
+	assert_int_equal(shmx_block_next(ctx, 0, &bi), 0);
 	assert_true(now_s() - t0 > 2.0);
 	assert_true(now_s() - t0 < 8.0);
 	pthread_join(th, NULL);
@@ -168,7 +174,7 @@ static void test_node_stopped_and_continued(void **state)
  */
 static void test_node_restarts_under_client(void **state)
 {
-	char dir[64], backing[96];
+	char backing[96], rm[128];
 	const char *args[] = {
 		"--size", "32M",       "--heartbeat", "200", "--client-timeout",
 		"5000",	  "--backing", backing,	      NULL
@@ -183,14 +189,28 @@ static void test_node_restarts_under_client(void **state)
 	shmx_node_t id;
 
 	(void)state;
+	/* libfabric's rxm over verbs (1.17) keeps a connection whose queue
+	 * pair broke, and gives the same one back when asked again
+	 * (docs/memory.md): a context there does not survive its node's
+	 * restart reliably.  The verbs transport (RDMA hardware, soft-RoCE)
+	 * and rxm over tcp do. */
+	if (getenv("SHMEXT_PROVIDER") &&
+	    !strncmp(getenv("SHMEXT_PROVIDER"), "verbs", 5) &&
+	    getenv("SHMEXT_TRANSPORT") &&
+	    !strcmp(getenv("SHMEXT_TRANSPORT"), "ofi")) {
+		print_message("skipped: a restart under libfabric's "
+			      "verbs;ofi_rxm\n");
+		return;
+	}
 	assert_int_equal(setenv("SHMEXT_RECONNECT_MS", "10000", 1), 0);
 	/* A port of its own first, then the node on its files there. */
 	assert_int_equal(node_start(&n, NULL), 0);
 	node_kill(&n);
-	snprintf(dir, sizeof(dir), "/tmp/shmx-restart-%u", n.port);
-	snprintf(backing, sizeof(backing), "%s/mem", dir);
-	(void)!system("rm -rf /tmp/shmx-restart-*");
-	assert_int_equal(mkdir(dir, 0700), 0);
+	/* A file of its own in /tmp of the node's host (in remote mode the
+	 * node VM's, which goes with the VM). */
+	snprintf(backing, sizeof(backing), "/tmp/shmx-restart-%u.mem", n.port);
+	snprintf(rm, sizeof(rm), "rm -f %s %s.journal", backing, backing);
+	(void)!system(rm);
 	assert_int_equal(node_restart(&n, args), 0);
 
 	assert_int_equal(client_open(&n, "restarter", 2000, &ctx), 0);
@@ -248,7 +268,7 @@ static void test_node_restarts_under_client(void **state)
 	assert_int_equal(shmx_pool_close(pool), 0);
 	assert_int_equal(shmx_close(ctx), 0);
 	assert_int_equal(node_stop(&n), 0);
-	(void)!system("rm -rf /tmp/shmx-restart-*");
+	(void)!system(rm);
 }
 
 /*

@@ -126,14 +126,16 @@ static void reply(int fd, const char *fmt, ...)
 		return;
 }
 
-static void do_start(int fd, char **args, int nargs)
+/* Start shmnode with @args on @port, or on a free port when it is 0. */
+static void do_start(int fd, char **args, int nargs, unsigned port)
 {
 	char listen_arg[64], log[256];
 	const char *argv[MAX_ARGS + 4];
-	unsigned port = free_port();
 	int argc = 0, lfd;
 	pid_t pid;
 
+	if (!port)
+		port = free_port();
 	if (!port || nnodes == MAX_NODES) {
 		reply(fd, "err no free port or node slot");
 		return;
@@ -257,7 +259,12 @@ static int serve(int fd)
 		return 0;
 	}
 	if (!strcmp(args[0], "start")) {
-		do_start(fd, args + 1, nargs - 1);
+		do_start(fd, args + 1, nargs - 1, 0);
+		return 0;
+	}
+	if (!strcmp(args[0], "restart") && nargs >= 2 && atoi(args[1]) > 0 &&
+	    atoi(args[1]) < 65536) {
+		do_start(fd, args + 2, nargs - 2, (unsigned)atoi(args[1]));
 		return 0;
 	}
 	if (!strcmp(args[0], "quit")) {

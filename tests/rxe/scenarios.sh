@@ -16,8 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 transport='' build='' out='' work=$repo/build-rxe timeout=600 fixture=0
-scen1="test_data test_multiproc test_named demo test_growth test_messages"
-scen2="test_failure test_auth test_memory test_locks_global auto test_xport_mailbox"
+scen1="test_data test_multiproc test_named demo test_growth test_messages test_persist"
+scen2="test_failure test_auth test_memory test_locks_global auto test_xport_mailbox test_restart"
 usage() { sed -n 's/^# Usage: //p; s/^#  \{18\}/    /p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
