@@ -683,7 +683,7 @@ static void test_writer_races_ownership(void **state)
 	struct shmx_pool *p;
 	shmx_node_t me = shmx_self(ctx);
 	shmx_gaddr_t at;
-	int sv[2], flips = 0;
+	int sv[2], flips = 0, status = 0;
 	char done = 0;
 	pid_t pid;
 
@@ -708,7 +708,14 @@ static void test_writer_races_ownership(void **state)
 		usleep(300);
 		assert_int_equal(shmx_disown(ctx, at, NULL), 0);
 		usleep(300);
-		if (waitpid(pid, NULL, WNOHANG) == pid) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			/* It may have said it was done and exited since the
+			 * recv above: ask once more. */
+			if (recv(sv[0], &done, 1, MSG_DONTWAIT) != 1 ||
+			    !WIFEXITED(status) || WEXITSTATUS(status))
+				fail_msg("the writer ended before it was done "
+					 "(status %#x)",
+					 status);
 			pid = -1;
 			break;
 		}
@@ -716,8 +723,6 @@ static void test_writer_races_ownership(void **state)
 	close(sv[0]);
 	if (pid > 0)
 		assert_int_equal(reap(pid, 120), 0);
-	else
-		fail_msg("the writer ended before it was done");
 	assert_true(done == 1 && flips > 0);
 	assert_int_equal(shmx_release(ctx, at), 0);
 	assert_int_equal(shmx_pool_destroy(p), 0);
