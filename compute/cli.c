@@ -184,17 +184,21 @@ int cli_fail_at(const struct cli *cli, int err, uint64_t addr, uint64_t len,
 
 int cli_usage(const struct cli *cli, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	fflush(stdout);
 	if (cli && cli->cmd)
-		fprintf(stderr, "shmext: %s: ", cli->cmd);
+		fprintf(stderr, "shmext: %s: %s", cli->cmd, msg);
 	else
-		fputs("shmext: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
+		fprintf(stderr, "shmext: %s", msg);
 	fputs("\nTry 'shmext --help' for more information.\n", stderr);
+	/* A script that asked for JSON gets the error as JSON too. */
+	if (cli && cli->json)
+		json_error(cli, -EINVAL, "usage", msg);
 	return CLI_USAGE;
 }
 

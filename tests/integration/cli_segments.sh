@@ -45,6 +45,8 @@ expect 2 "is not a segment name" -- seg create "" 1K
 expect 2 "--mode does not apply to seg stat" -- seg stat s1 --mode 600
 expect 2 "needs an action" -- seg
 expect 2 "unknown action 'frob'" -- seg frob
+# A usage error under --json is JSON too.
+expect 2 '"name":"EINVAL","message":"seg: unknown action' -- --json seg frob
 expect 0 "mode:           0600 (rw-------)" -- seg stat s1
 expect 0 "removed:        no" -- seg stat s1
 expect 0 "last change:    [0-9]" -- seg stat s1
