@@ -58,6 +58,17 @@ static void status(struct server *srv, char *out, size_t len)
 	(void)node_locks_count(&srv->locks, &nr_locks, NULL);
 	put(out, len, &at, "locks: %u reserved, %u slots\n", nr_locks,
 	    srv->cfg.max_locks);
+	if (srv->persist.on)
+		put(out, len, &at,
+		    "backing %s: journal %llu bytes, %llu writes and %llu "
+		    "rewrites since the start, %llu failed%s\n",
+		    srv->cfg.backing, (unsigned long long)srv->persist.j.size,
+		    (unsigned long long)srv->persist.commits,
+		    (unsigned long long)srv->persist.rewrites,
+		    (unsigned long long)srv->persist.errors,
+		    srv->cfg.backing_sync ? ", synced" : "");
+	else
+		put(out, len, &at, "backing: none (memory not kept)\n");
 }
 
 int admin_command(void *arg, int argc, char **argv, char *out, size_t len)

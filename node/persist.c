@@ -323,10 +323,15 @@ int persist_commit(struct server *srv)
 		p->j.err = 0;
 		ret = rewrite(srv);
 		p->all = ret != 0;
+		p->rewrites += !ret;
 	} else {
+		if (!p->j.len && !p->j.err)
+			return 0; /* nothing noted */
 		ret = journal_commit(&p->j);
 		p->all = ret != 0; /* try a whole rewrite next time */
+		p->commits += !ret;
 	}
+	p->errors += ret != 0;
 	if (ret)
 		log_error("journal %s: %s: changes since the last write would "
 			  "not survive a restart",

@@ -46,6 +46,7 @@ struct persist {
 	 * by kind and key; emptied once restored. */
 	struct shmx__rb_root staged[PERSIST_KINDS];
 	int all; /* everything must be written again (persist_commit) */
+	uint64_t commits, rewrites, errors; /* since the start (admin status) */
 };
 
 /*

@@ -368,6 +368,27 @@ static int other_node(const struct node_proc *n, const char *backing,
 	return 0;
 }
 
+/* "shmnode admin status" (local mode) names the backing file and its
+ * journal, with no failed write. */
+static void admin_status_says(const struct node_proc *n, const char *backing)
+{
+	const char *bin = getenv("SHMX_SHMNODE");
+	char cmd[512], out[4096] = "", want[256];
+	size_t got;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s admin --listen %s status",
+		 bin ? bin : "shmnode", n->addr);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	got = fread(out, 1, sizeof(out) - 1, f);
+	out[got] = 0;
+	assert_int_equal(pclose(f), 0);
+	snprintf(want, sizeof(want), "backing %s: journal ", backing);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, ", 0 failed"));
+}
+
 static void test_restart_keeps_root_segments_locks_memory(void **state)
 {
 	char ackpath[128], backing[160];
@@ -416,6 +437,8 @@ static void test_restart_keeps_root_segments_locks_memory(void **state)
 	}
 
 	assert_int_equal(node_restart(&n, node_args(backing, "1024")), 0);
+	if (!getenv("SHMX_TEST_AGENT"))
+		admin_status_says(&n, backing);
 	assert_int_equal(client_open(&n, "after", 0, &ctx), 0);
 	assert_int_equal(shmx_root_get(ctx, &root), 0);
 	assert_int_equal(root, base);
