@@ -211,14 +211,12 @@ enum shmx_status mem_alloc(struct server *srv, struct member *m,
 enum shmx_status mem_release(struct server *srv, struct member *m,
 			     const struct shmx_msg *req, struct shmx_msg *rep)
 {
-	uint64_t gaddr = req->u.addr.gaddr;
-	struct node_block_info b;
-	int found = !node_block_next(&srv->pools, gaddr, &b) &&
-		    b.start == gaddr;
-	int ret = node_block_release(&srv->pools, m->info.id, gaddr);
+	uint64_t len;
+	int ret = node_block_release(&srv->pools, m->info.id, req->u.addr.gaddr,
+				     &len);
 
-	if (!ret && found)
-		stats_released(&srv->stats, b.len);
+	if (!ret)
+		stats_released(&srv->stats, len);
 	/* A middle address has its own status: the client says -EINVAL. */
 	if (ret == -EINVAL)
 		return SHMX_ST_MIDDLE;

@@ -655,7 +655,8 @@ out_free_charge:
 	return ret;
 }
 
-int node_block_release(struct node_pools *pp, uint32_t member, uint64_t gaddr)
+int node_block_release(struct node_pools *pp, uint32_t member, uint64_t gaddr,
+		       uint64_t *len)
 {
 	struct block *b;
 	int ret;
@@ -674,6 +675,8 @@ int node_block_release(struct node_pools *pp, uint32_t member, uint64_t gaddr)
 	shmx__rb_erase(&b->node, &b->pool->blocks);
 	if (b->holder)
 		uncharge(pp, b->holder, b->len);
+	if (len)
+		*len = b->len;
 	free(b->owners);
 	free(b);
 	return 0;

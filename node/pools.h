@@ -204,13 +204,15 @@ int node_pool_alloc(struct node_pools *pp, uint64_t pool_id, uint32_t member,
  *    it is one: ownership is exclusive, and freeing memory is a write);
  *  - while it is unowned, the member that allocated it, or any member once
  *    that one is gone (node_pools_member_gone), else nobody could free it.
+ * *@len (may be NULL): the length the block had.
  * Returns 0, or
  *  -EINVAL  @member 0, or @gaddr inside a block but not its start
  *  -ENOENT  no block there (never allocated, released already, free
  *           space, outside every pool)
  *  -EPERM   @member may not release it
  */
-int node_block_release(struct node_pools *pp, uint32_t member, uint64_t gaddr);
+int node_block_release(struct node_pools *pp, uint32_t member, uint64_t gaddr,
+		       uint64_t *len);
 
 /*
  * The best key @member may have for the block that holds @gaddr, over the

@@ -523,7 +523,7 @@ static void test_carve_destroy(void **state)
 	assert_int_equal(node_pool_destroy(&e.pp, p1, 2), -EPERM);
 	b = mkblock(&e, p1, 1, 64, NULL);
 	assert_int_equal(node_pool_destroy(&e.pp, p1, 1), -EBUSY);
-	assert_int_equal(node_block_release(&e.pp, 1, b), 0);
+	assert_int_equal(node_block_release(&e.pp, 1, b, NULL), 0);
 	/* Another member's opens end with the pool. */
 	assert_int_equal(node_pool_open(&e.pp, 2, "p1", 0, 0, &p3, NULL, NULL),
 			 0);
@@ -648,7 +648,7 @@ static void test_alloc_release(void **state)
 	watch_pool = p;
 	watch_nr_alloc = 0;
 	fk.on_unreg = watch_unreg;
-	assert_int_equal(node_block_release(&e.pp, 1, b1), 0);
+	assert_int_equal(node_block_release(&e.pp, 1, b1, NULL), 0);
 	fk.on_unreg = NULL;
 	assert_int_equal(watch_nr_alloc, 2);
 	assert_int_equal(fk.calls[fk.nr_calls - 1].op, CALL_UNREG);
@@ -656,7 +656,7 @@ static void test_alloc_release(void **state)
 	assert_true(key_live(g2.key));
 	assert_int_equal(pinfo(&e, p).st.nr_alloc, 1);
 	assert_int_equal(node_pools_member_held(&e.pp, 1), 1000);
-	assert_int_equal(node_block_release(&e.pp, 1, b2), 0);
+	assert_int_equal(node_block_release(&e.pp, 1, b2, NULL), 0);
 	assert_int_equal(node_pools_member_held(&e.pp, 1), 0);
 	assert_int_equal(pinfo(&e, p).st.free, 64 * KIB);
 	assert_int_equal(fk.nr_live, 1);
@@ -798,7 +798,7 @@ static void test_cap(void **state)
 	assert_int_equal(node_pool_alloc(&e.pp, b, 2, 4097, 0, &g), -EDQUOT);
 	mkblock(&e, b, 2, 4096, NULL);
 	/* Releasing gives it back. */
-	assert_int_equal(node_block_release(&e.pp, 1, x), 0);
+	assert_int_equal(node_block_release(&e.pp, 1, x, NULL), 0);
 	assert_int_equal(node_pools_member_held(&e.pp, 1), 4000);
 	x = mkblock(&e, a, 1, 96, NULL);
 	/* A member that leaves is no longer charged, its blocks stay. */
@@ -831,32 +831,34 @@ static void test_release_errors(void **state)
 	base = pinfo(&e, p).base;
 	b1 = mkblock(&e, p, 1, 64, NULL);
 	snap_take(&e, &snap_a);
-	assert_int_equal(node_block_release(&e.pp, 1, base - 8), -ENOENT);
-	assert_int_equal(node_block_release(&e.pp, 1, base + 4096), -ENOENT);
-	assert_int_equal(node_block_release(&e.pp, 1, UINT64_MAX), -ENOENT);
-	assert_int_equal(node_block_release(&e.pp, 1, b1 + 64), -ENOENT);
-	assert_int_equal(node_block_release(&e.pp, 1, b1 + 8), -EINVAL);
-	assert_int_equal(node_block_release(&e.pp, 1, b1 + 63), -EINVAL);
-	assert_int_equal(node_block_release(&e.pp, 0, b1), -EINVAL);
-	assert_int_equal(node_block_release(&e.pp, 2, b1), -EPERM);
+	assert_int_equal(node_block_release(&e.pp, 1, base - 8, NULL), -ENOENT);
+	assert_int_equal(node_block_release(&e.pp, 1, base + 4096, NULL),
+			 -ENOENT);
+	assert_int_equal(node_block_release(&e.pp, 1, UINT64_MAX, NULL),
+			 -ENOENT);
+	assert_int_equal(node_block_release(&e.pp, 1, b1 + 64, NULL), -ENOENT);
+	assert_int_equal(node_block_release(&e.pp, 1, b1 + 8, NULL), -EINVAL);
+	assert_int_equal(node_block_release(&e.pp, 1, b1 + 63, NULL), -EINVAL);
+	assert_int_equal(node_block_release(&e.pp, 0, b1, NULL), -EINVAL);
+	assert_int_equal(node_block_release(&e.pp, 2, b1, NULL), -EPERM);
 	assert_unchanged(&e);
-	assert_int_equal(node_block_release(&e.pp, 1, b1), 0);
-	assert_int_equal(node_block_release(&e.pp, 1, b1), -ENOENT);
+	assert_int_equal(node_block_release(&e.pp, 1, b1, NULL), 0);
+	assert_int_equal(node_block_release(&e.pp, 1, b1, NULL), -ENOENT);
 
 	/* Owned: only the owners, not even the allocator. */
 	b2 = mkblock(&e, p, 1, 64, NULL);
 	assert_int_equal(node_block_own(&e.pp, 1, b2, two, 1, &g), 0);
-	assert_int_equal(node_block_release(&e.pp, 1, b2), -EPERM);
-	assert_int_equal(node_block_release(&e.pp, 3, b2), -EPERM);
+	assert_int_equal(node_block_release(&e.pp, 1, b2, NULL), -EPERM);
+	assert_int_equal(node_block_release(&e.pp, 3, b2, NULL), -EPERM);
 	assert_int_equal(node_pools_member_held(&e.pp, 1), 64);
-	assert_int_equal(node_block_release(&e.pp, 2, b2), 0);
+	assert_int_equal(node_block_release(&e.pp, 2, b2, NULL), 0);
 	/* The allocator is uncharged, whoever released it. */
 	assert_int_equal(node_pools_member_held(&e.pp, 1), 0);
 
 	/* An orphan (allocator gone, unowned): anyone may. */
 	b3 = mkblock(&e, p, 1, 64, NULL);
 	node_pools_member_gone(&e.pp, 1);
-	assert_int_equal(node_block_release(&e.pp, 3, b3), 0);
+	assert_int_equal(node_block_release(&e.pp, 3, b3, NULL), 0);
 	assert_int_equal(pinfo(&e, p).st.nr_alloc, 0);
 	env_fini(&e);
 }
@@ -1040,7 +1042,7 @@ static void test_ownership(void **state)
 	assert_int_equal(binfo(&e, b).nr_owners, 0);
 	/* Owned again, then released by an owner: both keys are gone. */
 	assert_int_equal(node_block_own(&e.pp, 2, b, set12, 2, &g), 0);
-	assert_int_equal(node_block_release(&e.pp, 2, b), 0);
+	assert_int_equal(node_block_release(&e.pp, 2, b, NULL), 0);
 	assert_int_equal(fk.nr_live, 1);
 	env_fini(&e);
 }
@@ -1502,7 +1504,7 @@ static int rnd_op(struct env *e, int *expect)
 			m = b->owners	? (uint32_t)__builtin_ctz(b->owners)
 			    : b->holder ? b->holder
 					: m;
-		ret = node_block_release(&e->pp, m, addr);
+		ret = node_block_release(&e->pp, m, addr, NULL);
 		*expect = !b		     ? -ENOENT
 			  : b->start != addr ? -EINVAL
 			  : b->owners ? ((b->owners & (1u << m)) ? 0 : -EPERM)
