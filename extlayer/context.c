@@ -223,6 +223,7 @@ static void *heartbeat_main(void *arg)
 		(void)shmx__lock_releases_run(ctx);
 		(void)shmx__lock_orphans_run(ctx);
 		(void)shmx__lock_records_run(ctx);
+		(void)shmx__msg_sweep_run(ctx);
 		if (shmx__now_ns() >= next_ping) {
 			next_ping =
 				shmx__now_ns() + ctx->heartbeat_ms * 1000000ull;
@@ -283,6 +284,7 @@ static void ctx_free(struct shmx_ctx *ctx)
 	shmx__events_fini(ctx);
 	pthread_mutex_destroy(&ctx->mbox_open_lock);
 	pthread_mutex_destroy(&ctx->lock);
+	pthread_rwlock_destroy(&ctx->msg_rw);
 	free(ctx);
 }
 
@@ -324,6 +326,7 @@ SHMX_EXPORT int shmx_open(const struct shmx_open_attr *attr,
 		goto out_wipe_key;
 	}
 	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_rwlock_init(&ctx->msg_rw, NULL);
 	pthread_mutex_init(&ctx->mbox_open_lock, NULL);
 	ret = shmx__events_init(ctx);
 	if (ret)
@@ -387,9 +390,16 @@ SHMX_EXPORT int shmx_close(struct shmx_ctx *ctx)
 	pthread_mutex_lock(&ctx->lock);
 	ctx->closing = 1;
 	pthread_mutex_unlock(&ctx->lock);
+	shmx__msg_drop_untaken(ctx);
 	shmx__mbox_close(ctx);
+	/* Not under a sweep of the message pool (heartbeat thread). */
+	pthread_rwlock_wrlock(&ctx->msg_rw);
 	if (ctx->msg_pool)
 		(void)shmx_pool_close(ctx->msg_pool);
+	pthread_mutex_lock(&ctx->lock);
+	ctx->msg_pool = NULL;
+	pthread_mutex_unlock(&ctx->lock);
+	pthread_rwlock_unlock(&ctx->msg_rw);
 	heartbeat_stop(ctx);
 	shmx__msg_init(&req, SHMX_OP_BYE, 0, 0, 0);
 	ret = shmx__rpc(ctx, &req, &rep,

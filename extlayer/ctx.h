@@ -164,6 +164,12 @@ struct shmx_ctx {
 	/* The pool long messages go through (messages.c), opened on first
 	 * use; guarded by lock. */
 	struct shmx_pool *msg_pool;
+	/* Long sends hold msg_rw for reading, the sweep for blocks whose
+	 * receiver left holds it for writing (messages.c).  msg_long_sent:
+	 * a long message went to another member; msg_sweep_due: a member
+	 * left since (both atomic). */
+	pthread_rwlock_t msg_rw;
+	int msg_long_sent, msg_sweep_due;
 
 	/* Events for the application and the event fd (events.c): a ring
 	 * of SHMX_EVENTS_MAX guarded by ev_lock, a leaf lock. */
@@ -341,5 +347,17 @@ int shmx__lock_records_run(struct shmx_ctx *ctx);
 void shmx__locks_rebase(struct shmx_ctx *ctx, uint64_t key, uint64_t base);
 /* Free them all, and every lock handle (close, heartbeat stopped). */
 void shmx__lock_orphans_free(struct shmx_ctx *ctx);
+
+/* messages.c */
+/* A member left: when this context sent long messages to others, give
+ * the heartbeat thread a sweep to do.  Any thread, any lock held. */
+void shmx__msg_member_left(struct shmx_ctx *ctx);
+/* The sweep, when one is due: release the blocks of long messages this
+ * context sent that no live receiver can take any more.  Heartbeat
+ * thread, no lock held.  Returns how many it released, or -errno. */
+int shmx__msg_sweep_run(struct shmx_ctx *ctx);
+/* At close: release the blocks of long messages that came and were never
+ * taken.  No lock held. */
+void shmx__msg_drop_untaken(struct shmx_ctx *ctx);
 
 #endif /* SHMX_EXT_CTX_H */

@@ -156,16 +156,24 @@ static int send_copy(struct shmx_ctx *ctx, uint32_t dest,
 	struct shmx_peer_msg m = { .type = SHMX_PEER_MSG_REF };
 	shmx_node_t both[2] = { ctx->id, dest };
 	shmx_gaddr_t g;
-	int ret = msg_alloc(ctx, a->len, a->flags & SHMX_MSG_NONBLOCK,
-			    a->deadline, &g);
+	int ret;
 
-	if (ret)
+	/* The sweep (shmx__msg_sweep_run) keeps off meanwhile. */
+	pthread_rwlock_rdlock(&ctx->msg_rw);
+	ret = msg_alloc(ctx, a->len, a->flags & SHMX_MSG_NONBLOCK, a->deadline,
+			&g);
+	if (ret) {
+		pthread_rwlock_unlock(&ctx->msg_rw);
 		return ret;
+	}
 	ret = copy_chunked(ctx, 1, g, (void *)a->buf, a->len);
-	/* The receiver may then release it; a copy to oneself is one
-	 * owner. */
-	if (!ret)
-		ret = shmx_own(ctx, g, both, dest == ctx->id ? 1 : 2, NULL);
+	/* The receiver may then release it.  A copy to oneself stays
+	 * unowned (its creator may release it): a block owned by this
+	 * member alone is one whose receiver left (the sweep's sign). */
+	if (!ret && dest != ctx->id) {
+		__atomic_store_n(&ctx->msg_long_sent, 1, __ATOMIC_RELAXED);
+		ret = shmx_own(ctx, g, both, 2, NULL);
+	}
 	if (ret == -ESRCH)
 		ret = -EHOSTDOWN; /* it left meanwhile */
 	if (!ret) {
@@ -183,6 +191,7 @@ static int send_copy(struct shmx_ctx *ctx, uint32_t dest,
 		log_warn("messages: a block of %zu bytes at 0x%llx could not "
 			 "be released",
 			 a->len, (unsigned long long)g);
+	pthread_rwlock_unlock(&ctx->msg_rw);
 	return ret;
 }
 
@@ -326,4 +335,91 @@ SHMX_EXPORT int shmx_msg_recv(struct shmx_ctx *ctx, int timeout_ms,
 SHMX_EXPORT void shmx_msg_free(struct shmx_message *msg)
 {
 	free(msg);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Blocks nobody will take                                                */
+/* ---------------------------------------------------------------------- */
+
+void shmx__msg_member_left(struct shmx_ctx *ctx)
+{
+	if (__atomic_load_n(&ctx->msg_long_sent, __ATOMIC_RELAXED))
+		__atomic_store_n(&ctx->msg_sweep_due, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A long message's block is owned by its sender and its receiver; when
+ * the receiver leaves (or dies) before it took the message, the node
+ * drops it from the owners and the block is its sender's alone, with
+ * nobody to read or free it.  After a member left, walk the message pool
+ * and release every block this context made that it owns alone.  No
+ * other block looks so: a block being written is unowned, a delivered one
+ * has two owners, a taken one is gone, and a copy to oneself stays
+ * unowned (send_copy).  Long sends wait meanwhile (msg_rw), so no block
+ * changes hands under the walk.
+ */
+int shmx__msg_sweep_run(struct shmx_ctx *ctx)
+{
+	struct shmx_block_info bi;
+	struct shmx_pool_stat st;
+	struct shmx_pool *p;
+	shmx_gaddr_t from, end;
+	int ret, n = 0;
+
+	if (!__atomic_exchange_n(&ctx->msg_sweep_due, 0, __ATOMIC_RELAXED))
+		return 0;
+	pthread_rwlock_wrlock(&ctx->msg_rw);
+	pthread_mutex_lock(&ctx->lock);
+	p = ctx->msg_pool;
+	pthread_mutex_unlock(&ctx->lock);
+	ret = p ? shmx_pool_stat(p, &st) : 0;
+	from = p && !ret ? st.base : 0;
+	end = p && !ret ? st.base + st.total : 0;
+	while (!ret && from < end) {
+		ret = shmx_block_next(ctx, from, &bi);
+		if (ret || bi.start >= end)
+			break;
+		from = bi.start + 1;
+		if (bi.creator != ctx->id || bi.nr_owners != 1 ||
+		    bi.owners[0] != ctx->id)
+			continue;
+		ret = shmx_release(ctx, bi.start);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (!ret)
+			n++;
+	}
+	pthread_rwlock_unlock(&ctx->msg_rw);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (n)
+		log_info("messages: released %d block(s) of long messages "
+			 "whose receiver left before taking them",
+			 n);
+	if (ret) {
+		/* Another time, at the next departure or heartbeat. */
+		__atomic_store_n(&ctx->msg_sweep_due, 1, __ATOMIC_RELAXED);
+		log_debug("messages: the sweep of the message pool stopped: %s",
+			  shmx_strerror(ret));
+		return ret;
+	}
+	return n;
+}
+
+void shmx__msg_drop_untaken(struct shmx_ctx *ctx)
+{
+	struct shmx__mbox_item *it;
+
+	if (!__atomic_load_n(&ctx->mbox, __ATOMIC_ACQUIRE))
+		return;
+	/* Taken now or never: their blocks are this member's to free too. */
+	while (!shmx__mbox_take(ctx, SHMX_PEER_MSG, 0, &it)) {
+		if (it->type == SHMX_PEER_MSG_REF &&
+		    it->kind == SHMX_PEER_REF_COPY &&
+		    shmx_release(ctx, it->gaddr))
+			log_debug("messages: the block of an untaken message "
+				  "from member %u could not be released",
+				  it->src);
+		free(it);
+	}
 }

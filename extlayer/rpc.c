@@ -109,6 +109,9 @@ static void handle_event(struct shmx_ctx *ctx, const void *buf, size_t len)
 					      .generation = ev.u.map.generation,
 					      .total = ev.u.map.total });
 	}
+	if (ev.hdr.opcode == SHMX_OP_MEMBER &&
+	    ev.u.member.what != SHMX_MEMBER_JOINED)
+		shmx__msg_member_left(ctx);
 	if (ev.hdr.opcode == SHMX_OP_MEMBER)
 		shmx__events_push(
 			ctx,

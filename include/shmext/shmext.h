@@ -1074,7 +1074,10 @@ struct shmx_message {
  * Up to SHMX_MSG_INLINE_MAX bytes travel in the send itself; longer ones
  * are written to shared memory (the pool named by SHMEXT_MSG_POOL,
  * default "shmext-messages", created when first needed) and handed to the
- * receiver, which reads and frees them.  @flags: SHMX_MSG_NONBLOCK.
+ * receiver, which reads and frees them.  Nothing is left in the pool
+ * when the receiver goes without taking them: it frees them at
+ * shmx_close, and when it died the sender frees them once it hears that
+ * it left.  @flags: SHMX_MSG_NONBLOCK.
  * Returns 0 once it is in @dest's mailbox, an error above, or -ENOSPC
  * (the message pool has no room).  Thread safety: safe.
  */

@@ -514,6 +514,11 @@ static void test_region_move(void **state)
 
 /* --- a receiver killed in mid-stream ------------------------------------ */
 
+/* The pool of the victim's long messages, its own so that the test can
+ * count what is left in it. */
+#define VICTIM_POOL "victim-messages"
+#define VICTIM_LONG (64 * 1024 + 8)
+
 /* Window SLOW_WINDOW; take 3 messages, report them, then wait to be
  * killed. */
 static int victim_child(int index, void *arg)
@@ -522,6 +527,7 @@ static int victim_child(int index, void *arg)
 	struct shmx_ctx *c;
 
 	setenv("SHMEXT_MSG_WINDOW", "4", 1);
+	setenv("SHMEXT_MSG_POOL", VICTIM_POOL, 1);
 	if (client_open(arg, "victim", LONG_WAIT_MS, &c))
 		return 1;
 	CHECK(child_ready(c, (shmx_node_t)index) == 0);
@@ -534,23 +540,44 @@ static int victim_child(int index, void *arg)
 	return 1;
 }
 
+/* The blocks allocated in the victim's message pool now. */
+static uint64_t victim_blocks(struct shmx_pool *p)
+{
+	struct shmx_pool_stat st;
+
+	assert_int_equal(shmx_pool_stat(p, &st), 0);
+	return st.nr_alloc;
+}
+
 static void test_receiver_killed(void **state)
 {
+	static uint8_t big[VICTIM_LONG];
 	struct shmx_signal_info si;
+	struct shmx_pool *p;
 	struct shmx_ctx *s;
-	uint64_t k = 0, t0;
+	uint64_t k = 0, t0, end;
 	shmx_node_t to;
 	pid_t kid;
 	int ret;
 
 	(void)state;
+	/* A small pool of its own (the first long message makes it). */
+	setenv("SHMEXT_MSG_POOL", VICTIM_POOL, 1);
+	setenv("SHMEXT_MSG_POOL_SIZE", "1M", 1);
 	/* The sender waits longer than the node takes to drop the dead. */
 	assert_int_equal(client_open(&node, "streamer", LONG_WAIT_MS, &s), 0);
 	kid = kid_start(victim_child, (int)shmx_self(s));
 	to = kid_ready(s);
-	/* A stream: 3 taken, then the window fills. */
-	for (; k < 3 + SLOW_WINDOW; k++)
+	/* A stream: 3 taken, then the window fills with long messages,
+	 * which wait in the message pool. */
+	for (; k < 3; k++)
 		assert_int_equal(slow_send(s, to, k, 0), 0);
+	for (; k < 3 + SLOW_WINDOW; k++)
+		assert_int_equal(shmx_msg_send(s, to, big, sizeof(big), 0), 0);
+	unsetenv("SHMEXT_MSG_POOL");
+	setenv("SHMEXT_MSG_POOL_SIZE", "160M", 1); /* as group_setup */
+	assert_int_equal(shmx_pool_open(s, VICTIM_POOL, 0, 0, &p), 0);
+	assert_int_equal(victim_blocks(p), SLOW_WINDOW);
 	assert_int_equal(shmx_signal_wait(s, WAIT_MS, &si), 0);
 	assert_int_equal(si.src, to);
 	assert_int_equal(kill(kid, SIGKILL), 0);
@@ -563,7 +590,69 @@ static void test_receiver_killed(void **state)
 		      (unsigned long long)(shmx__now_ms() - t0));
 	ret = slow_send(s, to, k, 0);
 	assert_true(ret == -EHOSTDOWN || ret == -ESRCH);
+	/* The long messages it never took: the sender frees their blocks
+	 * once it hears the receiver left (at a heartbeat). */
+	end = shmx__now_ms() + WAIT_MS;
+	while (victim_blocks(p) && shmx__now_ms() < end)
+		shmx__sleep_us(20000);
+	assert_int_equal(victim_blocks(p), 0);
+	assert_int_equal(shmx_pool_close(p), 0);
 	shmx_close(s);
+}
+
+/* --- long messages never taken ----------------------------------------- */
+
+#define KEEPER_POOL "untaken-messages"
+
+/* Receives, takes nothing, and closes when the test signals. */
+static int keeper_child(int index, void *arg)
+{
+	struct shmx_signal_info si;
+	struct shmx_ctx *c;
+
+	if (client_open(arg, "keeper", LONG_WAIT_MS, &c))
+		return 1;
+	CHECK(child_ready(c, (shmx_node_t)index) == 0);
+	CHECK(shmx_signal_wait(c, WAIT_MS, &si) == 0);
+	CHECK(si.signo == 5);
+	return shmx_close(c) ? 1 : 0;
+}
+
+/* Sends two long messages to member @index, and leaves. */
+static int leaver_child(int index, void *arg)
+{
+	static uint8_t big[VICTIM_LONG];
+	struct shmx_ctx *c;
+
+	setenv("SHMEXT_MSG_POOL", KEEPER_POOL, 1);
+	setenv("SHMEXT_MSG_POOL_SIZE", "1M", 1);
+	if (client_open(arg, "leaver", LONG_WAIT_MS, &c))
+		return 1;
+	for (int i = 0; i < 2; i++)
+		CHECK(shmx_msg_send(c, (shmx_node_t)index, big, sizeof(big),
+				    0) == 0);
+	return shmx_close(c) ? 1 : 0;
+}
+
+/* A receiver that closes with long messages untaken frees their blocks,
+ * even when their sender has left already (nobody else would). */
+static void test_untaken_at_close(void **state)
+{
+	struct shmx_pool *p;
+	shmx_node_t keeper;
+	pid_t k, l;
+
+	(void)state;
+	k = kid_start(keeper_child, (int)shmx_self(ctx));
+	keeper = kid_ready(ctx);
+	l = kid_start(leaver_child, (int)keeper);
+	assert_int_equal(kid_reap(l, LONG_WAIT_MS), 0);
+	assert_int_equal(shmx_pool_open(ctx, KEEPER_POOL, 0, 0, &p), 0);
+	assert_int_equal(victim_blocks(p), 2);
+	assert_int_equal(shmx_signal(ctx, keeper, 5, 0), 0);
+	assert_int_equal(kid_reap(k, LONG_WAIT_MS), 0);
+	assert_int_equal(victim_blocks(p), 0);
+	assert_int_equal(shmx_pool_close(p), 0);
 }
 
 /* --- the event fd ------------------------------------------------------ */
@@ -742,6 +831,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_event_fd, kids_cleanup),
 		cmocka_unit_test_teardown(test_membership_events, kids_cleanup),
 		cmocka_unit_test_teardown(test_receiver_killed, kids_cleanup),
+		cmocka_unit_test_teardown(test_untaken_at_close, kids_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
