@@ -117,7 +117,7 @@ done
 [ -z "$envfile" ] || shares+=("$(dirname "$envfile")")
 share_args=() share_words=''
 if [ ${#shares[@]} -gt 0 ]; then
-	mapfile -t shares < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0) " " $0 }' | sort -n -u | cut -d' ' -f2-)
+	mapfile -t shares < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0) " " $0 }' | sort -u | sort -n -s -k1,1 | cut -d' ' -f2-)
 fi
 i=0
 for d in "${shares[@]}"; do
