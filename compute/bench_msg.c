@@ -27,8 +27,12 @@
 #define STREAM_SIG 2
 #define STREAM_DONE 3
 #define QUIT_SIG 4
-/* The echo waits this long in the call for more of what came last. */
-#define ECHO_HOT_MS 2
+/* The echo waits in the call for more of what came last, ECHO_SLICE_MS
+ * at a time, for ECHO_HOT_MS in all: longer than a round trip on any
+ * fabric it is measured over (3 ms between emulated VMs), or it would go
+ * back to its event fd between every two. */
+#define ECHO_HOT_MS 100
+#define ECHO_SLICE_MS 2
 /* The echo leaves after this long without anything to do. */
 #define ECHO_IDLE_MS 60000
 
@@ -68,36 +72,45 @@ static int echo_message(struct shmx_ctx *c, struct shmx_message *m,
 }
 
 /*
- * Take and answer one signal or message, waiting up to ECHO_HOT_MS for
- * the kind that came last (*@seen) before looking at the other: a peer
- * measuring round trips sends the next at once, and a wait in the call,
- * which polls the endpoint itself, answers sooner than one on the event
- * fd.  (A signal that comes during a run of messages is seen when the run
- * pauses; the bench waits for the echo's answer to each.)  1 when one was
+ * Take and answer one signal or message.  A peer measuring round trips
+ * sends the next at once, and a wait in the call, which polls the
+ * endpoint itself, answers sooner than one on the event fd; so the echo
+ * waits in the call for the kind that came last (*@seen), ECHO_SLICE_MS
+ * at a time, looking at the other kind between slices (a change of kind
+ * costs a slice at most), for up to ECHO_HOT_MS in all.  1 when one was
  * answered, 0 to leave, -EAGAIN when none came, or -errno.
  */
 static int echo_round(struct shmx_ctx *c, uint64_t *stream_left, int *seen)
 {
+	uint64_t end = shmx__now_ms() + (*seen == SEEN_NONE ? 0 : ECHO_HOT_MS);
 	struct shmx_signal_info si;
 	struct shmx_message *m;
 	int ret;
 
-	for (int kind = *seen == SEEN_MESSAGE ? SEEN_MESSAGE : SEEN_SIGNAL,
-		 tries = 0;
-	     tries < 2;
-	     tries++, kind = kind == SEEN_SIGNAL ? SEEN_MESSAGE : SEEN_SIGNAL) {
-		int ms = kind == *seen ? ECHO_HOT_MS : 0;
+	do {
+		for (int kind = *seen == SEEN_MESSAGE ? SEEN_MESSAGE
+						      : SEEN_SIGNAL,
+			 tries = 0;
+		     tries < 2;
+		     tries++, kind = kind == SEEN_SIGNAL ? SEEN_MESSAGE
+							 : SEEN_SIGNAL) {
+			int ms = kind == *seen ? ECHO_SLICE_MS : 0;
 
-		ret = kind == SEEN_SIGNAL ? shmx_signal_wait(c, ms, &si)
-					  : shmx_msg_recv(c, ms, &m);
-		if (ret == -ETIMEDOUT)
-			continue;
-		if (ret)
-			return ret;
-		*seen = kind;
-		return kind == SEEN_SIGNAL ? echo_signal(c, &si, stream_left)
-					   : echo_message(c, m, stream_left);
-	}
+			ret = kind == SEEN_SIGNAL ? shmx_signal_wait(c, ms, &si)
+						  : shmx_msg_recv(c, ms, &m);
+			if (ret == -ETIMEDOUT)
+				continue;
+			if (ret)
+				return ret;
+			/* A stream's messages come after its signal. */
+			*seen = kind == SEEN_SIGNAL && si.signo == STREAM_SIG
+					? SEEN_MESSAGE
+					: kind;
+			return kind == SEEN_SIGNAL
+				       ? echo_signal(c, &si, stream_left)
+				       : echo_message(c, m, stream_left);
+		}
+	} while (shmx__now_ms() < end);
 	*seen = SEEN_NONE;
 	return -EAGAIN;
 }

@@ -270,6 +270,8 @@ row "write 1 MiB, one at a time, MB/s" "$(jget write_blocking)" "$(mbs "$pp1m")"
 row "signal round trip, median" "$(jget signal_rtt median)" "$rtt8"
 row "message 8 B round trip, median" "$(jget msg_rtt_8 median)" "$rtt8"
 row "message 4048 B round trip, median" "$(jget msg_rtt_4048 median)" "$rtt4k"
+row "signal round trip, mean" "$(jget signal_rtt mean)" "$rtt8"
+row "message 8 B round trip, mean" "$(jget msg_rtt_8 mean)" "$rtt8"
 row "messages of 1 MiB, streamed, MB/s" "$(jget msg_stream)" "$(mbs "$pp1m")"
 echo
 echo "shmext only: p99 read 8 B $(jget read_8 p99), write 8 B $(jget write_8 p99), cas64 $(jget cas64 p99), fadd64 $(jget fadd64 p99), read 4 KiB $(jget read_4k p99) us"
