@@ -329,12 +329,23 @@ static int node_start_remote(struct node_proc *n, const char *const *args)
 	return 0;
 }
 
+/* In a child just forked by @parent: die with it.  A failed assertion
+ * ends a test early, and a node or client left running would hold the
+ * test's output open, so ctest would wait for its timeout. */
+static void die_with(pid_t parent)
+{
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(127);
+}
+
 /* Fork and exec shmnode with @args at n->addr; its stderr goes to n->log
  * (@flags: O_TRUNC for a new log, O_APPEND to go on).  0 or -errno. */
 static int node_exec(struct node_proc *n, const char *const *args, int flags)
 {
 	const char *bin = getenv("SHMX_SHMNODE");
 	const char *argv[64];
+	pid_t parent;
 	int argc = 0, fd;
 
 	if (!bin)
@@ -354,10 +365,12 @@ static int node_exec(struct node_proc *n, const char *const *args, int flags)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
 
+	parent = getpid();
 	n->pid = fork();
 	if (n->pid < 0)
 		return -errno;
 	if (n->pid == 0) {
+		die_with(parent);
 		fd = open(n->log, O_WRONLY | O_CREAT | flags, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
@@ -510,14 +523,16 @@ pid_t spawn_client(int (*fn)(int index, void *arg), int index,
 {
 	long long off = (long long)((uintptr_t)fn - (uintptr_t)spawn_client);
 	char req[256];
-	pid_t pid;
+	pid_t pid, parent;
 
 	snprintf(req, sizeof(req), "%lld %d %d %d %u %s", off, index,
 		 arg != NULL, arg ? (int)arg->pid : 0, arg ? arg->port : 0,
 		 arg && arg->addr[0] ? arg->addr : "-");
 	fflush(NULL);
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
+		die_with(parent);
 		setenv(CHILD_ENV, req, 1);
 		execl("/proc/self/exe", "harness-client", (char *)NULL);
 		fprintf(stderr, "harness: exec /proc/self/exe: %s\n",
