@@ -46,6 +46,9 @@
 #                           stream, the accepted socket has no TCP_NODELAY)
 #   -p, --port-base PORT    first 127.0.0.1 port (default: a free random one)
 #   -q, --quiet             print only the summary, not the logs
+#   -E, --event-idx         NICs with the virtio event index (qemu's
+#                           default; off otherwise: see start_vm), to
+#                           reproduce the transmit stall it brings
 # Environment: SHMX_RXE_QEMU (the qemu binary, default qemu-system-x86_64).
 # Exit: 0 if every VM ran its script with status 0; 1 if any script failed,
 # a VM timed out or did not report; 75 if a VM's network stalled (a qemu
@@ -62,11 +65,11 @@ usage() {
 }
 
 shares=()
-nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0 envfile=
+nvms=3 timeout=600 out='' work=$repo/build-rxe mem=1024 cpus=1 extra='' link=udp port_base='' quiet=0 envfile='' eidx=off
 declare -A script=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-q | --quiet | -h | --help) ;;
+	-q | --quiet | -h | --help | -E | --event-idx) ;;
 	*) [ $# -ge 2 ] || { echo "cluster: $1 needs a value" >&2; exit 2; } ;;
 	esac
 	case $1 in
@@ -83,6 +86,7 @@ while [ $# -gt 0 ]; do
 	-l | --link) link=$2; shift 2 ;;
 	-p | --port-base) port_base=$2; shift 2 ;;
 	-q | --quiet) quiet=1; shift ;;
+	-E | --event-idx) eidx=on; shift ;;
 	-h | --help) usage ;;
 	*) echo "cluster: unknown argument $1" >&2; usage ;;
 	esac
@@ -234,6 +238,13 @@ netdev() { # node|client LINK -> the -netdev argument (id n<LINK> / n0)
 	fi
 }
 
+# The NICs run without VIRTIO_RING_F_EVENT_IDX (event_idx=off).  With it,
+# a guest whose one vCPU is kept busy (spinning pollers: shmnode, the
+# tests) loses a transmit notification under TCG now and then, and its NIC
+# stops transmitting for good ("NETDEV WATCHDOG ... transmit queue 0 timed
+# out").  Measured on 2026-11-27 with 3 VMs, each spinning a loop beside
+# bidirectional ib_write_bw: 6 runs of 8 stalled with it, none of 5
+# without (tests/rxe/README.md; nicstress-guest.sh reproduces it).
 start_vm() { # NAME INDEX
 	local n=$1 idx=$2 ips='' args=() i mac
 	rm -rf "${out:?}/$n"
@@ -242,14 +253,14 @@ start_vm() { # NAME INDEX
 		for ((i = 0; i < nlinks; i++)); do
 			mac=$(printf '52:54:00:77:%02x:%02x' "$idx" "$i")
 			args+=(-netdev "$(netdev node "$i")"
-				-device "virtio-net-pci,netdev=n$i,mac=$mac,romfile=")
+				-device "virtio-net-pci,netdev=n$i,mac=$mac,romfile=,event_idx=$eidx")
 		done
 		ips=10.77.1.1/24
 	else
 		i=$((idx - 1))
 		mac=$(printf '52:54:00:77:%02x:00' "$idx")
 		args+=(-netdev "$(netdev client "$i")"
-			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,event_idx=$eidx")
 		ips=10.77.1.$((idx + 1))/24
 	fi
 	local append="console=ttyS0 panic=-1 quiet shmx.name=$n shmx.ip=$ips shmx.timeout=$guest_timeout"
