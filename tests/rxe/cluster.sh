@@ -243,7 +243,7 @@ netdev() { # node|client LINK -> the -netdev argument (id n<LINK> / n0)
 # tests) loses a transmit notification under TCG now and then, and its NIC
 # stops transmitting for good ("NETDEV WATCHDOG ... transmit queue 0 timed
 # out").  Measured on 2026-11-27 with 3 VMs, each spinning a loop beside
-# bidirectional ib_write_bw: 9 runs of 13 stalled with it, none of 7
+# bidirectional ib_write_bw: 9 runs of 13 stalled with it, none of 10
 # without (tests/rxe/README.md; nicstress-guest.sh reproduces it).
 start_vm() { # NAME INDEX
 	local n=$1 idx=$2 ips='' args=() i mac
