@@ -9,9 +9,10 @@ pkgs=(build-essential cmake pkg-config libfabric-dev libfabric-bin libssl-dev
 # Tests: cmocka; clang with its sanitizer and libFuzzer runtimes; pandoc
 # for the man pages (a build without it has none, and the test of the
 # man pages fails); curl, the HTTP client that reads shmnode's metrics
-# (cli_stats).
+# (cli_stats); iproute2 for ss, which resets a connection between two
+# members (test_messages), and ip (the client in another namespace).
 if [ "${1:-}" = "--test" ]; then
-	pkgs+=(libcmocka-dev clang libclang-rt-14-dev pandoc curl)
+	pkgs+=(libcmocka-dev clang libclang-rt-14-dev pandoc curl iproute2)
 fi
 
 missing=()

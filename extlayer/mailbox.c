@@ -97,6 +97,7 @@ struct mbox_in {
 	uint64_t tag; /* the sender's mailbox tag */
 	uint64_t seq; /* the last one received */
 	uint64_t received, taken, credited;
+	int asked; /* it asked for a credit again (CREDIT_ASK) */
 };
 
 /* A send in flight; whoever sees it end last frees it. */
@@ -126,7 +127,8 @@ struct shmx_mbox {
 	uint64_t wait_avg; /* how long waits that ended took (ns) */
 	pthread_t thread;
 	int started, stop;
-	int err; /* the endpoint failed: -errno */
+	int asked; /* some in[] asked for a credit: the thread answers */
+	int err;   /* the endpoint failed: -errno */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -211,6 +213,17 @@ static void received(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 	enqueue(ctx, mb, it);
 }
 
+/* Stop the poller's sleep.  mb->lock held. */
+static void kick(struct shmx_mbox *mb)
+{
+	uint64_t one = 1;
+
+	if (mb->kicked)
+		return;
+	mb->kicked = 1;
+	(void)!write(mb->wake_fd, &one, sizeof(one));
+}
+
 /* One received peer message.  mb->lock held. */
 static void dispatch(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		     const void *buf, size_t len)
@@ -226,6 +239,17 @@ static void dispatch(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 	/* Meant for an earlier member at this id or address. */
 	if (m.dst != ctx->id || m.dst_tag != mb->tag || m.src > mb->max)
 		return;
+	if (m.type == SHMX_PEER_CREDIT_ASK) {
+		/* Answered by the thread (credit() may let the lock go, and
+		 * this runs inside a poll). */
+		if (mb->in[m.src].tag == m.src_tag) {
+			mb->in[m.src].asked = 1;
+			mb->asked = 1;
+			kick(mb);
+			pthread_cond_signal(&mb->park);
+		}
+		return;
+	}
 	if (m.type != SHMX_PEER_CREDIT) {
 		received(ctx, mb, &m);
 		return;
@@ -270,17 +294,6 @@ static int poll_locked(struct shmx_ctx *ctx, struct shmx_mbox *mb)
 	if (n)
 		pthread_cond_broadcast(&mb->cond);
 	return n;
-}
-
-/* Stop the poller's sleep.  mb->lock held. */
-static void kick(struct shmx_mbox *mb)
-{
-	uint64_t one = 1;
-
-	if (mb->kicked)
-		return;
-	mb->kicked = 1;
-	(void)!write(mb->wake_fd, &one, sizeof(one));
 }
 
 /*
@@ -567,6 +580,37 @@ uint64_t shmx__mbox_deadline(const struct shmx_ctx *ctx, int timeout_ms)
 		       1000000ull;
 }
 
+/* Ask @dest for a credit again: one is lost when the connection it
+ * travelled on broke, and a sender at the window would then wait for
+ * nothing.  Not waited for: the next ask follows if this one is lost.
+ * mb->lock held. */
+static void credit_ask(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+		       uint32_t dest, struct mbox_out *o)
+{
+	struct shmx_peer_msg m = { .type = SHMX_PEER_CREDIT_ASK };
+	uint8_t buf[SHMX_PEER_HDR_LEN];
+	uint64_t tag = o->tag;
+	int len, ret;
+
+	if (out_connect(ctx, mb, dest, 0, &o) || o->tag != tag)
+		return; /* gone, or another member now: the caller sees it */
+	m.src = ctx->id;
+	m.dst = dest;
+	m.src_tag = mb->tag;
+	m.dst_tag = o->tag;
+	len = shmx__peer_encode(&m, buf, sizeof(buf));
+	if (len < 0)
+		return;
+	ret = xport_send(mb->xp, o->peer, buf, (size_t)len, NULL);
+	if (ret && ret != -EAGAIN) {
+		log_debug("mailbox: asking member %u for a credit failed: %s",
+			  dest, shmx_strerror(ret));
+		out_drop(mb, o); /* connect again at the next ask */
+		return;
+	}
+	(void)poll_locked(ctx, mb);
+}
+
 int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
 		    struct shmx_peer_msg *m, int nonblock, uint64_t deadline_ns)
 {
@@ -594,6 +638,8 @@ int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
 				  recheck, 1);
 		if (ret == 1) { /* a while at the window: still there? */
 			ret = out_still_there(ctx, dest, o);
+			if (!ret)
+				credit_ask(ctx, mb, dest, o);
 			recheck = shmx__now_ns() + MBOX_RECHECK_NS;
 		}
 	}
@@ -712,6 +758,20 @@ int shmx__mbox_take(struct shmx_ctx *ctx, int type, uint64_t deadline_ns,
 /* The thread, opening and closing                                        */
 /* ---------------------------------------------------------------------- */
 
+/* Answer the senders that asked for a credit again.  mb->lock held. */
+static void answer_asks(struct shmx_ctx *ctx, struct shmx_mbox *mb)
+{
+	mb->asked = 0;
+	for (uint32_t src = 1; src <= mb->max; src++) {
+		struct mbox_in *in = &mb->in[src];
+
+		if (!in->asked)
+			continue;
+		in->asked = 0;
+		credit(ctx, mb, src, in);
+	}
+}
+
 static void *mbox_main(void *arg)
 {
 	struct shmx_mbox *mb = arg;
@@ -722,6 +782,10 @@ static void *mbox_main(void *arg)
 
 	pthread_mutex_lock(&mb->lock);
 	while (!mb->stop && !mb->err) {
+		if (mb->asked) {
+			answer_asks(ctx, mb);
+			continue;
+		}
 		now = shmx__now_ns();
 		if (mb->waiting || mb->poller != POLLER_NONE ||
 		    now - mb->waited < MBOX_LINGER_NS) {

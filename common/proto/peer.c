@@ -19,7 +19,8 @@ static int check(const struct shmx_peer_msg *m)
 {
 	if (!m->src || !m->dst || !m->src_tag || !m->dst_tag)
 		return -EINVAL;
-	if ((m->type == SHMX_PEER_CREDIT) != !m->seq)
+	if ((m->type == SHMX_PEER_CREDIT || m->type == SHMX_PEER_CREDIT_ASK) !=
+	    !m->seq)
 		return -EINVAL;
 	switch (m->type) {
 	case SHMX_PEER_SIGNAL:
@@ -38,6 +39,7 @@ static int check(const struct shmx_peer_msg *m)
 			       ? 0
 			       : -EINVAL;
 	case SHMX_PEER_CREDIT:
+	case SHMX_PEER_CREDIT_ASK:
 		return 0;
 	}
 	return -EINVAL;
@@ -52,8 +54,10 @@ static size_t payload_len(const struct shmx_peer_msg *m)
 		return m->u.msg.len;
 	case SHMX_PEER_MSG_REF:
 		return REF_LEN;
-	default:
+	case SHMX_PEER_CREDIT:
 		return CREDIT_LEN;
+	default:
+		return 0;
 	}
 }
 
@@ -143,6 +147,10 @@ int shmx__peer_decode(const void *buf, size_t len, struct shmx_peer_msg *m)
 		if (plen != CREDIT_LEN)
 			return -EBADMSG;
 		m->u.credit.taken = shmx__get_le(p, 8);
+		break;
+	case SHMX_PEER_CREDIT_ASK:
+		if (plen)
+			return -EBADMSG;
 		break;
 	default:
 		return -EBADMSG;

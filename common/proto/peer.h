@@ -22,7 +22,7 @@
  *                     a message for a member that left is told apart from
  *                     one for the next member at the same id or address
  *    40   8  seq      SIGNAL, MSG, MSG_REF: 1, 2, ... per sender tag and
- *                     receiver; CREDIT: 0
+ *                     receiver; CREDIT, CREDIT_ASK: 0
  *
  * Payloads:
  *   SIGNAL   signo u32 (1..SHMX_SIGNO_MAX), 4 bytes 0, value u64
@@ -32,8 +32,11 @@
  *   CREDIT   taken u64: the highest seq from this sender that the
  *            receiver's application has taken; the sender may have
  *            sent up to taken + window (the window is in the registry)
+ *   CREDIT_ASK  none: a sender that has waited at the window asks for a
+ *            CREDIT again (one may have been lost with a connection)
  *
- * Versions (a changelog): 1  first version.
+ * Versions (a changelog): 1  first version; CREDIT_ASK added later in
+ * version 1 (a member without it drops one as malformed).
  */
 #ifndef SHMX_PROTO_PEER_H
 #define SHMX_PROTO_PEER_H
@@ -55,6 +58,7 @@ enum shmx_peer_type {
 	SHMX_PEER_MSG = 2,
 	SHMX_PEER_MSG_REF = 3,
 	SHMX_PEER_CREDIT = 4,
+	SHMX_PEER_CREDIT_ASK = 5,
 };
 
 /* What a MSG_REF hands over. */

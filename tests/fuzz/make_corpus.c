@@ -64,6 +64,8 @@ static void peer_seeds(const char *dir)
 	p.seq = 0;
 	p.u.credit.taken = 16;
 	emit_peer(dir, "peer_credit", &p);
+	p.type = SHMX_PEER_CREDIT_ASK;
+	emit_peer(dir, "peer_credit_ask", &p);
 }
 
 int main(int argc, char **argv)

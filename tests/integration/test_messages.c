@@ -5,15 +5,17 @@
  * the contents checked (inline and through shared memory), a broadcast to
  * 4 members, 10 000 signals in order, a slow receiver with a small window
  * (nothing lost, the sender held and then let go, -EAGAIN and -ETIMEDOUT),
- * a zero-copy hand-over with its ownership, a receiver killed with SIGKILL
- * in mid-stream, the event fd under epoll, membership events, and the
- * errors of misuse.
+ * a connection reset under a sender at the window (it asks for its
+ * credit again), a zero-copy hand-over with its ownership, a receiver
+ * killed with SIGKILL in mid-stream, the event fd under epoll, membership
+ * events, and the errors of misuse.
  *
  * A client process learns the test's node id from its index and tells
  * the test it is ready with a signal (which also opens its mailbox): the
  * test learns the client's node id from it.  Every wait is bounded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -461,6 +463,134 @@ static void test_slow_receiver(void **state)
 	shmx_close(b);
 }
 
+/* --- a connection broken under a sender at the window ------------------ */
+
+/* Where the test says the connection is broken: a file beside the log. */
+static void broken_path(pid_t test, char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/shmx-msg-broken-%d", (int)test);
+}
+
+/* Window SLOW_WINDOW: once the test has broken the connection, take
+ * 2 x SLOW_WINDOW messages in order. */
+static int broken_child(int index, void *arg)
+{
+	uint64_t end = shmx__now_ms() + WAIT_MS;
+	struct shmx_message *m;
+	struct shmx_ctx *c;
+	char path[64];
+
+	(void)index;
+	setenv("SHMEXT_MSG_WINDOW", "4", 1);
+	if (client_open(arg, "broken", LONG_WAIT_MS, &c))
+		return 1;
+	/* Open the mailbox, and send the test nothing: a member that only
+	 * received has no connection of its own to the sender, and the
+	 * credit goes back on the one the sender made. */
+	CHECK(shmx_msg_recv(c, 0, &m) == -ETIMEDOUT);
+	broken_path(getppid(), path, sizeof(path));
+	while (access(path, F_OK)) {
+		CHECK(shmx__now_ms() < end);
+		shmx__sleep_us(5000);
+	}
+	for (uint64_t k = 0; k < 2 * SLOW_WINDOW; k++) {
+		uint64_t v;
+
+		CHECK(shmx_msg_recv(c, WAIT_MS, &m) == 0);
+		CHECK(m->len == 100);
+		memcpy(&v, m->data, 8);
+		CHECK(v == k);
+		shmx_msg_free(m);
+	}
+	shmx_close(c);
+	return 0;
+}
+
+/* The local port of a "HOST:PORT" ss column, or 0. */
+static unsigned port_of(const char *col)
+{
+	const char *c = strrchr(col, ':');
+
+	return c ? (unsigned)strtoul(c + 1, NULL, 10) : 0;
+}
+
+/* Break (ss -K: a reset) every TCP connection of process @pid but those to
+ * the node.  How many were broken; 0 where there are none (a transport
+ * without TCP) or ss cannot (not root). */
+static int break_connections(pid_t pid)
+{
+	char line[512], local[128], peer[128], want[32], cmd[160];
+	unsigned ports[16];
+	int n = 0, broken = 0;
+	FILE *f = popen("ss -tnpH state established 2>/dev/null", "r");
+
+	if (!f)
+		return 0;
+	snprintf(want, sizeof(want), "pid=%d,", (int)pid);
+	while (fgets(line, sizeof(line), f) && n < 16)
+		if (strstr(line, want) &&
+		    sscanf(line, "%*u %*u %127s %127s", local, peer) == 2 &&
+		    port_of(peer) != node.port && port_of(local) != node.port)
+			ports[n++] = port_of(local);
+	pclose(f);
+	for (int i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "ss -K -tnH state established '( sport = :%u )' "
+			 "2>/dev/null",
+			 ports[i]);
+		f = popen(cmd, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			broken++;
+		pclose(f);
+	}
+	return broken;
+}
+
+/*
+ * The connection between a sender at the window and its receiver is
+ * reset; the receiver then takes everything, and the credits it sends
+ * back are lost with the connection.  The sender asks again and goes
+ * on (before, it waited out its timeout, and so did every later send).
+ */
+static void test_connection_broken(void **state)
+{
+	pid_t kid = kid_start(broken_child, (int)shmx_self(ctx));
+	shmx_node_t to = member_id("broken");
+	uint64_t t0, held;
+	char path[64];
+	int broken;
+
+	(void)state;
+	for (uint64_t k = 0; k < SLOW_WINDOW; k++)
+		assert_int_equal(slow_send(ctx, to, k, SHMX_MSG_NONBLOCK), 0);
+	assert_int_equal(slow_send(ctx, to, SLOW_WINDOW, SHMX_MSG_NONBLOCK),
+			 -EAGAIN);
+	broken = break_connections(kid);
+	broken_path(getpid(), path, sizeof(path));
+	assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0600)), 0);
+	if (!broken) {
+		/* No TCP between members (verbs, or verbs;ofi_rxm in the
+		 * VMs), or no ss -K here. */
+		for (uint64_t k = SLOW_WINDOW; k < 2 * SLOW_WINDOW; k++)
+			assert_int_equal(slow_send(ctx, to, k, 0), 0);
+		assert_int_equal(kid_reap(kid, 3 * WAIT_MS), 0);
+		unlink(path);
+		print_message("no connection to break here\n");
+		skip();
+	}
+	print_message("%d connection(s) of the receiver reset\n", broken);
+	t0 = shmx__now_ms();
+	for (uint64_t k = SLOW_WINDOW; k < 2 * SLOW_WINDOW; k++)
+		assert_int_equal(slow_send(ctx, to, k, 0), 0);
+	held = shmx__now_ms() - t0;
+	print_message("the sender went on after %llu ms\n",
+		      (unsigned long long)held);
+	assert_int_equal(kid_reap(kid, 3 * WAIT_MS), 0);
+	unlink(path);
+}
+
 /* --- a zero-copy hand-over --------------------------------------------- */
 
 /* Take a region moved to this member: read it, write it, free it. */
@@ -827,6 +957,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_broadcast, kids_cleanup),
 		cmocka_unit_test_teardown(test_signals_in_order, kids_cleanup),
 		cmocka_unit_test_teardown(test_slow_receiver, kids_cleanup),
+		cmocka_unit_test_teardown(test_connection_broken, kids_cleanup),
 		cmocka_unit_test_teardown(test_region_move, kids_cleanup),
 		cmocka_unit_test_teardown(test_event_fd, kids_cleanup),
 		cmocka_unit_test_teardown(test_membership_events, kids_cleanup),

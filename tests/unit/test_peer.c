@@ -28,7 +28,8 @@ static struct shmx_peer_msg base(uint16_t type)
 	m.dst = 7;
 	m.src_tag = 0x1111222233334444ull;
 	m.dst_tag = 0x5555666677778888ull;
-	m.seq = type == SHMX_PEER_CREDIT ? 0 : 42;
+	m.seq = type == SHMX_PEER_CREDIT || type == SHMX_PEER_CREDIT_ASK ? 0
+									 : 42;
 	return m;
 }
 
@@ -99,6 +100,8 @@ static void test_round_trips(void **state)
 	m = base(SHMX_PEER_CREDIT);
 	m.u.credit.taken = 123456789;
 	round_trip(&m, SHMX_PEER_HDR_LEN + 8);
+	m = base(SHMX_PEER_CREDIT_ASK);
+	round_trip(&m, SHMX_PEER_HDR_LEN);
 }
 
 static void test_layout_is_pinned(void **state)
@@ -169,8 +172,13 @@ static void test_bad_fields(void **state)
 	expect_bad(&m, &c, 40, 1, 8);
 	m = g, m.type = 0;
 	expect_bad(&m, &g, 6, 0, 2);
-	m = g, m.type = 5;
-	expect_bad(&m, &g, 6, 5, 2);
+	m = g, m.type = 6;
+	expect_bad(&m, &g, 6, 6, 2);
+	/* A CREDIT_ASK has seq 0 and no payload. */
+	m = base(SHMX_PEER_CREDIT_ASK), m.seq = 1;
+	expect_bad(&m, &c, 6, SHMX_PEER_CREDIT_ASK, 2);
+	m = base(SHMX_PEER_CREDIT_ASK);
+	expect_bad(NULL, &m, 40, 1, 8);
 	m = g, m.u.signal.signo = 0;
 	expect_bad(&m, &g, 48, 0, 4);
 	m = g, m.u.signal.signo = SHMX_SIGNO_MAX + 1;
