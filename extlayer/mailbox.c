@@ -580,6 +580,46 @@ uint64_t shmx__mbox_deadline(const struct shmx_ctx *ctx, int timeout_ms)
 		       1000000ull;
 }
 
+/* Post @m (a CREDIT or CREDIT_ASK, @what in the log) to @dest over @o,
+ * connected, without waiting for it: a lost one is made up for by the
+ * next.  mb->lock held.  0 once posted, or -errno (@o is dropped, so the
+ * next one connects again). */
+static int post_unwaited(struct shmx_ctx *ctx, struct shmx_mbox *mb,
+			 uint32_t dest, struct mbox_out *o,
+			 struct shmx_peer_msg *m, const char *what)
+{
+	uint8_t buf[SHMX_PEER_HDR_LEN + 8];
+	int len, ret;
+
+	m->src = ctx->id;
+	m->dst = dest;
+	m->src_tag = mb->tag;
+	m->dst_tag = o->tag;
+	len = shmx__peer_encode(m, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	for (int tries = 0; tries < 100; tries++) {
+		ret = xport_send(mb->xp, o->peer, buf, (size_t)len, NULL);
+		if (ret != -EAGAIN)
+			break;
+		ret = poll_locked(ctx, mb);
+		if (ret < 0)
+			return ret;
+		ret = -EAGAIN;
+	}
+	if (ret) {
+		log_debug("mailbox: %s member %u failed: %s", what, dest,
+			  shmx_strerror(ret));
+		out_drop(mb, o);
+		return ret;
+	}
+	/* Nothing waits for it to complete: move it on now (a provider with
+	 * manual progress may hold it until the endpoint is polled, and the
+	 * thread keeps off while callers wait). */
+	(void)poll_locked(ctx, mb);
+	return 0;
+}
+
 /* Ask @dest for a credit again: one is lost when the connection it
  * travelled on broke, and a sender at the window would then wait for
  * nothing.  Not waited for: the next ask follows if this one is lost.
@@ -588,27 +628,11 @@ static void credit_ask(struct shmx_ctx *ctx, struct shmx_mbox *mb,
 		       uint32_t dest, struct mbox_out *o)
 {
 	struct shmx_peer_msg m = { .type = SHMX_PEER_CREDIT_ASK };
-	uint8_t buf[SHMX_PEER_HDR_LEN];
 	uint64_t tag = o->tag;
-	int len, ret;
 
 	if (out_connect(ctx, mb, dest, 0, &o) || o->tag != tag)
 		return; /* gone, or another member now: the caller sees it */
-	m.src = ctx->id;
-	m.dst = dest;
-	m.src_tag = mb->tag;
-	m.dst_tag = o->tag;
-	len = shmx__peer_encode(&m, buf, sizeof(buf));
-	if (len < 0)
-		return;
-	ret = xport_send(mb->xp, o->peer, buf, (size_t)len, NULL);
-	if (ret && ret != -EAGAIN) {
-		log_debug("mailbox: asking member %u for a credit failed: %s",
-			  dest, shmx_strerror(ret));
-		out_drop(mb, o); /* connect again at the next ask */
-		return;
-	}
-	(void)poll_locked(ctx, mb);
+	(void)post_unwaited(ctx, mb, dest, o, &m, "asking for a credit from");
 }
 
 int shmx__mbox_send(struct shmx_ctx *ctx, uint32_t dest,
@@ -678,38 +702,13 @@ static void credit(struct shmx_ctx *ctx, struct shmx_mbox *mb, uint32_t src,
 		   struct mbox_in *in)
 {
 	struct shmx_peer_msg m = { .type = SHMX_PEER_CREDIT };
-	uint8_t buf[SHMX_PEER_HDR_LEN + 8];
 	struct mbox_out *o;
-	int len, ret = out_connect(ctx, mb, src, 0, &o);
 
-	if (ret || o->tag != in->tag)
+	if (out_connect(ctx, mb, src, 0, &o) || o->tag != in->tag)
 		return; /* it left, or its mailbox is another now */
-	m.src = ctx->id;
-	m.dst = src;
-	m.src_tag = mb->tag;
-	m.dst_tag = in->tag;
 	m.u.credit.taken = in->taken;
-	len = shmx__peer_encode(&m, buf, sizeof(buf));
-	if (len < 0)
-		return;
-	for (int tries = 0; tries < 100; tries++) {
-		ret = xport_send(mb->xp, o->peer, buf, (size_t)len, NULL);
-		if (ret != -EAGAIN)
-			break;
-		if (poll_locked(ctx, mb) < 0)
-			return;
-	}
-	if (ret) {
-		log_debug("mailbox: a credit to member %u failed: %s", src,
-			  shmx_strerror(ret));
-		out_drop(mb, o);
-		return;
-	}
-	in->credited = in->taken;
-	/* Nothing waits for it to complete: move it on now (a provider with
-	 * manual progress may hold it until the endpoint is polled, and the
-	 * thread keeps off while callers wait). */
-	(void)poll_locked(ctx, mb);
+	if (!post_unwaited(ctx, mb, src, o, &m, "a credit to"))
+		in->credited = in->taken;
 }
 
 struct take_arg {

@@ -465,7 +465,8 @@ static void test_slow_receiver(void **state)
 
 /* --- a connection broken under a sender at the window ------------------ */
 
-/* Where the test says the connection is broken: a file beside the log. */
+/* Where the test says the connection is broken: a file named for the
+ * test process (the child runs on the same host, tests/rxe VMs too). */
 static void broken_path(pid_t test, char *buf, size_t len)
 {
 	snprintf(buf, len, "/tmp/shmx-msg-broken-%d", (int)test);
