@@ -465,18 +465,32 @@ static void test_slow_receiver(void **state)
 
 /* --- a connection broken under a sender at the window ------------------ */
 
-/* Where the test says the connection is broken: a file named for the
- * test process (the child runs on the same host, tests/rxe VMs too). */
-static void broken_path(pid_t test, char *buf, size_t len)
+/* Where the receiver and the test tell each other (a signal would open
+ * a connection this test must not have): files named for the test
+ * process, "open" (the mailbox is) and "broken" (the connection is).
+ * The child runs on the same host, in the tests/rxe VMs too. */
+static void broken_path(pid_t test, const char *what, char *buf, size_t len)
 {
-	snprintf(buf, len, "/tmp/shmx-msg-broken-%d", (int)test);
+	snprintf(buf, len, "/tmp/shmx-msg-%s-%d", what, (int)test);
+}
+
+/* Wait up to WAIT_MS for the file @path; 0, or -1 on timeout. */
+static int await_file(const char *path)
+{
+	uint64_t end = shmx__now_ms() + WAIT_MS;
+
+	while (access(path, F_OK)) {
+		if (shmx__now_ms() >= end)
+			return -1;
+		shmx__sleep_us(5000);
+	}
+	return 0;
 }
 
 /* Window SLOW_WINDOW: once the test has broken the connection, take
  * 2 x SLOW_WINDOW messages in order. */
 static int broken_child(int index, void *arg)
 {
-	uint64_t end = shmx__now_ms() + WAIT_MS;
 	struct shmx_message *m;
 	struct shmx_ctx *c;
 	char path[64];
@@ -487,13 +501,13 @@ static int broken_child(int index, void *arg)
 		return 1;
 	/* Open the mailbox, and send the test nothing: a member that only
 	 * received has no connection of its own to the sender, and the
-	 * credit goes back on the one the sender made. */
+	 * credit goes back on the one the sender made.  The test sends
+	 * only once told the mailbox is open. */
 	CHECK(shmx_msg_recv(c, 0, &m) == -ETIMEDOUT);
-	broken_path(getppid(), path, sizeof(path));
-	while (access(path, F_OK)) {
-		CHECK(shmx__now_ms() < end);
-		shmx__sleep_us(5000);
-	}
+	broken_path(getppid(), "open", path, sizeof(path));
+	CHECK(close(open(path, O_WRONLY | O_CREAT, 0600)) == 0);
+	broken_path(getppid(), "broken", path, sizeof(path));
+	CHECK(await_file(path) == 0);
 	for (uint64_t k = 0; k < 2 * SLOW_WINDOW; k++) {
 		uint64_t v;
 
@@ -559,17 +573,20 @@ static void test_connection_broken(void **state)
 {
 	pid_t kid = kid_start(broken_child, (int)shmx_self(ctx));
 	shmx_node_t to = member_id("broken");
+	char path[64], opened[64];
 	uint64_t t0, held;
-	char path[64];
 	int broken;
 
 	(void)state;
+	broken_path(getpid(), "open", opened, sizeof(opened));
+	assert_int_equal(await_file(opened), 0);
+	unlink(opened);
 	for (uint64_t k = 0; k < SLOW_WINDOW; k++)
 		assert_int_equal(slow_send(ctx, to, k, SHMX_MSG_NONBLOCK), 0);
 	assert_int_equal(slow_send(ctx, to, SLOW_WINDOW, SHMX_MSG_NONBLOCK),
 			 -EAGAIN);
 	broken = break_connections(kid);
-	broken_path(getpid(), path, sizeof(path));
+	broken_path(getpid(), "broken", path, sizeof(path));
 	assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0600)), 0);
 	if (!broken) {
 		/* No TCP between members (verbs, or verbs;ofi_rxm in the
