@@ -56,6 +56,11 @@ static const char *agent_addr(void)
 	return a && *a ? a : NULL;
 }
 
+int test_remote(void)
+{
+	return agent_addr() != NULL;
+}
+
 /*
  * Send @req (one line) to the agent and read its answer into @buf (NUL
  * terminated, up to @len - 1 bytes; a whole log for "log").  Returns the

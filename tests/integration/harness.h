@@ -30,6 +30,11 @@ struct node_proc {
 	char log[PATH_MAX]; /* shmnode's stderr (local mode) */
 };
 
+/* 1 in remote mode (the node and the clients on VMs under qemu, where
+ * everything is slower and rxe stalls for seconds when it loses packets),
+ * else 0. */
+int test_remote(void);
+
 /*
  * Start shmnode (path: $SHMX_SHMNODE, set by ctest) with @args (NULL-ended,
  * may be NULL) plus --listen on a free port, and wait until a client can

@@ -83,7 +83,7 @@ static void test_info_and_self(void **state)
 		assert_true(info.provider[0] != 0); /* the RDMA device */
 	assert_string_equal(info.node, node.addr);
 	/* Across hosts (remote mode) every node has a key. */
-	assert_int_equal(info.authenticated, getenv("SHMX_TEST_AGENT") != NULL);
+	assert_int_equal(info.authenticated, test_remote());
 	assert_int_equal(shmx_info(ctx, NULL), -EINVAL);
 }
 

@@ -51,13 +51,6 @@ static shmx_gaddr_t grown;     /* the grown extent's base */
 static struct shmx_pool *pool; /* test_grow's pool, for test_shrink */
 static shmx_gaddr_t block2;    /* test_shrink's block in the regrown extent */
 
-static int remote(void)
-{
-	const char *a = getenv("SHMX_TEST_AGENT");
-
-	return a && *a;
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -246,15 +239,15 @@ static int group_setup(void **state)
 
 	/* Short timeouts locally; emulated RDMA between VMs stalls for
 	 * seconds at times, so a remote node is given more. */
-	client_timeout_ms = remote() ? 5000 : 1000;
+	client_timeout_ms = test_remote() ? 5000 : 1000;
 	snprintf(timeout, sizeof(timeout), "%d", client_timeout_ms);
 	args[n++] = "--size";
 	args[n++] = "8M";
 	args[n++] = "--client-timeout";
 	args[n++] = timeout;
 	args[n++] = "--heartbeat";
-	args[n++] = remote() ? "500" : "200";
-	if (!remote()) {
+	args[n++] = test_remote() ? "500" : "200";
+	if (!test_remote()) {
 		snprintf(tmpdir, sizeof(tmpdir), "/tmp/shmx-growth-XXXXXX");
 		if (!mkdtemp(tmpdir))
 			return -1;
@@ -883,7 +876,7 @@ static void test_admin(void **state)
 	uint64_t gen0, gen;
 	size_t n0, n;
 
-	if (remote())
+	if (test_remote())
 		skip(); /* the node's admin socket is on its own host */
 	assert_int_equal(shmx_extents(ctx, ext, 8, &n0, &gen0), 0);
 	assert_int_equal(run_admin("grow", "4M", out, sizeof(out)), 0);

@@ -294,9 +294,7 @@ static int result(int index, int which)
 
 static int mx_rounds(void)
 {
-	const char *agent = getenv("SHMX_TEST_AGENT");
-
-	return agent && *agent ? MX_ROUNDS_REMOTE : MX_ROUNDS;
+	return test_remote() ? MX_ROUNDS_REMOTE : MX_ROUNDS;
 }
 
 /* mx_rounds() holds, each a read, an increment and a write of one word

@@ -128,12 +128,6 @@ static shmx_node_t member_id(const char *name)
 	return id;
 }
 
-/* Across VMs (tests/rxe): the node and its clients on other hosts. */
-static int remote(void)
-{
-	return getenv("SHMX_TEST_AGENT") != NULL;
-}
-
 /* A client tells the test (node @to) it is ready: its mailbox is open
  * (a send opens it), so the test can send to it at once. */
 #define SIG_READY 999
@@ -270,7 +264,7 @@ static int bc_kids(void)
 {
 	const char *p = getenv("SHMEXT_PROVIDER");
 
-	return p && strstr(p, "verbs") && remote() ? 2 : 4;
+	return p && strstr(p, "verbs") && test_remote() ? 2 : 4;
 }
 
 /* Every one of @ids got it; any other destination got it or had left.
@@ -367,12 +361,12 @@ static void test_signals_in_order(void **state)
  */
 static uint64_t slow_sleep_ms(void)
 {
-	return remote() ? 12000 : 1500;
+	return test_remote() ? 12000 : 1500;
 }
 
 static int short_timeout_ms(void)
 {
-	return remote() ? 3000 : 300;
+	return test_remote() ? 3000 : 300;
 }
 
 /*

@@ -36,9 +36,7 @@ static struct shmx_ctx *ctx;
  * it is the harness's remote default there. */
 static int client_timeout_ms(void)
 {
-	const char *a = getenv("SHMX_TEST_AGENT");
-
-	return a && *a ? 10000 : 2000;
+	return test_remote() ? 10000 : 2000;
 }
 
 static int group_setup(void **state)

@@ -175,7 +175,7 @@ static size_t acks_read(const char *path, struct ack *a, size_t max,
  */
 static int timeout_ms(void)
 {
-	return getenv("SHMX_TEST_AGENT") ? 8000 : 1000;
+	return test_remote() ? 8000 : 1000;
 }
 
 static const char *const *node_args(const char *backing, const char *locks)
@@ -437,7 +437,7 @@ static void test_restart_keeps_root_segments_locks_memory(void **state)
 
 	/* A second node on the same files is refused, before it listens
 	 * (run here: in remote mode the files are the node VM's). */
-	if (!getenv("SHMX_TEST_AGENT")) {
+	if (!test_remote()) {
 		assert_int_not_equal(other_node(&n, backing, "1024"), 0);
 		assert_true(
 			node_log_contains(&other, "in use by another shmnode"));
@@ -447,13 +447,13 @@ static void test_restart_keeps_root_segments_locks_memory(void **state)
 	shmx_close(ctx);
 
 	/* Other table sizes are refused, naming the setting. */
-	if (!getenv("SHMX_TEST_AGENT")) {
+	if (!test_remote()) {
 		assert_int_not_equal(other_node(&n, backing, "2048"), 0);
 		assert_true(node_log_contains(&other, "max-locks"));
 	}
 
 	assert_int_equal(node_restart(&n, node_args(backing, "1024")), 0);
-	if (!getenv("SHMX_TEST_AGENT"))
+	if (!test_remote())
 		admin_status_says(&n, backing);
 	assert_int_equal(client_open(&n, "after", 0, &ctx), 0);
 	assert_int_equal(shmx_root_get(ctx, &root), 0);
