@@ -134,6 +134,13 @@ void stats_snapshot(struct server *srv, struct node_stats_live *live)
 	live->region_free = as.free;
 	live->region_largest_free = as.largest_free;
 	live->region_free_blocks = as.nr_free_blocks;
+	live->backing = srv->persist.on;
+	if (live->backing) {
+		live->journal_bytes = srv->persist.j.size;
+		live->journal_writes = srv->persist.commits;
+		live->journal_rewrites = srv->persist.rewrites;
+		live->journal_errors = srv->persist.errors;
+	}
 }
 
 void stats_to_wire(const struct node_stats *st,
@@ -228,11 +235,18 @@ static void family(struct out *o, const char *name, const char *type,
 	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void scalar(struct out *o, const char *name, const char *type,
-		   const char *help, uint64_t v)
+/* A family of one sample without labels. */
+struct sample {
+	const char *name, *type, *help;
+	uint64_t v;
+};
+
+static void samples(struct out *o, const struct sample *s, size_t n)
 {
-	family(o, name, type, help);
-	put(o, "%s %llu\n", name, (unsigned long long)v);
+	for (size_t i = 0; i < n; i++) {
+		family(o, s[i].name, s[i].type, s[i].help);
+		put(o, "%s %llu\n", s[i].name, (unsigned long long)s[i].v);
+	}
 }
 
 /* Opcodes counted per request: not HELLO (before any session), not the
@@ -248,10 +262,7 @@ int stats_render(const struct node_stats *st,
 {
 	const char *C = "counter", *G = "gauge";
 	struct out o = { .p = buf, .len = len };
-	const struct {
-		const char *name, *type, *help;
-		uint64_t v;
-	} scalars[] = {
+	const struct sample scalars[] = {
 		{ "shmext_received_messages_total", C,
 		  "Control messages received.", st->msgs_received },
 		{ "shmext_received_bytes_total", C,
@@ -309,6 +320,19 @@ int stats_render(const struct node_stats *st,
 		  "Free blocks (fragments) of the region.",
 		  live->region_free_blocks },
 	};
+	/* Only with a backing file. */
+	const struct sample journal[] = {
+		{ "shmext_journal_bytes", G, "Bytes of the metadata journal.",
+		  live->journal_bytes },
+		{ "shmext_journal_writes_total", C,
+		  "Writes of changes to the journal.", live->journal_writes },
+		{ "shmext_journal_rewrites_total", C,
+		  "Rewrites of the whole journal.", live->journal_rewrites },
+		{ "shmext_journal_write_errors_total", C,
+		  "Journal writes and rewrites that failed: the changes since "
+		  "the last one that succeeded would not survive a restart.",
+		  live->journal_errors },
+	};
 	double frag = live->region_free
 			      ? 1.0 - (double)live->region_largest_free /
 						(double)live->region_free
@@ -337,12 +361,12 @@ int stats_render(const struct node_stats *st,
 			put(&o, "\"} %llu\n",
 			    (unsigned long long)st->errors[op][s]);
 		}
-	for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
-		scalar(&o, scalars[i].name, scalars[i].type, scalars[i].help,
-		       scalars[i].v);
+	samples(&o, scalars, sizeof(scalars) / sizeof(scalars[0]));
 	family(&o, "shmext_region_fragmentation_ratio", G,
 	       "1 - largest free block / free bytes (0: none free).");
 	put(&o, "shmext_region_fragmentation_ratio %.6f\n", frag);
+	if (live->backing)
+		samples(&o, journal, sizeof(journal) / sizeof(journal[0]));
 	return o.full ? -ENOSPC : (int)o.at;
 }
 

@@ -4,7 +4,8 @@
  * control-message bytes, bytes allocated and released, members joined,
  * left and expired), the snapshot of every figure the node can tell (the
  * counters and the live ones: members, pools, blocks, segments, locks
- * held and waited for, the region's free space and fragmentation), its
+ * held and waited for, the region's free space and fragmentation, the
+ * journal's size and writes), its
  * Prometheus text rendering for --metrics (metrics.c) and the STATS
  * request of "shmext stats".
  *
@@ -47,6 +48,11 @@ struct node_stats_live {
 	uint64_t memory;	    /* bytes in every extent */
 	uint64_t region_total, region_free, region_largest_free;
 	uint64_t region_free_blocks; /* free fragments */
+	/* With a backing file (backing set): the journal's size, and its
+	 * writes, rewrites and failed writes since the start. */
+	int backing;
+	uint64_t journal_bytes, journal_writes, journal_rewrites;
+	uint64_t journal_errors;
 };
 
 /* Start counting: zero @st, note the start time. */

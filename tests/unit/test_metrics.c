@@ -197,6 +197,21 @@ static void test_render(void **state)
 	assert_true(stats_render(&st, &live, buf, sizeof(buf)) > 0);
 	assert_non_null(
 		strstr(buf, "\nshmext_region_fragmentation_ratio 0.000000\n"));
+	/* The journal's figures only with a backing file. */
+	assert_null(strstr(buf, "shmext_journal_"));
+	live.backing = 1;
+	live.journal_bytes = 8192;
+	live.journal_writes = 40;
+	live.journal_rewrites = 2;
+	live.journal_errors = 1;
+	assert_true(stats_render(&st, &live, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "# TYPE shmext_journal_bytes gauge\n"));
+	assert_non_null(strstr(
+		buf, "# TYPE shmext_journal_write_errors_total counter\n"));
+	assert_int_equal(sample(buf, "shmext_journal_bytes"), 8192);
+	assert_int_equal(sample(buf, "shmext_journal_writes_total"), 40);
+	assert_int_equal(sample(buf, "shmext_journal_rewrites_total"), 2);
+	assert_int_equal(sample(buf, "shmext_journal_write_errors_total"), 1);
 }
 
 /* The counters and the wire: per opcode, per status, checked on decode. */
