@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * extents.c - the exported memory as extents: one anonymous mapping each,
- * added above the last, trimmed from the top (extents.h).
+ * extents.c - the exported memory as extents: one mapping each (anonymous,
+ * of huge pages, or of the backing file, its blocks reserved), added above
+ * the last, trimmed from the top (extents.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,13 +41,18 @@ static uint64_t huge_pages(uint64_t *free_pages)
 
 /*
  * Map [@base, @base + @len) of the backing file (x->fd, where global
- * address 0 is at offset x->file_off), growing the file to hold it.  The
- * mapping is shared: what clients write is the file's.  0 or -errno.
+ * address 0 is at offset x->file_off), growing the file to hold it, with
+ * its blocks reserved: a store to a hole the file system has no room for
+ * is a SIGBUS in whoever makes it, shmnode itself when the transport
+ * writes for its clients (tcp).  The mapping is shared: what clients
+ * write is the file's.  0 or -errno (-ENOSPC: the file system cannot hold
+ * it).
  */
 static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
 		    struct node_extent *e)
 {
 	uint64_t end = x->file_off + base + len;
+	static int warned;
 	struct stat sb;
 	void *p;
 
@@ -54,6 +60,21 @@ static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
 		return -errno;
 	if ((uint64_t)sb.st_size < end && ftruncate(x->fd, (off_t)end))
 		return -errno;
+	if (fallocate(x->fd, 0, (off_t)(x->file_off + base), (off_t)len)) {
+		int err = errno;
+
+		if (err != EOPNOTSUPP && err != ENOSYS) {
+			log_error("backing file: cannot reserve %" PRIu64
+				  " bytes for %#" PRIx64 ": %s",
+				  len, base, strerror(err));
+			return -err;
+		}
+		if (!warned++)
+			log_warn("backing file: its file system cannot reserve "
+				 "space (fallocate: %s): should it fill up, "
+				 "shmnode dies when it writes there",
+				 strerror(err));
+	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, x->fd,
 		 (off_t)(x->file_off + base));
 	if (p == MAP_FAILED)
