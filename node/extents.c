@@ -45,8 +45,8 @@ static uint64_t huge_pages(uint64_t *free_pages)
  * its blocks reserved: a store to a hole the file system has no room for
  * is a SIGBUS in whoever makes it, shmnode itself when the transport
  * writes for its clients (tcp).  The mapping is shared: what clients
- * write is the file's.  0 or -errno (-ENOSPC: the file system cannot hold
- * it).
+ * write is the file's.  0 or -errno (-ENOMEM: the file system cannot hold
+ * it, as for a memory too large to map).
  */
 static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
 		    struct node_extent *e)
@@ -67,7 +67,7 @@ static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
 			log_error("backing file: cannot reserve %" PRIu64
 				  " bytes for %#" PRIx64 ": %s",
 				  len, base, strerror(err));
-			return -err;
+			return err == ENOSPC || err == EDQUOT ? -ENOMEM : -err;
 		}
 		if (!warned++)
 			log_warn("backing file: its file system cannot reserve "

@@ -311,7 +311,8 @@ SHMX_EXPORT int shmx_extents(struct shmx_ctx *ctx, struct shmx_extent *out,
  * Returns 0, -EINVAL (@bytes 0, or past 2^64 when rounded), -EPERM (not
  * allowed to this member), -EFBIG (the memory would pass the node's
  * max-memory, by default its physical memory), -ENOSPC (the node has 128
- * extents already), -ENOMEM (the node cannot map that much), -ETIMEDOUT
+ * extents already), -ENOMEM (the node cannot map that much, or the file
+ * system of its backing file cannot hold it), -ETIMEDOUT
  * or -ENOTCONN.
  */
 SHMX_EXPORT int shmx_grow(struct shmx_ctx *ctx, uint64_t bytes,

@@ -7,7 +7,7 @@
 #  - once the rest of the file system is filled, requests are still
 #    answered and what clients write is kept (its blocks are reserved);
 #    each journal write that fails is logged and counted (admin status,
-#    /metrics), and the node goes on;
+#    /metrics), a growth is refused, and the node goes on;
 #  - with room again, the next change rewrites the journal whole, and a
 #    restart keeps what was done while the disk was full.
 # Usage: disk_full.sh SHMNODE SHMEXT
@@ -72,6 +72,9 @@ scratch+=("$data")
 head -c 512K /dev/urandom >"$data"
 "$shmext" write "$b" - <"$data" >/dev/null || fail "a write to the memory failed on a full disk"
 "$shmext" read "$b" 524288 --raw | cmp - "$data" || fail "the block does not read back"
+expect 1 "cannot map that much more memory" -- grow 1M
+grep -q "cannot reserve 1048576 bytes .*No space left on device" "$log" ||
+	fail "a growth on the full disk does not say why: $(cat "$log")"
 kill -0 "$pid" || fail "shmnode died on a full disk: $(cat "$log")"
 grep -q "error: journal $fs/mem.journal: .*would not survive a restart" "$log" ||
 	fail "no journal error in the log: $(cat "$log")"
