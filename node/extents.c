@@ -39,42 +39,49 @@ static uint64_t huge_pages(uint64_t *free_pages)
 	return kb * 1024;
 }
 
-/*
- * Map [@base, @base + @len) of the backing file (x->fd, where global
- * address 0 is at offset x->file_off), growing the file to hold it, with
- * its blocks reserved: a store to a hole the file system has no room for
- * is a SIGBUS in whoever makes it, shmnode itself when the transport
- * writes for its clients (tcp).  The mapping is shared: what clients
- * write is the file's.  0 or -errno (-ENOMEM: the file system cannot hold
- * it, as for a memory too large to map).
- */
-static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
-		    struct node_extent *e)
+int extents_reserve(int fd, uint64_t off, uint64_t len)
 {
-	uint64_t end = x->file_off + base + len;
 	static int warned;
-	struct stat sb;
-	void *p;
+	int err;
 
-	if (fstat(x->fd, &sb))
-		return -errno;
-	if ((uint64_t)sb.st_size < end && ftruncate(x->fd, (off_t)end))
-		return -errno;
-	if (fallocate(x->fd, 0, (off_t)(x->file_off + base), (off_t)len)) {
-		int err = errno;
-
-		if (err != EOPNOTSUPP && err != ENOSYS) {
-			log_error("backing file: cannot reserve %" PRIu64
-				  " bytes for %#" PRIx64 ": %s",
-				  len, base, strerror(err));
-			return err == ENOSPC || err == EDQUOT ? -ENOMEM : -err;
-		}
+	if (!fallocate(fd, 0, (off_t)off, (off_t)len))
+		return 0;
+	err = errno;
+	if (err == EOPNOTSUPP || err == ENOSYS) {
 		if (!warned++)
 			log_warn("backing file: its file system cannot reserve "
 				 "space (fallocate: %s): should it fill up, "
 				 "shmnode dies when it writes there",
 				 strerror(err));
+		return 0;
 	}
+	log_error("backing file: cannot reserve %" PRIu64
+		  " bytes at offset %#" PRIx64 ": %s",
+		  len, off, strerror(err));
+	return err == ENOSPC || err == EDQUOT ? -ENOMEM : -err;
+}
+
+/*
+ * Map [@base, @base + @len) of the backing file (x->fd, where global
+ * address 0 is at offset x->file_off), growing the file to hold it, with
+ * its blocks reserved (extents_reserve).  The mapping is shared: what
+ * clients write is the file's.  0 or -errno.
+ */
+static int map_file(const struct node_extents *x, uint64_t base, uint64_t len,
+		    struct node_extent *e)
+{
+	uint64_t end = x->file_off + base + len;
+	struct stat sb;
+	void *p;
+	int ret;
+
+	if (fstat(x->fd, &sb))
+		return -errno;
+	if ((uint64_t)sb.st_size < end && ftruncate(x->fd, (off_t)end))
+		return -errno;
+	ret = extents_reserve(x->fd, x->file_off + base, len);
+	if (ret)
+		return ret;
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, x->fd,
 		 (off_t)(x->file_off + base));
 	if (p == MAP_FAILED)

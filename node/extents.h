@@ -64,6 +64,15 @@ struct node_extents {
  */
 int extents_init(struct node_extents *x, uint64_t size, int huge_mode, int fd,
 		 uint64_t file_off);
+/*
+ * Reserve the blocks of [@off, @off + @len) of the backing file @fd before
+ * it is mapped: a store into a hole the file system has no room for is a
+ * SIGBUS in whoever makes it, shmnode itself where the transport writes
+ * for its clients (tcp).  A file system without fallocate gets a warning
+ * (once) and 0.  0 or -errno (-ENOMEM: no room for it, said in the log as
+ * a memory too large to map is).
+ */
+int extents_reserve(int fd, uint64_t off, uint64_t len);
 /* @len rounded up to the grain; 0 when it would wrap. */
 uint64_t extents_round(const struct node_extents *x, uint64_t len);
 /* Unmap everything.  Harmless on a zeroed struct. */

@@ -25,12 +25,19 @@ int lock_table_init(struct server *srv)
 	int ret;
 
 	len = (len + page - 1) / page * page;
-	/* With a backing file, the slots are its first bytes: the lock
-	 * words outlive the process (persist.h). */
-	if (persist_fd(srv) >= 0)
+	/* With a backing file, the slots are its first bytes, reserved:
+	 * the lock words outlive the process (persist.h). */
+	if (persist_fd(srv) >= 0) {
+		ret = extents_reserve(persist_fd(srv), 0, len);
+		if (ret) {
+			log_error("cannot keep a lock table of %u slots in the "
+				  "backing file",
+				  srv->cfg.max_locks);
+			return ret;
+		}
 		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   persist_fd(srv), 0);
-	else
+	} else
 		mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {

@@ -5,7 +5,8 @@
 #    reason (before, the node started on a sparse file and died of SIGBUS
 #    at the first store into it);
 #  - once the rest of the file system is filled, requests are still
-#    answered and what clients write is kept (its blocks are reserved);
+#    answered, locks taken, and what clients write is kept (the memory's
+#    and the lock table's blocks are reserved);
 #    each journal write that fails is logged and counted (admin status,
 #    /metrics), a growth is refused, and the node goes on;
 #  - with room again, the next change rewrites the journal whole, and a
@@ -23,6 +24,7 @@ fi
 . "$(dirname "$0")/cli_lib.sh"
 command -v curl >/dev/null || { echo "curl is not installed (deploy/install-deps.sh --test)"; exit 1; }
 shmnode=$1
+locks=(--max-locks 1024) # a lock table of 128 KiB, in the backing file too
 out=/dev/null # what fail() prints until shmext has said something
 
 fs=$(mktemp -d /tmp/shmx-full.XXXXXX)
@@ -43,7 +45,7 @@ refused=$(mktemp /tmp/shmx-full-log.XXXXXX)
 scratch+=("$refused")
 rc=0
 timeout 30 "$shmnode" --listen "127.0.0.1:$(free_port)" --backing "$fs/big" \
-	--size 16M 2>"$refused" || rc=$?
+	--size 16M "${locks[@]}" 2>"$refused" || rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ] ||
 	{ cat "$refused"; fail "shmnode started (or hung: $rc) with 16M of memory on an 8M file system"; }
 grep -q "backing file: cannot reserve 16777216 bytes .*No space left on device" "$refused" ||
@@ -53,7 +55,8 @@ rm -f "$fs/big" "$fs/big.journal"
 
 # --- the file system fills up under a running node -------------------------
 mport=$(free_port)
-start_node "$shmnode" "$2" --size 4M --backing "$fs/mem" --metrics ":$mport"
+start_node "$shmnode" "$2" --size 4M "${locks[@]}" --backing "$fs/mem" \
+	--metrics ":$mport"
 url=http://127.0.0.1:$mport/metrics
 metric() { curl -sS --max-time 5 "$url" | awk -v k="$1" '$1 == k { print $2 }'; }
 [ "$(metric shmext_journal_write_errors_total)" = 0 ] || fail "journal errors before any"
@@ -72,6 +75,10 @@ scratch+=("$data")
 head -c 512K /dev/urandom >"$data"
 "$shmext" write "$b" - <"$data" >/dev/null || fail "a write to the memory failed on a full disk"
 "$shmext" read "$b" 524288 --raw | cmp - "$data" || fail "the block does not read back"
+# Lock words are stores into the lock table's part of the file.
+for l in L1 L2 L3; do
+	"$shmext" lock "$l" true >/dev/null || fail "lock $l failed on a full disk"
+done
 expect 1 "cannot map that much more memory" -- grow 1M
 grep -q "cannot reserve 1048576 bytes .*No space left on device" "$log" ||
 	fail "a growth on the full disk does not say why: $(cat "$log")"
@@ -95,7 +102,7 @@ c=$("$shmext" alloc p 4K)
 	fail "shmext_journal_bytes is not the journal's size"
 stop_node
 
-start_node "$shmnode" "$2" --size 4M --backing "$fs/mem"
+start_node "$shmnode" "$2" --size 4M "${locks[@]}" --backing "$fs/mem"
 out_blocks=$("$shmext" ipcs --blocks)
 for x in "$a" "$b" "$c"; do
 	grep -q "$x" <<<"$out_blocks" || fail "block $x is gone after the restart: $out_blocks"
