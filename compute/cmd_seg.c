@@ -383,17 +383,22 @@ static const char *file_hint(int err, int save, const char *file, char *buf,
 		break;
 	case EPROTO:
 		return "the file has a newer format than this shmext reads.";
-	case ENOSPC:
-		return "the file system of the file is full.";
 	}
 	return NULL;
+}
+
+/* A save the file's file system had no room for: libshmext's texts of
+ * these speak of the node's memory, so the system's is said. */
+static int file_full(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT || err == -EFBIG;
 }
 
 /* seg save (@save) and seg load. */
 static int save_load(struct cli *cli, int argc, char **argv, int save)
 {
 	struct progress p = { .tty = isatty(STDERR_FILENO), .shown = -1 };
-	char what[SHMX_NAME_MAX + 4200], hint[4200], bytes[32];
+	char what[SHMX_NAME_MAX + 4200], hint[4200], bytes[32], msg[8600];
 	struct shmx_seg *seg;
 	struct shmx_ctx *ctx;
 	uint64_t t0, ns;
@@ -432,6 +437,12 @@ static int save_load(struct cli *cli, int argc, char **argv, int save)
 		snprintf(what, sizeof(what), "cannot %s segment '%s' %s '%s'",
 			 save ? "save" : "load", argv[0], save ? "to" : "from",
 			 argv[1]);
+		if (save && file_full(ret)) {
+			/* Written aside and renamed: nothing was lost. */
+			snprintf(msg, sizeof(msg), "%s: %s; '%s' is as it was",
+				 what, strerror(-ret), argv[1]);
+			return cli_fail_msg(cli, ret, msg);
+		}
 		h = file_hint(ret, save, argv[1], hint, sizeof(hint));
 		return h ? cli_fail_hint(cli, ret, what, h)
 			 : cli_fail(cli, ret, what);

@@ -8,7 +8,9 @@
 #    answered, locks taken, and what clients write is kept (the memory's
 #    and the lock table's blocks are reserved);
 #    each journal write that fails is logged and counted (admin status,
-#    /metrics), a growth is refused, and the node goes on;
+#    /metrics), a growth is refused, and the node goes on; a segment
+#    saved to that disk is refused with the system's reason and the file
+#    saved there before stays whole;
 #  - with room again, the next change rewrites the journal whole, and a
 #    restart keeps what was done while the disk was full.
 # Usage: disk_full.sh SHMNODE SHMEXT
@@ -63,6 +65,11 @@ metric() { curl -sS --max-time 5 "$url" | awk -v k="$1" '$1 == k { print $2 }'; 
 "$shmext" pool create p 2M >/dev/null
 a=$("$shmext" alloc p 4K)
 "$shmext" write "$a" "before the disk filled" >/dev/null
+"$shmext" seg create S 64K >/dev/null
+"$shmext" seg save S "$fs/S.seg" >/dev/null
+saved=$(mktemp /tmp/shmx-full-seg.XXXXXX)
+scratch+=("$saved")
+cp "$fs/S.seg" "$saved"
 rewrites=$(metric shmext_journal_rewrites_total)
 
 dd if=/dev/zero of="$fs/filler" bs=64K 2>/dev/null || true
@@ -75,6 +82,11 @@ scratch+=("$data")
 head -c 512K /dev/urandom >"$data"
 "$shmext" write "$b" - <"$data" >/dev/null || fail "a write to the memory failed on a full disk"
 "$shmext" read "$b" 524288 --raw | cmp - "$data" || fail "the block does not read back"
+# A segment saved again: refused, and the file saved before is whole.
+expect 1 "No space left on device; '$fs/S.seg' is as it was" -- seg save S "$fs/S.seg"
+cmp -s "$fs/S.seg" "$saved" || fail "the saved segment file changed"
+[ -z "$(ls "$fs" | grep -v '^\(mem\|mem.journal\|filler\|S.seg\)$')" ] ||
+	fail "files left behind on the full disk: $(ls "$fs")"
 # Lock words are stores into the lock table's part of the file.
 for l in L1 L2 L3; do
 	"$shmext" lock "$l" true >/dev/null || fail "lock $l failed on a full disk"
