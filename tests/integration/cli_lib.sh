@@ -8,18 +8,23 @@
 #       undo before start_node sets `trap cleanup EXIT` itself
 #   expect STATUS TEXT -- ARGS...  shmext ARGS exits STATUS and says TEXT
 #   fail MESSAGE  report (with the last output) and exit 1
+#   free_port   print a loopback port nothing listens on
 # $out holds the last output of expect; $dir is a scratch directory.
 
 scratch=()
+free_port() {
+	local p=$((20000 + RANDOM % 30000))
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+		p=$((20000 + RANDOM % 30000))
+	done
+	echo "$p"
+}
+
 start_node() {
-	local shmnode=$1 port
+	local shmnode=$1
 	shmext=$2
 	shift 2
-	port=$((20000 + RANDOM % 30000))
-	while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		port=$((20000 + RANDOM % 30000))
-	done
-	export SHMEXT_NODE=127.0.0.1:$port
+	export SHMEXT_NODE=127.0.0.1:$(free_port)
 	log=$(mktemp /tmp/shmx-cli.XXXXXX)
 	out=$(mktemp /tmp/shmx-cli-out.XXXXXX)
 	dir=$(mktemp -d /tmp/shmx-cli-dir.XXXXXX)

@@ -12,11 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/cli_lib.sh"
 command -v curl >/dev/null || { echo "curl is not installed (deploy/install-deps.sh --test)"; exit 1; }
 
-# A free loopback port for the endpoint.
-mport=$((20000 + RANDOM % 30000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$mport") 2>/dev/null; do
-	mport=$((20000 + RANDOM % 30000))
-done
+mport=$(free_port) # the endpoint's
 start_node "$1" "$2" --size 16M --client-timeout 1000 --heartbeat 200 \
 	--metrics ":$mport"
 url=http://127.0.0.1:$mport

@@ -34,14 +34,6 @@ mount -t tmpfs -o size=8M shmx-full "$fs"
 on_cleanup() { umount "$fs" 2>/dev/null; rmdir "$fs"; }
 trap cleanup EXIT
 
-free_port() {
-	local p=$((20000 + RANDOM % 30000))
-	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
-		p=$((20000 + RANDOM % 30000))
-	done
-	echo "$p"
-}
-
 # --- a memory the file system cannot hold ---------------------------------
 refused=$(mktemp /tmp/shmx-full-log.XXXXXX)
 scratch+=("$refused")
